@@ -1,0 +1,14 @@
+//! `ewsconf`: a conformance harness for the Exchange Web Services SendItem operation.
+//!
+//! The pipeline, one way:
+//!
+//! ```text
+//! case file ─► Case ─► Request ─► Target::send ─► Exchange ─► schema::validate ─► judge
+//!           ─► Verdict ─► Outcome ─► RunSummary ─► report::{terminal, junit, json, html}
+//! ```
+//!
+//! [`ews`] is the wire model every stage speaks; [`schema`] holds responses and requests against
+//! the EWS XML schema.
+
+pub mod ews;
+pub mod schema;

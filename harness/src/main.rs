@@ -1,0 +1,3 @@
+//! The `ewsconf` command line.
+
+fn main() {}
