@@ -11,4 +11,5 @@
 //! the EWS XML schema.
 
 pub mod ews;
+pub mod generate;
 pub mod schema;

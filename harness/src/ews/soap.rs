@@ -1,0 +1,501 @@
+//! The SOAP 1.1 envelope around every EWS request and response, its headers, and SOAP Faults.
+//!
+//! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-xml-elements-in-exchange>
+
+use super::operations::Request;
+use super::response::OperationResponse;
+use super::response_code::ResponseCode;
+use super::types::ExchangeVersion;
+use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
+use super::{ERRORS_NS, MESSAGES_NS, SOAP_NS, TYPES_NS};
+
+/// `t:ConnectingSID`: the account an `ExchangeImpersonation` header acts as, in one of four forms.
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/connectingsid>
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ConnectingSid {
+    /// `t:PrincipalName`: the user principal name.
+    PrincipalName(String),
+    /// `t:SID`: the security identifier in SDDL form.
+    Sid(String),
+    /// `t:PrimarySmtpAddress`.
+    PrimarySmtpAddress(String),
+    /// `t:SmtpAddress`: any SMTP address of the account.
+    SmtpAddress(String),
+}
+
+impl ConnectingSid {
+    /// The child element's local name.
+    pub const fn element_name(&self) -> &'static str {
+        match self {
+            ConnectingSid::PrincipalName(_) => "PrincipalName",
+            ConnectingSid::Sid(_) => "SID",
+            ConnectingSid::PrimarySmtpAddress(_) => "PrimarySmtpAddress",
+            ConnectingSid::SmtpAddress(_) => "SmtpAddress",
+        }
+    }
+
+    /// The value inside the element.
+    pub fn value(&self) -> &str {
+        match self {
+            ConnectingSid::PrincipalName(v)
+            | ConnectingSid::Sid(v)
+            | ConnectingSid::PrimarySmtpAddress(v)
+            | ConnectingSid::SmtpAddress(v) => v,
+        }
+    }
+}
+
+/// The SOAP headers a client may send with an EWS request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct RequestHeaders {
+    /// `t:RequestServerVersion/@Version`.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/requestserverversion>
+    pub request_server_version: Option<ExchangeVersion>,
+    /// `t:ExchangeImpersonation/t:ConnectingSID`.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/exchangeimpersonation>
+    pub exchange_impersonation: Option<ConnectingSid>,
+    /// `t:MailboxCulture`, e.g. `en-US`.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/mailboxculture>
+    pub mailbox_culture: Option<String>,
+}
+
+impl RequestHeaders {
+    fn is_empty(&self) -> bool {
+        self.request_server_version.is_none()
+            && self.exchange_impersonation.is_none()
+            && self.mailbox_culture.is_none()
+    }
+
+    fn write(&self, w: &mut XmlWriter) {
+        if self.is_empty() {
+            return;
+        }
+        w.start("soap:Header", &[]);
+        if let Some(v) = self.request_server_version {
+            w.empty("t:RequestServerVersion", &[("Version", v.as_str())]);
+        }
+        if let Some(sid) = &self.exchange_impersonation {
+            w.start("t:ExchangeImpersonation", &[]);
+            w.start("t:ConnectingSID", &[]);
+            w.text_element(&format!("t:{}", sid.element_name()), sid.value());
+            w.end("t:ConnectingSID");
+            w.end("t:ExchangeImpersonation");
+        }
+        w.opt_text_element("t:MailboxCulture", self.mailbox_culture.as_deref());
+        w.end("soap:Header");
+    }
+
+    fn read(header: &Element) -> Result<Self, XmlError> {
+        let mut headers = RequestHeaders::default();
+        for h in header.elements() {
+            if h.is(TYPES_NS, "RequestServerVersion") {
+                headers.request_server_version = Some(
+                    h.parse_attr("Version")?
+                        .ok_or_else(|| h.error("attribute `Version` is required"))?,
+                );
+            } else if h.is(TYPES_NS, "ExchangeImpersonation") {
+                let sid = h.required_child(TYPES_NS, "ConnectingSID")?;
+                let form = sid
+                    .elements()
+                    .next()
+                    .ok_or_else(|| sid.error("ConnectingSID is empty"))?;
+                let value = form.text();
+                headers.exchange_impersonation = Some(match form.name.as_str() {
+                    "PrincipalName" => ConnectingSid::PrincipalName(value),
+                    "SID" => ConnectingSid::Sid(value),
+                    "PrimarySmtpAddress" => ConnectingSid::PrimarySmtpAddress(value),
+                    "SmtpAddress" => ConnectingSid::SmtpAddress(value),
+                    other => {
+                        return Err(form.error(format!("unknown ConnectingSID form `{other}`")));
+                    }
+                });
+            } else if h.is(TYPES_NS, "MailboxCulture") {
+                headers.mailbox_culture = Some(h.text());
+            }
+            // Other headers (TimeZoneContext, DateTimePrecision, …) are legal and not modelled.
+        }
+        Ok(headers)
+    }
+}
+
+/// A whole request: headers and one operation in a SOAP 1.1 envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestEnvelope {
+    /// The SOAP headers.
+    pub headers: RequestHeaders,
+    /// The operation in the Body.
+    pub body: Request,
+}
+
+impl RequestEnvelope {
+    /// An envelope with no headers.
+    pub fn new(body: impl Into<Request>) -> Self {
+        Self {
+            headers: RequestHeaders::default(),
+            body: body.into(),
+        }
+    }
+
+    /// The same envelope with these headers.
+    pub fn with_headers(mut self, headers: RequestHeaders) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The serialized envelope, ready to POST.
+    pub fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.declaration();
+        w.start(
+            "soap:Envelope",
+            &[
+                ("xmlns:soap", SOAP_NS),
+                ("xmlns:m", MESSAGES_NS),
+                ("xmlns:t", TYPES_NS),
+            ],
+        );
+        self.headers.write(&mut w);
+        w.start("soap:Body", &[]);
+        self.body.to_xml(&mut w);
+        w.end("soap:Body");
+        w.end("soap:Envelope");
+        w.into_string()
+    }
+
+    /// Parses a request envelope, as the mock receives it.
+    pub fn parse(doc: &[u8]) -> Result<Self, XmlError> {
+        let root = Element::parse(doc)?;
+        let (header, body) = envelope_parts(&root)?;
+        Ok(Self {
+            headers: header
+                .map(RequestHeaders::read)
+                .transpose()?
+                .unwrap_or_default(),
+            body: Request::from_xml(body)?,
+        })
+    }
+}
+
+/// `t:ServerVersionInfo`: the server's build, sent in every response header.
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/serverversioninfo>
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ServerVersionInfo {
+    /// `MajorVersion`.
+    pub major_version: Option<i32>,
+    /// `MinorVersion`.
+    pub minor_version: Option<i32>,
+    /// `MajorBuildNumber`.
+    pub major_build_number: Option<i32>,
+    /// `MinorBuildNumber`.
+    pub minor_build_number: Option<i32>,
+    /// `Version`, e.g. `V2018_01_08`.
+    pub version: Option<String>,
+}
+
+impl ToXml for ServerVersionInfo {
+    fn to_xml(&self, w: &mut XmlWriter) {
+        let numbers = [
+            ("MajorVersion", self.major_version),
+            ("MinorVersion", self.minor_version),
+            ("MajorBuildNumber", self.major_build_number),
+            ("MinorBuildNumber", self.minor_build_number),
+        ]
+        .map(|(name, v)| (name, v.map(|v| v.to_string())));
+        let mut attrs: Vec<(&str, &str)> = numbers
+            .iter()
+            .filter_map(|(name, v)| v.as_deref().map(|v| (*name, v)))
+            .collect();
+        if let Some(v) = &self.version {
+            attrs.push(("Version", v));
+        }
+        w.empty("t:ServerVersionInfo", &attrs);
+    }
+}
+
+impl FromXml for ServerVersionInfo {
+    fn from_xml(e: &Element) -> Result<Self, XmlError> {
+        Ok(Self {
+            major_version: e.parse_attr("MajorVersion")?,
+            minor_version: e.parse_attr("MinorVersion")?,
+            major_build_number: e.parse_attr("MajorBuildNumber")?,
+            minor_build_number: e.parse_attr("MinorBuildNumber")?,
+            version: e.attr("Version").map(str::to_owned),
+        })
+    }
+}
+
+/// A qualified name as a fault code carries it, with the prefix resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FaultCode {
+    /// The namespace the prefix was bound to, if any.
+    pub namespace: Option<String>,
+    /// The local part, e.g. `Client` or `ErrorSchemaValidation`.
+    pub name: String,
+}
+
+/// The `detail` of an EWS SOAP Fault.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FaultDetail {
+    /// `e:ResponseCode`.
+    pub response_code: Option<ResponseCode>,
+    /// `e:Message`.
+    pub message: Option<String>,
+    /// `t:MessageXml/t:LineNumber`: where a schema violation was found.
+    pub line_number: Option<u32>,
+    /// `t:MessageXml/t:LinePosition`.
+    pub line_position: Option<u32>,
+    /// `t:MessageXml/t:Violation`: what the violation was.
+    pub violation: Option<String>,
+}
+
+/// `soap:Fault`: how Exchange answers a request it cannot even read as an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SoapFault {
+    /// `faultcode`.
+    pub fault_code: FaultCode,
+    /// `faultstring`.
+    pub fault_string: String,
+    /// `faultactor`.
+    pub fault_actor: Option<String>,
+    /// `detail`, when it carries EWS error information.
+    pub detail: Option<FaultDetail>,
+}
+
+impl SoapFault {
+    /// The EWS response code of the fault: the detail's, else the fault code's local name.
+    pub fn response_code(&self) -> Option<ResponseCode> {
+        self.detail
+            .as_ref()
+            .and_then(|d| d.response_code)
+            .or_else(|| self.fault_code.name.parse().ok())
+    }
+}
+
+impl ToXml for SoapFault {
+    fn to_xml(&self, w: &mut XmlWriter) {
+        w.start("soap:Fault", &[]);
+        match self.fault_code.namespace.as_deref() {
+            Some(SOAP_NS) => w.text_element("faultcode", &format!("soap:{}", self.fault_code.name)),
+            Some(ns) => {
+                w.start("faultcode", &[("xmlns:a", ns)]);
+                w.text(&format!("a:{}", self.fault_code.name));
+                w.end("faultcode");
+            }
+            None => w.text_element("faultcode", &self.fault_code.name),
+        }
+        w.text_element("faultstring", &self.fault_string);
+        w.opt_text_element("faultactor", self.fault_actor.as_deref());
+        if let Some(d) = &self.detail {
+            w.start("detail", &[]);
+            if let Some(code) = d.response_code {
+                w.start("e:ResponseCode", &[("xmlns:e", ERRORS_NS)]);
+                w.text(code.as_str());
+                w.end("e:ResponseCode");
+            }
+            if let Some(message) = &d.message {
+                w.start("e:Message", &[("xmlns:e", ERRORS_NS)]);
+                w.text(message);
+                w.end("e:Message");
+            }
+            if d.line_number.is_some() || d.line_position.is_some() || d.violation.is_some() {
+                w.start("t:MessageXml", &[]);
+                w.opt_text_element(
+                    "t:LineNumber",
+                    d.line_number.map(|n| n.to_string()).as_deref(),
+                );
+                w.opt_text_element(
+                    "t:LinePosition",
+                    d.line_position.map(|n| n.to_string()).as_deref(),
+                );
+                w.opt_text_element("t:Violation", d.violation.as_deref());
+                w.end("t:MessageXml");
+            }
+            w.end("detail");
+        }
+        w.end("soap:Fault");
+    }
+}
+
+impl SoapFault {
+    /// Reads a `soap:Fault`; `scopes` are its ancestors, outermost first, for resolving the
+    /// prefix in `faultcode`.
+    fn read(fault: &Element, scopes: &[&Element]) -> Result<Self, XmlError> {
+        // SOAP 1.1 puts faultcode, faultstring, faultactor and detail in no namespace.
+        let plain = |name: &str| {
+            fault
+                .elements()
+                .find(|e| e.namespace.is_none() && e.name == name)
+        };
+        let code_el = plain("faultcode").ok_or_else(|| fault.error("`faultcode` is required"))?;
+        let code_text = code_el.text();
+        let code_text = code_text.trim();
+        let fault_code = match code_text.split_once(':') {
+            None => FaultCode {
+                namespace: lookup_prefix("", code_el, fault, scopes),
+                name: code_text.to_owned(),
+            },
+            Some((prefix, local)) => FaultCode {
+                namespace: Some(lookup_prefix(prefix, code_el, fault, scopes).ok_or_else(
+                    || code_el.error(format!("faultcode prefix `{prefix}` is not declared")),
+                )?),
+                name: local.to_owned(),
+            },
+        };
+        let fault_string = plain("faultstring")
+            .ok_or_else(|| fault.error("`faultstring` is required"))?
+            .text();
+        let detail = match plain("detail") {
+            None => None,
+            Some(d) => {
+                let message_xml = d.child(TYPES_NS, "MessageXml");
+                let from_xml = |name: &str| message_xml.and_then(|m| m.child_text(TYPES_NS, name));
+                Some(FaultDetail {
+                    response_code: d.parse_child(ERRORS_NS, "ResponseCode")?,
+                    message: d.child_text(ERRORS_NS, "Message"),
+                    line_number: from_xml("LineNumber").and_then(|v| v.trim().parse().ok()),
+                    line_position: from_xml("LinePosition").and_then(|v| v.trim().parse().ok()),
+                    violation: from_xml("Violation"),
+                })
+            }
+        };
+        Ok(Self {
+            fault_code,
+            fault_string,
+            fault_actor: plain("faultactor").map(Element::text),
+            detail,
+        })
+    }
+}
+
+fn lookup_prefix(
+    prefix: &str,
+    code: &Element,
+    fault: &Element,
+    scopes: &[&Element],
+) -> Option<String> {
+    [code, fault]
+        .into_iter()
+        .chain(scopes.iter().rev().copied())
+        .find_map(|e| {
+            e.namespace_declarations
+                .iter()
+                .find(|(p, _)| p == prefix)
+                .map(|(_, uri)| uri.clone())
+        })
+}
+
+/// What a response's Body holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseBody {
+    /// An operation's response messages.
+    Response(OperationResponse),
+    /// A SOAP Fault.
+    Fault(SoapFault),
+}
+
+/// A whole response: the `ServerVersionInfo` header and the Body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseEnvelope {
+    /// `t:ServerVersionInfo` from the Header, if the server sent one.
+    pub server_version_info: Option<ServerVersionInfo>,
+    /// The Body's content.
+    pub body: ResponseBody,
+}
+
+impl ResponseEnvelope {
+    /// Parses a response envelope, or a bare `m:{Operation}Response` element.
+    ///
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditemresponse>
+    pub fn parse(doc: &[u8]) -> Result<Self, XmlError> {
+        let root = Element::parse(doc)?;
+        // An `Envelope` in the wrong namespace is reported as such, not as an unknown response.
+        if root.name != "Envelope" {
+            return Ok(Self {
+                server_version_info: None,
+                body: ResponseBody::Response(OperationResponse::from_xml(&root)?),
+            });
+        }
+        let (header, body) = envelope_parts(&root)?;
+        let server_version_info = header
+            .and_then(|h| h.child(TYPES_NS, "ServerVersionInfo"))
+            .map(ServerVersionInfo::from_xml)
+            .transpose()?;
+        let body_el = body;
+        let body = if body_el.is(SOAP_NS, "Fault") {
+            let soap_body = root
+                .child(SOAP_NS, "Body")
+                .ok_or_else(|| root.error("element `Body` is required"))?;
+            ResponseBody::Fault(SoapFault::read(body_el, &[&root, soap_body])?)
+        } else {
+            ResponseBody::Response(OperationResponse::from_xml(body_el)?)
+        };
+        Ok(Self {
+            server_version_info,
+            body,
+        })
+    }
+
+    /// The serialized envelope, as the mock sends it. Always carries a Header, as Exchange does.
+    pub fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.declaration();
+        w.start(
+            "soap:Envelope",
+            &[
+                ("xmlns:soap", SOAP_NS),
+                ("xmlns:m", MESSAGES_NS),
+                ("xmlns:t", TYPES_NS),
+            ],
+        );
+        w.start("soap:Header", &[]);
+        if let Some(info) = &self.server_version_info {
+            info.to_xml(&mut w);
+        }
+        w.end("soap:Header");
+        w.start("soap:Body", &[]);
+        match &self.body {
+            ResponseBody::Response(r) => r.to_xml(&mut w),
+            ResponseBody::Fault(f) => f.to_xml(&mut w),
+        }
+        w.end("soap:Body");
+        w.end("soap:Envelope");
+        w.into_string()
+    }
+
+    /// The operation response, if the Body is not a fault.
+    pub fn response(&self) -> Option<&OperationResponse> {
+        match &self.body {
+            ResponseBody::Response(r) => Some(r),
+            ResponseBody::Fault(_) => None,
+        }
+    }
+
+    /// The fault, if the Body is one.
+    pub fn fault(&self) -> Option<&SoapFault> {
+        match &self.body {
+            ResponseBody::Fault(f) => Some(f),
+            ResponseBody::Response(_) => None,
+        }
+    }
+}
+
+/// Splits a `soap:Envelope` into its optional Header and the single element inside its Body.
+fn envelope_parts(root: &Element) -> Result<(Option<&Element>, &Element), XmlError> {
+    if !root.is(SOAP_NS, "Envelope") {
+        let ns = root.namespace.as_deref().unwrap_or("no namespace");
+        return Err(root.error(format!(
+            "expected a SOAP 1.1 Envelope ({SOAP_NS}), found `{}` in {ns}",
+            root.name
+        )));
+    }
+    let header = root.child(SOAP_NS, "Header");
+    let body = root.required_child(SOAP_NS, "Body")?;
+    let mut children = body.elements();
+    let first = children
+        .next()
+        .ok_or_else(|| body.error("the Body is empty"))?;
+    if let Some(extra) = children.next() {
+        return Err(extra.error("the Body holds more than one element"));
+    }
+    Ok((header, first))
+}

@@ -1,0 +1,608 @@
+//! XML plumbing for the wire model: a namespace-resolved element tree for reading, a writer for
+//! building, and the `FromXml` / `ToXml` pair that every wire type implements.
+//!
+//! Reading resolves every element and attribute to `(namespace, local name)` at parse time, so no
+//! code above this module ever looks at a prefix. The tree keeps each element's line and column so
+//! that a typed-parse error can point into the document.
+
+use std::fmt;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::reader::NsReader;
+use quick_xml::writer::Writer;
+
+use super::{MESSAGES_NS, SOAP_NS, TYPES_NS};
+
+/// The deepest element nesting the reader accepts; EWS documents stay far below it.
+pub const MAX_DEPTH: usize = 256;
+
+/// Why a document could not become typed values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    /// The bytes are not a well-formed, namespace-correct XML document.
+    #[error("{line}:{column}: not well-formed XML: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column (bytes).
+        column: u32,
+        /// What the reader said.
+        message: String,
+    },
+    /// A DOCTYPE appeared; SOAP forbids document type declarations.
+    #[error("{line}:{column}: a DOCTYPE is not allowed in a SOAP message")]
+    Doctype {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+    },
+    /// Elements nest deeper than [`MAX_DEPTH`].
+    #[error("{line}:{column}: elements nest deeper than {MAX_DEPTH}")]
+    TooDeep {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+    },
+    /// The document is well-formed but does not have the shape the wire model expects.
+    #[error("{line}:{column}: {path}: {message}")]
+    Shape {
+        /// 1-based line of the element where the problem is.
+        line: u32,
+        /// 1-based column of that element.
+        column: u32,
+        /// Local names from the root down to that element, `/`-separated.
+        path: String,
+        /// What is wrong, and what was expected.
+        message: String,
+    },
+}
+
+/// An attribute, resolved to its namespace (`None` for unprefixed attributes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// The attribute's namespace URI, if it had a prefix.
+    pub namespace: Option<String>,
+    /// The local name.
+    pub name: String,
+    /// The unescaped value.
+    pub value: String,
+}
+
+/// A child of an element: another element, or character data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    /// A child element.
+    Element(Element),
+    /// Unescaped character data (text and CDATA).
+    Text(String),
+}
+
+/// An element with its namespace resolved, its attributes, and its children in document order.
+#[derive(Debug, Clone)]
+pub struct Element {
+    /// Namespace URI, `None` when the element is in no namespace.
+    pub namespace: Option<String>,
+    /// Local name.
+    pub name: String,
+    /// Attributes, namespace declarations excluded.
+    pub attributes: Vec<Attribute>,
+    /// Namespace declarations made on this element, as `(prefix, uri)`; `""` is the default.
+    pub namespace_declarations: Vec<(String, String)>,
+    /// Children in document order.
+    pub children: Vec<Node>,
+    /// 1-based line of the start tag (0 for elements built in code).
+    pub line: u32,
+    /// 1-based column of the start tag (0 for elements built in code).
+    pub column: u32,
+    /// Local names from the root down to this element, `/`-separated.
+    pub path: String,
+}
+
+// Position and path are where an element was found, not what it is.
+impl PartialEq for Element {
+    fn eq(&self, other: &Self) -> bool {
+        self.namespace == other.namespace
+            && self.name == other.name
+            && self.attributes == other.attributes
+            && self.children == other.children
+    }
+}
+impl Eq for Element {}
+
+impl Element {
+    /// True when the element has this namespace and local name.
+    pub fn is(&self, namespace: &str, name: &str) -> bool {
+        self.namespace.as_deref() == Some(namespace) && self.name == name
+    }
+
+    /// The unprefixed attribute `name`, if present.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.namespace.is_none() && a.name == name)
+            .map(|a| a.value.as_str())
+    }
+
+    /// The unprefixed attribute `name`, or a shape error naming it.
+    pub fn required_attr(&self, name: &str) -> Result<&str, XmlError> {
+        self.attr(name)
+            .ok_or_else(|| self.error(format!("attribute `{name}` is required")))
+    }
+
+    /// An optional unprefixed attribute parsed with `FromStr`, with a shape error on a bad value.
+    pub fn parse_attr<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, XmlError> {
+        self.attr(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| self.error(format!("attribute `{name}` has invalid value {v:?}")))
+            })
+            .transpose()
+    }
+
+    /// Child elements in document order.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// The first child element with this namespace and local name.
+    pub fn child(&self, namespace: &str, name: &str) -> Option<&Element> {
+        self.elements().find(|e| e.is(namespace, name))
+    }
+
+    /// The first child element with this namespace and local name, or a shape error.
+    pub fn required_child(&self, namespace: &str, name: &str) -> Result<&Element, XmlError> {
+        self.child(namespace, name)
+            .ok_or_else(|| self.error(format!("element `{name}` is required")))
+    }
+
+    /// The text of the first child `namespace:name`, if that child exists.
+    pub fn child_text(&self, namespace: &str, name: &str) -> Option<String> {
+        self.child(namespace, name).map(Element::text)
+    }
+
+    /// A child's text parsed with `FromStr`, with a shape error on a bad value.
+    pub fn parse_child<T: std::str::FromStr>(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<T>, XmlError> {
+        self.child(namespace, name)
+            .map(|c| {
+                let text = c.text();
+                text.trim()
+                    .parse()
+                    .map_err(|_| c.error(format!("invalid value {text:?}")))
+            })
+            .transpose()
+    }
+
+    /// A child's text as an `xs:boolean`.
+    pub fn child_bool(&self, namespace: &str, name: &str) -> Result<Option<bool>, XmlError> {
+        self.child(namespace, name)
+            .map(|c| parse_bool(&c.text()).ok_or_else(|| c.error("expected an xs:boolean")))
+            .transpose()
+    }
+
+    /// An unprefixed attribute as an `xs:boolean`.
+    pub fn attr_bool(&self, name: &str) -> Result<Option<bool>, XmlError> {
+        self.attr(name)
+            .map(|v| {
+                parse_bool(v).ok_or_else(|| {
+                    self.error(format!("attribute `{name}` is {v:?}, not an xs:boolean"))
+                })
+            })
+            .transpose()
+    }
+
+    /// All character data directly inside this element, concatenated.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                out.push_str(t);
+            }
+        }
+        out
+    }
+
+    /// A shape error located at this element.
+    pub fn error(&self, message: impl Into<String>) -> XmlError {
+        XmlError::Shape {
+            line: self.line,
+            column: self.column,
+            path: self.path.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// Parses a whole document into its root element.
+    ///
+    /// The reader refuses DOCTYPEs (and so any entity declaration), resolves namespaces, stops at
+    /// [`MAX_DEPTH`], and never recovers from an error.
+    pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
+        TreeBuilder::new(doc).build()
+    }
+
+    /// Writes this element, with its descendants, through `w`.
+    ///
+    /// Elements in the SOAP, messages and types namespaces get their usual prefixes; others are
+    /// written with a default namespace declaration of their own.
+    pub fn write_to(&self, w: &mut XmlWriter) {
+        let prefixed = match self.namespace.as_deref() {
+            Some(SOAP_NS) => format!("soap:{}", self.name),
+            Some(MESSAGES_NS) => format!("m:{}", self.name),
+            Some(TYPES_NS) => format!("t:{}", self.name),
+            _ => self.name.clone(),
+        };
+        let mut start = BytesStart::new(prefixed.as_str());
+        match self.namespace.as_deref() {
+            Some(SOAP_NS | MESSAGES_NS | TYPES_NS) => {}
+            Some(other) => start.push_attribute(("xmlns", other)),
+            None => {}
+        }
+        for a in &self.attributes {
+            // Foreign-namespace attributes are not part of the EWS subset this model writes.
+            if a.namespace.is_none() {
+                start.push_attribute((a.name.as_str(), a.value.as_str()));
+            }
+        }
+        w.write_start(start);
+        for child in &self.children {
+            match child {
+                Node::Element(e) => e.write_to(w),
+                Node::Text(t) => w.text(t),
+            }
+        }
+        w.end(&prefixed);
+    }
+}
+
+/// Parses an `xs:boolean`: `true`, `false`, `1` or `0`, surrounding white space allowed.
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A value that can be read from an element of the wire model.
+pub trait FromXml: Sized {
+    /// Builds the value from `element`, or says what is wrong and where.
+    fn from_xml(element: &Element) -> Result<Self, XmlError>;
+}
+
+/// A value that can be written as XML by the wire model.
+pub trait ToXml {
+    /// Writes the value's element (or elements) through `w`.
+    fn to_xml(&self, w: &mut XmlWriter);
+}
+
+/// Builds an XML document in memory with the prefixes `soap:`, `m:` and `t:`.
+///
+/// Writing to a `Vec` cannot fail, so the methods return nothing.
+pub struct XmlWriter {
+    inner: Writer<Vec<u8>>,
+}
+
+impl Default for XmlWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XmlWriter {
+    /// An empty document.
+    pub fn new() -> Self {
+        Self {
+            inner: Writer::new(Vec::with_capacity(1024)),
+        }
+    }
+
+    /// Writes the XML declaration.
+    pub fn declaration(&mut self) {
+        self.raw(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.inner.get_mut().extend_from_slice(bytes);
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        // Writing into a Vec<u8> has no I/O error to report.
+        self.inner
+            .write_event(event)
+            .unwrap_or_else(|e| unreachable!("writing to memory failed: {e}"));
+    }
+
+    /// Opens `<name attrs…>`.
+    pub fn start(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        let mut start = BytesStart::new(name);
+        start.extend_attributes(attrs.iter().copied());
+        self.write_start(start);
+    }
+
+    fn write_start(&mut self, start: BytesStart<'_>) {
+        self.event(Event::Start(start));
+    }
+
+    /// Writes `<name attrs…/>`.
+    pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        let mut start = BytesStart::new(name);
+        start.extend_attributes(attrs.iter().copied());
+        self.event(Event::Empty(start));
+    }
+
+    /// Closes `</name>`.
+    pub fn end(&mut self, name: &str) {
+        self.event(Event::End(quick_xml::events::BytesEnd::new(name)));
+    }
+
+    /// Writes escaped character data.
+    pub fn text(&mut self, text: &str) {
+        self.event(Event::Text(quick_xml::events::BytesText::new(text)));
+    }
+
+    /// Writes `<name>text</name>`.
+    pub fn text_element(&mut self, name: &str, text: &str) {
+        self.start(name, &[]);
+        self.text(text);
+        self.end(name);
+    }
+
+    /// Writes `<name>text</name>` when `text` is present.
+    pub fn opt_text_element(&mut self, name: &str, text: Option<&str>) {
+        if let Some(text) = text {
+            self.text_element(name, text);
+        }
+    }
+
+    /// Writes `<name>true|false</name>` when `value` is present.
+    pub fn opt_bool_element(&mut self, name: &str, value: Option<bool>) {
+        if let Some(v) = value {
+            self.text_element(name, if v { "true" } else { "false" });
+        }
+    }
+
+    /// The document so far.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.inner.into_inner()
+    }
+
+    /// The document so far, as a string.
+    pub fn into_string(self) -> String {
+        // Everything written went in as &str, so the buffer is UTF-8.
+        String::from_utf8(self.into_bytes())
+            .unwrap_or_else(|e| unreachable!("writer produced invalid UTF-8: {e}"))
+    }
+}
+
+/// `xs:boolean` spelling used when writing.
+pub fn bool_str(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
+}
+
+struct TreeBuilder<'a> {
+    doc: &'a [u8],
+    // Incremental line counting: the offset up to which newlines have been counted.
+    counted_to: usize,
+    line: u32,
+    line_start: usize,
+}
+
+impl<'a> TreeBuilder<'a> {
+    fn new(doc: &'a [u8]) -> Self {
+        Self {
+            doc,
+            counted_to: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    fn position(&mut self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.doc.len());
+        if offset >= self.counted_to {
+            for (i, b) in self.doc[self.counted_to..offset].iter().enumerate() {
+                if *b == b'\n' {
+                    self.line += 1;
+                    self.line_start = self.counted_to + i + 1;
+                }
+            }
+            self.counted_to = offset;
+        }
+        (self.line, (offset - self.line_start) as u32 + 1)
+    }
+
+    fn syntax(&mut self, offset: usize, message: impl fmt::Display) -> XmlError {
+        let (line, column) = self.position(offset);
+        XmlError::Syntax {
+            line,
+            column,
+            message: message.to_string(),
+        }
+    }
+
+    fn build(mut self) -> Result<Element, XmlError> {
+        let mut reader = NsReader::from_reader(self.doc);
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        config.trim_text(false);
+        let mut stack: Vec<Element> = Vec::new();
+        let mut root: Option<Element> = None;
+        loop {
+            let before = reader.buffer_position() as usize;
+            let event = match reader.read_event() {
+                Ok(event) => event,
+                Err(e) => return Err(self.syntax(reader.error_position() as usize, e)),
+            };
+            match event {
+                Event::Start(start) => {
+                    if stack.len() >= MAX_DEPTH {
+                        let (line, column) = self.position(before);
+                        return Err(XmlError::TooDeep { line, column });
+                    }
+                    let element = self.element(&reader, &start, &stack, before)?;
+                    stack.push(element);
+                }
+                Event::Empty(start) => {
+                    let element = self.element(&reader, &start, &stack, before)?;
+                    self.attach(&mut stack, &mut root, element, before)?;
+                }
+                Event::End(_) => {
+                    let element = stack
+                        .pop()
+                        .ok_or_else(|| self.syntax(before, "unexpected end tag"))?;
+                    self.attach(&mut stack, &mut root, element, before)?;
+                }
+                Event::Text(text) => {
+                    let text = text.xml10_content().into_owned();
+                    self.push_text(&mut stack, &root, text, before)?;
+                }
+                Event::GeneralRef(reference) => {
+                    let text = match reference.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        Ok(None) => {
+                            let name = reference.xml10_content();
+                            match quick_xml::escape::resolve_predefined_entity(&name) {
+                                Some(s) => s.to_string(),
+                                None => {
+                                    return Err(self
+                                        .syntax(before, format!("undeclared entity `&{name};`")));
+                                }
+                            }
+                        }
+                        Err(e) => return Err(self.syntax(before, e)),
+                    };
+                    self.push_text(&mut stack, &root, text, before)?;
+                }
+                Event::CData(data) => {
+                    let text = data.xml10_content().into_owned();
+                    self.push_text(&mut stack, &root, text, before)?;
+                }
+                Event::DocType(_) => {
+                    let (line, column) = self.position(before);
+                    return Err(XmlError::Doctype { line, column });
+                }
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+                Event::Eof => break,
+            }
+        }
+        if let Some(open) = stack.last() {
+            let at = self.doc.len();
+            return Err(self.syntax(at, format!("document ends inside `{}`", open.name)));
+        }
+        root.ok_or_else(|| self.syntax(0, "no root element"))
+    }
+
+    fn element(
+        &mut self,
+        reader: &NsReader<&[u8]>,
+        start: &BytesStart<'_>,
+        stack: &[Element],
+        offset: usize,
+    ) -> Result<Element, XmlError> {
+        let (ns, local) = reader.resolver().resolve_element(start.name());
+        let namespace = self.namespace(ns, offset)?;
+        let name = local.as_ref().to_owned();
+        let mut attributes = Vec::new();
+        let mut namespace_declarations = Vec::new();
+        for attr in start.attributes() {
+            let attr = attr.map_err(|e| self.syntax(offset, e))?;
+            let key = attr.key;
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| self.syntax(offset, e))?
+                .into_owned();
+            if let Some(prefix) = key.as_namespace_binding() {
+                let prefix = match prefix {
+                    quick_xml::name::PrefixDeclaration::Default => String::new(),
+                    quick_xml::name::PrefixDeclaration::Named(p) => p.to_owned(),
+                };
+                namespace_declarations.push((prefix, value));
+                continue;
+            }
+            let (ns, local) = reader.resolver().resolve_attribute(key);
+            let namespace = self.namespace(ns, offset)?;
+            let name = local.as_ref().to_owned();
+            attributes.push(Attribute {
+                namespace,
+                name,
+                value,
+            });
+        }
+        let (line, column) = self.position(offset);
+        let path = match stack.last() {
+            Some(parent) => format!("{}/{}", parent.path, name),
+            None => name.clone(),
+        };
+        Ok(Element {
+            namespace,
+            name,
+            attributes,
+            namespace_declarations,
+            children: Vec::new(),
+            line,
+            column,
+            path,
+        })
+    }
+
+    fn namespace(
+        &mut self,
+        ns: ResolveResult<'_>,
+        offset: usize,
+    ) -> Result<Option<String>, XmlError> {
+        match ns {
+            ResolveResult::Bound(Namespace(uri)) => Ok(Some(uri.to_owned())),
+            ResolveResult::Unbound => Ok(None),
+            ResolveResult::Unknown(prefix) => {
+                Err(self.syntax(offset, format!("undeclared namespace prefix `{prefix}`")))
+            }
+        }
+    }
+
+    fn attach(
+        &mut self,
+        stack: &mut [Element],
+        root: &mut Option<Element>,
+        element: Element,
+        offset: usize,
+    ) -> Result<(), XmlError> {
+        match stack.last_mut() {
+            Some(parent) => parent.children.push(Node::Element(element)),
+            None if root.is_none() => *root = Some(element),
+            None => return Err(self.syntax(offset, "more than one root element")),
+        }
+        Ok(())
+    }
+
+    fn push_text(
+        &mut self,
+        stack: &mut [Element],
+        root: &Option<Element>,
+        text: String,
+        offset: usize,
+    ) -> Result<(), XmlError> {
+        match stack.last_mut() {
+            Some(parent) => {
+                if let Some(Node::Text(prev)) = parent.children.last_mut() {
+                    prev.push_str(&text);
+                } else {
+                    parent.children.push(Node::Text(text));
+                }
+                Ok(())
+            }
+            None if text.trim().is_empty() => Ok(()),
+            None if root.is_some() => Err(self.syntax(offset, "text after the root element")),
+            None => Err(self.syntax(offset, "text before the root element")),
+        }
+    }
+}
