@@ -159,7 +159,7 @@ pub unsafe extern "C" fn on_error(user_data: *mut c_void, error: *mut ffi::XmlEr
                 ),
                 Phase::Validate => {
                     // SAFETY: during the callback `node` is null or a live node of the tree.
-                    let column = unsafe { element_column(source, line, error.node) };
+                    let (line, column) = unsafe { element_position(source, line, error.node) };
                     XmlError::new(XmlErrorKind::Schema, line, column, message)
                 }
             };
@@ -199,18 +199,23 @@ unsafe fn text(p: *const c_char) -> String {
     s.trim_end().to_owned()
 }
 
-/// The 1-based column of the start tag of `node` (an element, or the element carrying an
-/// attribute) on `line` of `source`; 1 when it cannot be found, 0 when the line is unknown.
+/// How many lines above the reported one a start tag may begin: libxml2 reports the line where
+/// a start tag ends, which is later when its attributes span several lines.
+const MAX_START_TAG_LINES: u32 = 64;
+
+/// The line and 1-based column where the start tag of `node` (an element, or the element
+/// carrying an attribute) begins, near `line` of `source`; column 1 on `line` when it cannot be
+/// found, (0, 0) when the line is unknown.
 ///
 /// # Safety
 /// `node` is null or a live `xmlNode`/`xmlAttr`.
-unsafe fn element_column(source: &[u8], line: u32, node: *mut c_void) -> u32 {
+unsafe fn element_position(source: &[u8], line: u32, node: *mut c_void) -> (u32, u32) {
     if line == 0 {
-        return 0;
+        return (0, 0);
     }
     let mut node = node.cast::<ffi::XmlNodePrefix>();
     if node.is_null() {
-        return 1;
+        return (line, 1);
     }
     // SAFETY: per this function's contract; `parent` of an attribute is its element.
     let name = unsafe {
@@ -218,14 +223,22 @@ unsafe fn element_column(source: &[u8], line: u32, node: *mut c_void) -> u32 {
             node = (*node).parent;
         }
         if node.is_null() || (*node).type_ != ffi::XML_ELEMENT_NODE || (*node).name.is_null() {
-            return 1;
+            return (line, 1);
         }
         CStr::from_ptr((*node).name.cast::<c_char>()).to_bytes()
     };
-    let Some(text) = nth_line(source, line) else {
-        return 1;
-    };
-    start_tag_column(text, name).map_or(1, saturate)
+    if let Some(column) =
+        nth_line(source, line).and_then(|text| start_tag_column(text, name, false))
+    {
+        return (line, saturate(column));
+    }
+    (1..=MAX_START_TAG_LINES)
+        .map_while(|back| line.checked_sub(back).filter(|&l| l > 0))
+        .find_map(|earlier| {
+            let text = nth_line(source, earlier)?;
+            start_tag_column(text, name, true).map(|column| (earlier, saturate(column)))
+        })
+        .unwrap_or((line, 1))
 }
 
 fn nth_line(source: &[u8], line: u32) -> Option<&[u8]> {
@@ -233,9 +246,9 @@ fn nth_line(source: &[u8], line: u32) -> Option<&[u8]> {
     source.split(|&b| b == b'\n').nth(index)
 }
 
-/// The 1-based column of the first `<name` or `<prefix:name` start tag in `line`.
-fn start_tag_column(line: &[u8], local_name: &[u8]) -> Option<usize> {
-    line.iter().enumerate().find_map(|(i, &b)| {
+/// The 1-based column of the first (or `last`) `<name` or `<prefix:name` start tag in `line`.
+fn start_tag_column(line: &[u8], local_name: &[u8], last: bool) -> Option<usize> {
+    let at = |(i, &b): (usize, &u8)| {
         if b != b'<' {
             return None;
         }
@@ -250,7 +263,12 @@ fn start_tag_column(line: &[u8], local_name: &[u8]) -> Option<usize> {
             .position(|&c| c == b':')
             .map_or(qname, |colon| &qname[colon + 1..]);
         (local == local_name).then_some(i + 1)
-    })
+    };
+    if last {
+        line.iter().enumerate().rev().find_map(at)
+    } else {
+        line.iter().enumerate().find_map(at)
+    }
 }
 
 #[cfg(test)]
@@ -260,9 +278,10 @@ mod tests {
     #[test]
     fn start_tags_are_found_by_local_name() {
         let line = b"  <m:ItemIds><t:ItemId Id='x'/></m:ItemIds>";
-        assert_eq!(start_tag_column(line, b"ItemId"), Some(14));
-        assert_eq!(start_tag_column(line, b"ItemIds"), Some(3));
-        assert_eq!(start_tag_column(b"<SendItem>", b"SendItem"), Some(1));
-        assert_eq!(start_tag_column(b"</SendItem>", b"SendItem"), None);
+        assert_eq!(start_tag_column(line, b"ItemId", false), Some(14));
+        assert_eq!(start_tag_column(line, b"ItemIds", false), Some(3));
+        assert_eq!(start_tag_column(b"<SendItem>", b"SendItem", false), Some(1));
+        assert_eq!(start_tag_column(b"</SendItem>", b"SendItem", false), None);
+        assert_eq!(start_tag_column(b"<a:X/><b:X/>", b"X", true), Some(7));
     }
 }
