@@ -55,6 +55,9 @@ pub const XML_ERR_INTERNAL_ERROR: c_int = 1;
 pub const XML_PARSE_NOERROR: c_int = 1 << 5;
 /// `XML_PARSE_NOWARNING`: no warning reports.
 pub const XML_PARSE_NOWARNING: c_int = 1 << 6;
+/// `XML_PARSE_NOBLANKS`: drop whitespace-only text between elements (libxml2 keeps it when
+/// it is an element's only content), which schema validation ignores anyway.
+pub const XML_PARSE_NOBLANKS: c_int = 1 << 8;
 /// `XML_PARSE_NONET`: forbid network access.
 pub const XML_PARSE_NONET: c_int = 1 << 11;
 /// `XML_PARSE_COMPACT`: store small text nodes inline (faster, read-only tree).

@@ -58,7 +58,7 @@ pub(crate) fn prescan(doc: &[u8], limits: &Limits) -> Result<(), XmlError> {
             &format!("invalid UTF-8 at byte offset {at}; only UTF-8 documents are accepted"),
         ));
     }
-    if let Some(at) = doc.iter().position(|&b| b == 0) {
+    if let Some(at) = memchr::memchr(0, doc) {
         return Err(not_well_formed(
             doc,
             at,
@@ -125,31 +125,23 @@ fn scan_markup(doc: &[u8], max_depth: u32) -> Result<(), XmlError> {
 /// The index just past the `>` that ends a start tag whose name starts at `from`, skipping
 /// quoted attribute values.
 fn tag_end(doc: &[u8], from: usize) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for (k, &b) in doc.get(from..)?.iter().enumerate() {
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'>' => return Some(from + k + 1),
-            None => {}
+    let mut at = from;
+    loop {
+        let hit = at + memchr::memchr3(b'>', b'"', b'\'', doc.get(at..)?)?;
+        let quote = doc[hit];
+        if quote == b'>' {
+            return Some(hit + 1);
         }
+        at = find_byte(doc, hit + 1, quote)? + 1;
     }
-    None
 }
 
 fn find_byte(doc: &[u8], from: usize, byte: u8) -> Option<usize> {
-    doc.get(from..)?
-        .iter()
-        .position(|&b| b == byte)
-        .map(|p| from + p)
+    memchr::memchr(byte, doc.get(from..)?).map(|p| from + p)
 }
 
 fn find_seq(doc: &[u8], from: usize, seq: &[u8]) -> Option<usize> {
-    doc.get(from..)?
-        .windows(seq.len())
-        .position(|w| w == seq)
-        .map(|p| from + p)
+    memchr::memmem::find(doc.get(from..)?, seq).map(|p| from + p)
 }
 
 fn not_well_formed(doc: &[u8], at: usize, message: &str) -> XmlError {

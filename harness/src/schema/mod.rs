@@ -39,11 +39,20 @@ const PARSE_OPTIONS: c_int = ffi::XML_PARSE_NONET
     | ffi::XML_PARSE_NOERROR
     | ffi::XML_PARSE_NOWARNING
     | ffi::XML_PARSE_COMPACT
+    | ffi::XML_PARSE_NOBLANKS
     | ffi::XML_PARSE_IGNORE_ENC;
 
 /// A parser context keeps every name it has seen in its dictionary; past this many parsed bytes
 /// the contexts are replaced, so hostile streams of fresh names cannot grow memory for ever.
 const RECYCLE_AFTER_BYTES: usize = 64 * 1024 * 1024;
+
+/// The project's own schema files as embedded in the binary: `(file name, text)` for `xml.xsd`,
+/// `soap-envelope.xsd`, `types.xsd` and `messages.xsd`, which import each other by those names.
+pub fn embedded_schemas() -> impl Iterator<Item = (&'static str, &'static str)> {
+    loader::EMBEDDED
+        .iter()
+        .map(|(name, text)| (*name, text.strip_suffix('\0').unwrap_or(text)))
+}
 
 /// A compiled schema set: the SOAP 1.1 envelope schema, EWS messages and types, and the `xml:`
 /// namespace.
