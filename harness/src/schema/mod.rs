@@ -1,1 +1,473 @@
-//! XSD validation of EWS documents over libxml2 (placeholder until the validator lands).
+//! XSD validation of EWS documents over libxml2: one compiled schema, many threads.
+//!
+//! A [`SchemaSet`] is one compiled schema made of the SOAP 1.1 envelope schema, the EWS
+//! messages and types schemas and the W3C `xml:` namespace schema, tied together by a small
+//! wrapper schema built in memory. The SOAP Body's child is declared `processContents="strict"`,
+//! so one pass validates the envelope against SOAP and the Body's child against EWS; a bare EWS
+//! element (say `m:SendItemResponse`) validates against the same set.
+//!
+//! Documents are untrusted: [`SchemaSet::validate`] never fails and never panics. Before parsing,
+//! a byte scan enforces [`Limits`], UTF-8, and the absence of any DOCTYPE; libxml2 then parses
+//! without network, entity substitution, DTD loading, recovery or XInclude, and its entity
+//! loader loads nothing while a document is being handled.
+
+mod diag;
+mod errors;
+pub mod ffi;
+mod limits;
+mod loader;
+
+use std::ffi::c_int;
+use std::path::Path;
+use std::ptr::{self, NonNull};
+use std::sync::{Mutex, OnceLock};
+
+pub use errors::{CompileError, SchemaError, Validation, XmlError, XmlErrorKind};
+pub use limits::{LIBXML2_MAX_DEPTH, Limits};
+
+use diag::{Phase, Sink};
+use loader::{EMBEDDED_PREFIX, Mode, ModeGuard};
+
+const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+const MESSAGES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Parser options for untrusted documents: never RECOVER, NOENT, DTDLOAD, DTDATTR, DTDVALID,
+/// XINCLUDE or HUGE. IGNORE_ENC keeps an `encoding="…"` declaration from switching away from
+/// the UTF-8 the pre-scan checked.
+const PARSE_OPTIONS: c_int = ffi::XML_PARSE_NONET
+    | ffi::XML_PARSE_NOERROR
+    | ffi::XML_PARSE_NOWARNING
+    | ffi::XML_PARSE_COMPACT
+    | ffi::XML_PARSE_NOBLANKS
+    | ffi::XML_PARSE_IGNORE_ENC;
+
+/// A parser context keeps every name it has seen in its dictionary; past this many parsed bytes
+/// the contexts are replaced, so hostile streams of fresh names cannot grow memory for ever.
+const RECYCLE_AFTER_BYTES: usize = 64 * 1024 * 1024;
+
+/// The project's own schema files as embedded in the binary: `(file name, text)` for `xml.xsd`,
+/// `soap-envelope.xsd`, `types.xsd` and `messages.xsd`, which import each other by those names.
+pub fn embedded_schemas() -> impl Iterator<Item = (&'static str, &'static str)> {
+    loader::EMBEDDED
+        .iter()
+        .map(|(name, text)| (*name, text.strip_suffix('\0').unwrap_or(text)))
+}
+
+/// A compiled schema set: the SOAP 1.1 envelope schema, EWS messages and types, and the `xml:`
+/// namespace.
+///
+/// It is `Send + Sync`: the compiled schema is shared read-only by every thread, and each
+/// validation borrows its own parser and validation contexts from a small pool.
+pub struct SchemaSet {
+    schema: NonNull<ffi::xmlSchema>,
+    pool: Mutex<Vec<Contexts>>,
+    limits: Limits,
+    origin: String,
+}
+
+// SAFETY: the compiled `xmlSchema` is never modified after `xmlSchemaParse` returns (libxml2's
+// validator only reads it), and the per-validation contexts in `pool` are each used by one
+// thread at a time, handed out under the mutex.
+unsafe impl Send for SchemaSet {}
+// SAFETY: as above; `&SchemaSet` only reads the schema and takes contexts out of the mutex.
+unsafe impl Sync for SchemaSet {}
+
+impl std::fmt::Debug for SchemaSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaSet")
+            .field("origin", &self.origin)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SchemaSet {
+    /// The project's own schemas (`schemas/` at the repository root, embedded in the binary),
+    /// compiled once per process with default [`Limits`].
+    pub fn embedded() -> Result<&'static SchemaSet, SchemaError> {
+        static EMBEDDED: OnceLock<Result<SchemaSet, SchemaError>> = OnceLock::new();
+        EMBEDDED
+            .get_or_init(Self::compile_embedded)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Compiles the embedded schemas afresh (for a set with its own [`Limits`]); prefer
+    /// [`SchemaSet::embedded`].
+    pub fn compile_embedded() -> Result<SchemaSet, SchemaError> {
+        let wrapper = wrapper(&format!("{EMBEDDED_PREFIX}messages.xsd"));
+        compile(&wrapper, Mode::EmbeddedOnly, "embedded schemas".to_owned())
+    }
+
+    /// A server's own schemas: `dir/messages.xsd`, which imports `types.xsd` beside it, read as
+    /// served (the location-less `xml:` namespace import of the official `types.xsd` is satisfied
+    /// by the embedded `xml.xsd`). The SOAP envelope schema is the embedded one.
+    pub fn from_dir(dir: &Path) -> Result<SchemaSet, SchemaError> {
+        for name in ["messages.xsd", "types.xsd"] {
+            let path = dir.join(name);
+            if !path.is_file() {
+                return Err(SchemaError::MissingFile { path });
+            }
+        }
+        let messages =
+            std::path::absolute(dir.join("messages.xsd")).map_err(|_| SchemaError::BadPath {
+                path: dir.to_owned(),
+                reason: "cannot be made absolute",
+            })?;
+        let uri = file_uri(&messages).ok_or_else(|| SchemaError::BadPath {
+            path: dir.to_owned(),
+            reason: "is not valid UTF-8",
+        })?;
+        compile(&wrapper(&uri), Mode::Default, dir.display().to_string())
+    }
+
+    /// The same set with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits applied to every document.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Validates one document, either a whole SOAP envelope or a bare EWS element.
+    ///
+    /// Never fails and never panics, whatever the input: every problem is an [`XmlError`] in the
+    /// returned [`Validation`].
+    pub fn validate(&self, doc: &[u8]) -> Validation {
+        if let Err(error) = limits::prescan(doc, &self.limits) {
+            return Validation::single(error);
+        }
+        let Ok(size) = c_int::try_from(doc.len()) else {
+            return Validation::single(XmlError::new(
+                XmlErrorKind::TooLarge,
+                0,
+                0,
+                "document is larger than libxml2 can take (2 GiB)",
+            ));
+        };
+        loader::init();
+        let Some(mut contexts) = self.take_contexts() else {
+            return Validation::single(XmlError::new(
+                XmlErrorKind::Internal,
+                0,
+                0,
+                "libxml2 could not allocate a validation context",
+            ));
+        };
+        let errors = contexts.run(doc, size);
+        contexts.used_bytes = contexts.used_bytes.saturating_add(doc.len());
+        if contexts.used_bytes <= RECYCLE_AFTER_BYTES {
+            self.pool
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(contexts);
+        }
+        Validation { errors }
+    }
+
+    fn take_contexts(&self) -> Option<Contexts> {
+        let pooled = self
+            .pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        pooled.or_else(|| Contexts::new(self.schema))
+    }
+}
+
+impl Drop for SchemaSet {
+    fn drop(&mut self) {
+        // Validation contexts point at the schema: free them first.
+        self.pool
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+        // SAFETY: the schema came from `xmlSchemaParse`, no context refers to it any more, and
+        // it is freed once.
+        unsafe { ffi::xmlSchemaFree(self.schema.as_ptr()) };
+    }
+}
+
+/// One thread's worth of libxml2 state for validating documents.
+struct Contexts {
+    parser: NonNull<ffi::xmlParserCtxt>,
+    valid: NonNull<ffi::xmlSchemaValidCtxt>,
+    used_bytes: usize,
+}
+
+// SAFETY: libxml2 contexts have no thread affinity; a `Contexts` is only ever used by the one
+// thread that took it out of the pool.
+unsafe impl Send for Contexts {}
+
+impl Contexts {
+    fn new(schema: NonNull<ffi::xmlSchema>) -> Option<Self> {
+        // SAFETY: plain allocations; `schema` is a live compiled schema.
+        let (parser, valid) = unsafe {
+            (
+                ffi::xmlNewParserCtxt(),
+                ffi::xmlSchemaNewValidCtxt(schema.as_ptr()),
+            )
+        };
+        match (NonNull::new(parser), NonNull::new(valid)) {
+            (Some(parser), Some(valid)) => Some(Self {
+                parser,
+                valid,
+                used_bytes: 0,
+            }),
+            _ => {
+                // SAFETY: each pointer is null or freshly allocated and unused; both free
+                // functions accept null.
+                unsafe {
+                    ffi::xmlFreeParserCtxt(parser);
+                    ffi::xmlSchemaFreeValidCtxt(valid);
+                }
+                None
+            }
+        }
+    }
+
+    /// Parses and validates `doc` (already pre-scanned; `size == doc.len()`).
+    fn run(&mut self, doc: &[u8], size: c_int) -> Vec<XmlError> {
+        let sink = Sink::doc(doc);
+        let fallback = {
+            let _mode = ModeGuard::new(Mode::Nothing);
+            let _route = ThreadErrorRoute::to(&sink);
+            self.parse_and_validate(doc, size, &sink)
+        };
+        let mut errors = sink.into_doc_errors();
+        if let (Err(error), true) = (fallback, errors.is_empty()) {
+            errors.push(error);
+        }
+        errors
+    }
+
+    /// Does the work of [`Contexts::run`] with errors routed to `sink`; `Err` is the error to
+    /// report if libxml2 failed without saying why.
+    fn parse_and_validate(
+        &mut self,
+        doc: &[u8],
+        size: c_int,
+        sink: &Sink<'_>,
+    ) -> Result<(), XmlError> {
+        // SAFETY: `doc` outlives the call and `size` is its length; the parser context is ours
+        // alone; no URL and no encoding are passed.
+        let tree = unsafe {
+            ffi::xmlCtxtReadMemory(
+                self.parser.as_ptr(),
+                doc.as_ptr().cast(),
+                size,
+                ptr::null(),
+                ptr::null(),
+                PARSE_OPTIONS,
+            )
+        };
+        let Some(tree) = NonNull::new(tree).map(Tree) else {
+            return Err(self.last_parser_error());
+        };
+        if sink.has_errors() {
+            // Namespace errors leave a tree behind, but the document is still not well-formed.
+            return Ok(());
+        }
+        // SAFETY: `tree` is a live document.
+        if !unsafe { ffi::xmlGetIntSubset(tree.0.as_ptr()) }.is_null() {
+            return Err(XmlError::new(
+                XmlErrorKind::Doctype,
+                0,
+                0,
+                "DOCTYPE declarations are not allowed (SOAP forbids DTDs)",
+            ));
+        }
+        sink.set_phase(Phase::Validate);
+        // SAFETY: the validation context is ours alone and `sink` outlives the call: the handler
+        // is unset again before returning.
+        let rc = unsafe {
+            ffi::xmlSchemaSetValidStructuredErrors(
+                self.valid.as_ptr(),
+                Some(diag::on_error),
+                sink.as_user_data(),
+            );
+            let rc = ffi::xmlSchemaValidateDoc(self.valid.as_ptr(), tree.0.as_ptr());
+            ffi::xmlSchemaSetValidStructuredErrors(
+                self.valid.as_ptr(),
+                Some(diag::on_error),
+                ptr::null_mut(),
+            );
+            rc
+        };
+        match rc {
+            0 => Ok(()),
+            rc if rc < 0 => Err(XmlError::new(
+                XmlErrorKind::Internal,
+                0,
+                0,
+                format!("libxml2 failed while validating (code {rc})"),
+            )),
+            rc => Err(XmlError::new(
+                XmlErrorKind::Schema,
+                0,
+                0,
+                format!("document is not valid (code {rc})"),
+            )),
+        }
+    }
+
+    fn last_parser_error(&self) -> XmlError {
+        // SAFETY: the context is live; the returned error, if any, lives in it.
+        let last = unsafe { ffi::xmlCtxtGetLastError(self.parser.as_ptr().cast()).as_ref() };
+        let (line, column) = last.map_or((0, 0), |e| {
+            (
+                u32::try_from(e.line).unwrap_or(0),
+                u32::try_from(e.int2).unwrap_or(0),
+            )
+        });
+        XmlError::new(
+            XmlErrorKind::NotWellFormed,
+            line,
+            column,
+            "document is not well-formed",
+        )
+    }
+}
+
+impl Drop for Contexts {
+    fn drop(&mut self) {
+        // SAFETY: both were allocated by libxml2 in `Contexts::new` and are freed once.
+        unsafe {
+            ffi::xmlFreeParserCtxt(self.parser.as_ptr());
+            ffi::xmlSchemaFreeValidCtxt(self.valid.as_ptr());
+        }
+    }
+}
+
+/// A parsed document, freed when dropped.
+struct Tree(NonNull<ffi::xmlDoc>);
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        // SAFETY: the tree came from `xmlCtxtReadMemory` and is freed once.
+        unsafe { ffi::xmlFreeDoc(self.0.as_ptr()) };
+    }
+}
+
+/// Routes the calling thread's libxml2 structured errors to a [`Sink`] until dropped.
+struct ThreadErrorRoute;
+
+impl ThreadErrorRoute {
+    fn to(sink: &Sink<'_>) -> Self {
+        // SAFETY: `on_error` accepts the sink pointer; the route is reset on drop, before the
+        // sink (declared earlier, so dropped later) goes away.
+        unsafe { ffi::xmlSetStructuredErrorFunc(sink.as_user_data(), Some(diag::on_error)) };
+        Self
+    }
+}
+
+impl Drop for ThreadErrorRoute {
+    fn drop(&mut self) {
+        // SAFETY: a null context makes `on_error` drop errors.
+        unsafe { ffi::xmlSetStructuredErrorFunc(ptr::null_mut(), Some(diag::on_error)) };
+    }
+}
+
+/// The in-memory schema that ties the set together. The `xml:` namespace comes first so that
+/// a location-less import of it (as in the official `types.xsd`) finds it already known.
+fn wrapper(messages_location: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:ewsconf:schema-set">
+  <xs:import namespace="{XML_NS}" schemaLocation="{EMBEDDED_PREFIX}xml.xsd"/>
+  <xs:import namespace="{SOAP_NS}" schemaLocation="{EMBEDDED_PREFIX}soap-envelope.xsd"/>
+  <xs:import namespace="{MESSAGES_NS}" schemaLocation="{messages_location}"/>
+</xs:schema>
+"#
+    )
+}
+
+/// `file://` URI of an absolute path, percent-encoding everything but unreserved characters
+/// and `/`, so the result is also safe inside an XML attribute.
+fn file_uri(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    let mut uri = String::from("file://");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~') {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Some(uri)
+}
+
+fn compile(wrapper: &str, mode: Mode, origin: String) -> Result<SchemaSet, SchemaError> {
+    loader::init();
+    let size = c_int::try_from(wrapper.len()).map_err(|_| SchemaError::Alloc("wrapper schema"))?;
+    let sink = Sink::compile();
+    let schema = {
+        let _mode = ModeGuard::new(mode);
+        let _route = ThreadErrorRoute::to(&sink);
+        drop(loader::take_refused());
+        // SAFETY: the wrapper text outlives the parser context, which is freed before
+        // returning; `sink` outlives every callback (the route is reset at the end of the block).
+        unsafe {
+            let pctxt = ffi::xmlSchemaNewMemParserCtxt(wrapper.as_ptr().cast(), size);
+            if pctxt.is_null() {
+                return Err(SchemaError::Alloc("schema parser context"));
+            }
+            ffi::xmlSchemaSetParserStructuredErrors(
+                pctxt,
+                Some(diag::on_error),
+                sink.as_user_data(),
+            );
+            let schema = ffi::xmlSchemaParse(pctxt);
+            ffi::xmlSchemaFreeParserCtxt(pctxt);
+            schema
+        }
+    };
+    let refused = loader::take_refused();
+    let schema = NonNull::new(schema);
+    if let (Some(schema), true, false) = (schema, refused.is_empty(), sink.has_errors()) {
+        return Ok(SchemaSet {
+            schema,
+            pool: Mutex::new(Vec::new()),
+            limits: Limits::default(),
+            origin,
+        });
+    }
+    if let Some(schema) = schema {
+        // SAFETY: compiled just now and not shared with anything.
+        unsafe { ffi::xmlSchemaFree(schema.as_ptr()) };
+    }
+    let mut errors: Vec<CompileError> = refused
+        .into_iter()
+        .map(|message| CompileError {
+            file: origin.clone(),
+            line: 0,
+            message,
+        })
+        .collect();
+    errors.extend(sink.into_compile_errors());
+    Err(SchemaError::Compile { origin, errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_uris_escape_what_xml_and_uris_cannot_hold() {
+        assert_eq!(
+            file_uri(Path::new("/a b/x&y\"z/messages.xsd")).as_deref(),
+            Some("file:///a%20b/x%26y%22z/messages.xsd")
+        );
+    }
+
+    #[test]
+    fn embedded_set_compiles_and_validates_a_response() {
+        let set = SchemaSet::embedded().expect("embedded schemas compile");
+        let doc = br#"<m:SendItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages><m:SendItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode></m:SendItemResponseMessage></m:ResponseMessages></m:SendItemResponse>"#;
+        assert_eq!(set.validate(doc), Validation::default());
+    }
+}

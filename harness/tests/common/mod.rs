@@ -1,31 +1,76 @@
-//! Helpers shared by the integration tests: where the reference data lives.
+//! Helpers shared by the integration tests: where the shared reference data lives, and a
+//! watchdog for inputs that must not hang.
+
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
 
-/// The shared reference data (official schemas and samples): `$EWSCONF_SHARED`, or `shared/`
-/// beside the checkout.
-///
-/// Returns `None` with a printed notice when it is missing; with `CI` set, a missing folder fails
-/// the test instead, since CI must exercise these checks.
+/// The folder holding `ews-schemas/` and `ews-samples/`: `$EWSCONF_SHARED`, or `shared/` beside
+/// the workspace. `None` (with a notice) when it is missing, unless `CI` is set, where a missing
+/// folder fails the test.
 pub fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("EWSCONF_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")),
-    };
-    if dir.join("ews-schemas").is_dir() && dir.join("ews-samples").is_dir() {
+    let dir = std::env::var_os("EWSCONF_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
+    if dir.join("ews-schemas").is_dir() {
         return Some(dir);
     }
-    let message = format!(
-        "the shared reference data (ews-schemas/, ews-samples/) is not at {}; \
-         set EWSCONF_SHARED to the folder that holds them",
+    let hint = format!(
+        "shared reference data not found at {} (looked for ews-schemas/ there); \
+         set EWSCONF_SHARED to the folder that holds ews-schemas/ and ews-samples/",
         dir.display()
     );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("skipping: {message}");
+    assert!(std::env::var_os("CI").is_none(), "{hint}");
+    eprintln!("skipping: {hint}");
     None
+}
+
+/// Runs `f` on its own thread and fails the test if it has not finished within `secs` seconds.
+pub fn within<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still running after {secs} s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: panicked"),
+    }
+}
+
+/// The EWS messages namespace.
+pub const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
+/// The EWS types namespace.
+pub const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
+/// The SOAP 1.1 envelope namespace.
+pub const SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+
+/// A valid SendItemResponse envelope with one success message.
+pub fn success_envelope() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="{SOAP}">
+  <s:Header>
+    <t:ServerVersionInfo xmlns:t="{T}" MajorVersion="15" MinorVersion="1"/>
+  </s:Header>
+  <s:Body>
+    <m:SendItemResponse xmlns:m="{M}">
+      <m:ResponseMessages>
+        <m:SendItemResponseMessage ResponseClass="Success">
+          <m:ResponseCode>NoError</m:ResponseCode>
+        </m:SendItemResponseMessage>
+      </m:ResponseMessages>
+    </m:SendItemResponse>
+  </s:Body>
+</s:Envelope>
+"#
+    )
 }
 
 /// Reads a file below the shared folder.

@@ -1,0 +1,215 @@
+//! Throughput of strict parse + validation of a ~2 KB SendItemResponse envelope: ewsconf on one
+//! thread, on every core, and `xmllint --schema` over the same documents in one process.
+//!
+//! Run with `cargo bench --bench validate`. Each figure is the median of 5 runs.
+
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use ewsconf::schema::{SchemaSet, embedded_schemas};
+
+const RUNS: usize = 5;
+const DOCS_PER_THREAD: usize = 20_000;
+const XMLLINT_FILES: usize = 5_000;
+
+const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
+const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
+const SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+
+/// A SendItemResponse envelope of at least 2 KB with a mix of success and error messages.
+fn envelope() -> String {
+    let messages = [
+        ("Success", None, "NoError", None),
+        (
+            "Error",
+            Some("Id is malformed."),
+            "ErrorInvalidIdMalformed",
+            Some(0),
+        ),
+        (
+            "Error",
+            Some("The specified object was not found in the store."),
+            "ErrorItemNotFound",
+            Some(0),
+        ),
+        (
+            "Error",
+            Some("Access is denied. Check credentials and try again."),
+            "ErrorAccessDenied",
+            Some(0),
+        ),
+    ];
+    let mut body = String::new();
+    let mut i = 0;
+    while body.len() < 1_450 {
+        let (class, text, code, key) = messages[i % messages.len()];
+        body.push_str(&format!(
+            "        <m:SendItemResponseMessage ResponseClass=\"{class}\">\n"
+        ));
+        if let Some(text) = text {
+            body.push_str(&format!(
+                "          <m:MessageText>{text}</m:MessageText>\n"
+            ));
+        }
+        body.push_str(&format!(
+            "          <m:ResponseCode>{code}</m:ResponseCode>\n"
+        ));
+        if let Some(key) = key {
+            body.push_str(&format!(
+                "          <m:DescriptiveLinkKey>{key}</m:DescriptiveLinkKey>\n"
+            ));
+        }
+        body.push_str("        </m:SendItemResponseMessage>\n");
+        i += 1;
+    }
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="{SOAP}">
+  <s:Header>
+    <h:ServerVersionInfo xmlns:h="{T}" MajorVersion="15" MinorVersion="1" MajorBuildNumber="2507" MinorBuildNumber="6"/>
+  </s:Header>
+  <s:Body>
+    <m:SendItemResponse xmlns:m="{M}" xmlns:t="{T}">
+      <m:ResponseMessages>
+{body}      </m:ResponseMessages>
+    </m:SendItemResponse>
+  </s:Body>
+</s:Envelope>
+"#
+    )
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Docs/s of `threads` threads each validating `DOCS_PER_THREAD` documents.
+fn ewsconf_run(set: &SchemaSet, doc: &[u8], threads: usize) -> f64 {
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..DOCS_PER_THREAD {
+                    let validation = set.validate(doc);
+                    assert!(validation.is_valid(), "{:?}", validation.errors);
+                }
+            });
+        }
+    });
+    (threads * DOCS_PER_THREAD) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Docs/s of one xmllint process validating `XMLLINT_FILES` files, or why it could not run.
+fn xmllint_run(dir: &Path, files: &[String]) -> Result<f64, String> {
+    let start = Instant::now();
+    let status = Command::new("xmllint")
+        .current_dir(dir)
+        .args(["--noout", "--schema", "wrapper.xsd"])
+        .args(files)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
+    let elapsed = start.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(format!(
+            "xmllint failed ({status}); run it by hand in {}",
+            dir.display()
+        ));
+    }
+    Ok(files.len() as f64 / elapsed)
+}
+
+fn write_xmllint_inputs(dir: &Path, doc: &str) -> std::io::Result<Vec<String>> {
+    for (name, text) in embedded_schemas() {
+        std::fs::write(dir.join(name), text)?;
+    }
+    std::fs::write(
+        dir.join("wrapper.xsd"),
+        format!(
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:ewsconf:schema-set">
+  <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="xml.xsd"/>
+  <xs:import namespace="{SOAP}" schemaLocation="soap-envelope.xsd"/>
+  <xs:import namespace="{M}" schemaLocation="messages.xsd"/>
+</xs:schema>
+"#
+        ),
+    )?;
+    (0..XMLLINT_FILES)
+        .map(|i| {
+            let name = format!("f{i:05}.xml");
+            std::fs::write(dir.join(&name), doc)?;
+            Ok(name)
+        })
+        .collect()
+}
+
+fn main() -> ExitCode {
+    let doc = envelope();
+    let set = match SchemaSet::embedded() {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("embedded schemas do not compile: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let first = set.validate(doc.as_bytes());
+    if !first.is_valid() {
+        eprintln!("the benchmark document is not valid: {:?}", first.errors);
+        return ExitCode::FAILURE;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+
+    let one = median(
+        (0..RUNS)
+            .map(|_| ewsconf_run(set, doc.as_bytes(), 1))
+            .collect(),
+    );
+    let all = median(
+        (0..RUNS)
+            .map(|_| ewsconf_run(set, doc.as_bytes(), cores))
+            .collect(),
+    );
+
+    let xmllint = match tempfile::tempdir() {
+        Ok(dir) => match write_xmllint_inputs(dir.path(), &doc) {
+            Ok(files) => {
+                let runs: Result<Vec<f64>, String> =
+                    (0..RUNS).map(|_| xmllint_run(dir.path(), &files)).collect();
+                runs.map(median)
+            }
+            Err(e) => Err(format!("cannot write the xmllint inputs: {e}")),
+        },
+        Err(e) => Err(format!("cannot create a temp dir: {e}")),
+    };
+
+    println!(
+        "validate: strict parse + schema validation of a {}-byte SendItemResponse envelope",
+        doc.len()
+    );
+    println!(
+        "median of {RUNS} runs; ewsconf: {DOCS_PER_THREAD} docs per thread; xmllint: {XMLLINT_FILES} files in one process"
+    );
+    println!();
+    println!("  {:<34} {:>12}", "run", "docs/s");
+    println!("  {:<34} {:>12.0}", "(a) ewsconf, 1 thread", one);
+    println!(
+        "  {:<34} {:>12.0}",
+        format!("(b) ewsconf, {cores} threads"),
+        all
+    );
+    match xmllint {
+        Ok(rate) => {
+            println!("  {:<34} {:>12.0}", "(c) xmllint --schema, 1 process", rate);
+            println!();
+            println!("  ratio (b)/(c): {:.1}", all / rate);
+        }
+        Err(e) if e.contains("No such file") || e.contains("not found") => {
+            println!("  (c) xmllint: not installed; skipped (apt-get install libxml2-utils)");
+        }
+        Err(e) => println!("  (c) xmllint: skipped: {e}"),
+    }
+    ExitCode::SUCCESS
+}
