@@ -12,4 +12,6 @@
 
 pub mod ews;
 pub mod generate;
+pub mod mock;
 pub mod schema;
+pub mod target;

@@ -164,8 +164,12 @@ impl RequestEnvelope {
 
     /// Parses a request envelope, as the mock receives it.
     pub fn parse(doc: &[u8]) -> Result<Self, XmlError> {
-        let root = Element::parse(doc)?;
-        let (header, body) = envelope_parts(&root)?;
+        Self::from_element(&Element::parse(doc)?)
+    }
+
+    /// Reads a request envelope from its already parsed root element.
+    pub fn from_element(root: &Element) -> Result<Self, XmlError> {
+        let (header, body) = envelope_parts(root)?;
         Ok(Self {
             headers: header
                 .map(RequestHeaders::read)
@@ -480,7 +484,7 @@ impl ResponseEnvelope {
 }
 
 /// Splits a `soap:Envelope` into its optional Header and the single element inside its Body.
-fn envelope_parts(root: &Element) -> Result<(Option<&Element>, &Element), XmlError> {
+pub fn envelope_parts(root: &Element) -> Result<(Option<&Element>, &Element), XmlError> {
     if !root.is(SOAP_NS, "Envelope") {
         let ns = root.namespace.as_deref().unwrap_or("no namespace");
         return Err(root.error(format!(

@@ -1,0 +1,19 @@
+//! The reference mock: an in-memory EWS mailbox server behind `/EWS/Exchange.asmx`.
+//!
+//! [`MockServer::start`] runs it in-process on `127.0.0.1:0`; `ewsconf mock` runs it on its own.
+//! The [`Store`] holds mailboxes, folders, items and rights; [`operations`] answer the seven
+//! operations a client needs; the [`Profile`] decides whether Exchange's documented delegate
+//! quirks happen; the [`transport`] delivers sent mail and files DRs and NDRs.
+
+pub mod directory;
+pub mod ids;
+pub mod operations;
+pub mod profile;
+pub mod server;
+pub mod store;
+pub mod transport;
+
+pub use directory::{DEFAULT_PASSWORD, Directory, DirectoryError, FolderPermission};
+pub use profile::{Profile, Quirk};
+pub use server::{DEFAULT_MAX_BODY_BYTES, EWS_PATH, MockConfig, MockError, MockServer};
+pub use store::{MockFolder, Store};

@@ -1,0 +1,621 @@
+//! The mock's operations: each takes the acting user and a typed request and answers with the
+//! response messages Exchange would send, one per requested item, in order, plus the deliveries
+//! the transport then runs.
+//!
+//! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem>
+
+use crate::ews::{
+    BaseItemId, CreateItem, DeleteItem, DeleteType, DistinguishedFolderName, FieldUri, FindItem,
+    GetFolder, GetItem, Item, ItemKind, ItemTraversal, ItemUpdate, MessageDisposition,
+    OperationResponse, Request, ResponseCode, ResponseMessage, RootFolder, SendItem, Shape,
+    TargetFolderId, UpdateItem, update_item::ConflictResolution,
+};
+
+use super::directory::{FolderPermission, UserIndex};
+use super::ids::{FolderKey, ItemKey, change_key};
+use super::profile::Quirk;
+use super::store::{MockFolder, State, Store, StoredItem, now};
+use super::transport::Delivery;
+
+/// What an operation answered, and the mail it sent.
+#[derive(Debug)]
+pub struct Executed {
+    /// The response messages.
+    pub response: OperationResponse,
+    /// Messages to hand to the transport.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Exchange's message text for the codes the mock answers with.
+pub fn message_text(code: ResponseCode) -> &'static str {
+    use ResponseCode::*;
+    match code {
+        ErrorInvalidIdMalformed => "Id is malformed.",
+        ErrorItemNotFound => "The specified object was not found in the store.",
+        ErrorStaleObject => {
+            "The change key passed in the request does not match the current change key for the item."
+        }
+        ErrorIrresolvableConflict => {
+            "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item."
+        }
+        ErrorInvalidItemForOperationSendItem => {
+            "The item is not valid for this operation; only messages can be sent."
+        }
+        ErrorMissingRecipients => "The message must have at least one recipient.",
+        ErrorAccessDenied => "Access is denied. Check credentials and try again.",
+        ErrorSendAsDenied => {
+            "The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account."
+        }
+        ErrorInvalidSendItemSaveSettings => {
+            "SavedItemFolderId can't be specified when SaveItemToFolder is false."
+        }
+        ErrorSavedItemFolderNotFound => "The folder to save the item to can't be found.",
+        ErrorFolderNotFound => "The specified folder could not be found in the store.",
+        ErrorNonExistentMailbox => "The SMTP address has no mailbox associated with it.",
+        ErrorMessageDispositionRequired => "MessageDisposition attribute is required.",
+        ErrorInvalidPropertySet => "The property can't be set on this item.",
+        _ => "The request failed.",
+    }
+}
+
+/// The error response message Exchange sends for `code`.
+fn error(code: ResponseCode) -> ResponseMessage {
+    ResponseMessage::error(code, message_text(code))
+}
+
+/// Why a folder reference does not lead to a folder.
+#[derive(Debug, Clone, Copy)]
+enum FolderError {
+    Malformed,
+    NotFound,
+    NoMailbox,
+}
+
+impl FolderError {
+    fn code(self, not_found: ResponseCode) -> ResponseCode {
+        match self {
+            FolderError::Malformed => ResponseCode::ErrorInvalidIdMalformed,
+            FolderError::NotFound => not_found,
+            FolderError::NoMailbox => ResponseCode::ErrorNonExistentMailbox,
+        }
+    }
+}
+
+struct Session<'a> {
+    store: &'a Store,
+    state: &'a mut State,
+    actor: UserIndex,
+    deliveries: Vec<Delivery>,
+}
+
+impl Store {
+    /// Runs one request as `actor`.
+    pub fn execute(&self, actor: UserIndex, request: &Request) -> Executed {
+        let mut state = self.lock();
+        let mut session = Session {
+            store: self,
+            state: &mut state,
+            actor,
+            deliveries: Vec::new(),
+        };
+        let messages = match request {
+            Request::SendItem(r) => session.send_item(r),
+            Request::CreateItem(r) => session.create_item(r),
+            Request::GetItem(r) => session.get_item(r),
+            Request::FindItem(r) => session.find_item(r),
+            Request::DeleteItem(r) => session.delete_item(r),
+            Request::GetFolder(r) => session.get_folder(r),
+            Request::UpdateItem(r) => session.update_item(r),
+        };
+        let deliveries = session.deliveries;
+        Executed {
+            response: OperationResponse::new(request.name(), messages),
+            deliveries,
+        }
+    }
+}
+
+impl Session<'_> {
+    fn permission(&self, folder: FolderKey) -> FolderPermission {
+        self.store.directory.folder_permission(
+            self.actor,
+            usize::from(folder.mailbox),
+            folder.folder,
+        )
+    }
+
+    fn resolve_folder(&self, folder: &TargetFolderId) -> Result<FolderKey, FolderError> {
+        let key = match folder {
+            TargetFolderId::FolderId(f) => {
+                FolderKey::decode(&f.id).map_err(|_| FolderError::Malformed)?
+            }
+            TargetFolderId::DistinguishedFolderId(d) => {
+                let mailbox = match &d.mailbox {
+                    None => self.actor,
+                    Some(m) => m
+                        .email_address
+                        .as_deref()
+                        .and_then(|a| self.store.directory.by_address(a))
+                        .ok_or(FolderError::NoMailbox)?,
+                };
+                FolderKey {
+                    mailbox: mailbox as u16,
+                    folder: MockFolder::from_distinguished(d.id).ok_or(FolderError::NotFound)?,
+                }
+            }
+        };
+        if usize::from(key.mailbox) >= self.store.directory.users().len() {
+            return Err(FolderError::NotFound);
+        }
+        Ok(key)
+    }
+
+    fn locate(&self, id: &BaseItemId) -> Result<(u64, &StoredItem), ResponseCode> {
+        let BaseItemId::ItemId(item_id) = id else {
+            // Occurrence and master ids name calendar items, which this store does not hold.
+            let raw = match id {
+                BaseItemId::OccurrenceItemId(o) => &o.recurring_master_id,
+                BaseItemId::RecurringMasterItemId(r) => &r.occurrence_id,
+                BaseItemId::ItemId(_) => unreachable!("handled above"),
+            };
+            return Err(match ItemKey::decode(raw) {
+                Err(_) => ResponseCode::ErrorInvalidIdMalformed,
+                Ok(_) => ResponseCode::ErrorItemNotFound,
+            });
+        };
+        let key =
+            ItemKey::decode(&item_id.id).map_err(|_| ResponseCode::ErrorInvalidIdMalformed)?;
+        let item = self.state.get(key).ok_or(ResponseCode::ErrorItemNotFound)?;
+        Ok((key.number, item))
+    }
+
+    fn is_stale(id: &BaseItemId, number: u64, item: &StoredItem) -> bool {
+        id.change_key()
+            .is_some_and(|ck| ck != change_key(number, item.version))
+    }
+
+    fn send_item(&mut self, request: &SendItem) -> Vec<ResponseMessage> {
+        let target = match (&request.saved_item_folder_id, request.save_item_to_folder) {
+            (Some(_), false) => Err(ResponseCode::ErrorInvalidSendItemSaveSettings),
+            (Some(folder), true) => self
+                .resolve_folder(folder)
+                .map(Some)
+                .map_err(|e| e.code(ResponseCode::ErrorSavedItemFolderNotFound)),
+            (None, _) => Ok(None),
+        };
+        request
+            .item_ids
+            .iter()
+            .map(|id| {
+                let target = target?;
+                let (number, item) = self.locate(id)?;
+                if Self::is_stale(id, number, item) {
+                    return Err(ResponseCode::ErrorStaleObject);
+                }
+                let copy = CopyTo {
+                    save: request.save_item_to_folder,
+                    target,
+                    spec: request.saved_item_folder_id.as_ref(),
+                };
+                self.send(number, copy, true)
+            })
+            .map(|r| r.unwrap_or_else(error))
+            .collect()
+    }
+
+    /// Sends stored item `number`: checks, copy placement (with the profile's quirks when
+    /// `quirks`), removal of the draft, and the delivery.
+    fn send(
+        &mut self,
+        number: u64,
+        copy: CopyTo<'_>,
+        quirks: bool,
+    ) -> Result<ResponseMessage, ResponseCode> {
+        let directory = &self.store.directory;
+        let item = self
+            .state
+            .get_number(number)
+            .ok_or(ResponseCode::ErrorItemNotFound)?;
+        if item.kind != ItemKind::Message {
+            return Err(ResponseCode::ErrorInvalidItemForOperationSendItem);
+        }
+        if self.permission(item.folder) < FolderPermission::Editor {
+            return Err(ResponseCode::ErrorAccessDenied);
+        }
+        if item.recipients().next().is_none() {
+            return Err(ResponseCode::ErrorMissingRecipients);
+        }
+        let owner = usize::from(item.folder.mailbox);
+        let from_address = item
+            .from
+            .as_deref()
+            .unwrap_or(&directory.users()[owner].address);
+        let from = directory
+            .by_address(from_address)
+            .ok_or(ResponseCode::ErrorSendAsDenied)?;
+        let sender = if from == self.actor {
+            None
+        } else {
+            match directory.grant(self.actor, from) {
+                Some(g) if g.send_as => None,
+                Some(g) if g.send_on_behalf => Some(directory.users()[self.actor].address.clone()),
+                _ => return Err(ResponseCode::ErrorSendAsDenied),
+            }
+        };
+        let destination = match (copy.save, copy.target) {
+            (false, _) => None,
+            (true, None) => Some(FolderKey {
+                mailbox: owner as u16,
+                folder: MockFolder::SentItems,
+            }),
+            (true, Some(target)) => Some(target),
+        };
+        if let Some(d) = destination {
+            if self.permission(d) < FolderPermission::Author {
+                return Err(ResponseCode::ErrorAccessDenied);
+            }
+        }
+        let profile = self.store.profile;
+        let quirk_a = self.actor != owner
+            && matches!(copy.spec, Some(TargetFolderId::DistinguishedFolderId(d))
+                if d.id == DistinguishedFolderName::SentItems && d.mailbox.is_none());
+        let quirk_b = self.actor == owner
+            && destination.is_some_and(|d| {
+                usize::from(d.mailbox) != owner && d.folder == MockFolder::SentItems
+            });
+        let silent = quirks
+            && ((quirk_a && profile.reproduces(Quirk::DelegateCopyA))
+                || (quirk_b && profile.reproduces(Quirk::DelegateCopyB)));
+
+        let mut message = item.clone();
+        message.is_draft = false;
+        message.sent = Some(now());
+        message.from = Some(directory.users()[from].address.as_str().into());
+        message.sender = sender.map(Into::into);
+        if !silent {
+            self.state.remove(number);
+            if let Some(d) = destination {
+                let mut saved = message.clone();
+                saved.folder = d;
+                saved.version = 1;
+                saved.is_read = true;
+                self.state.insert(saved);
+            }
+        }
+        self.deliveries.push(Delivery {
+            sender_mailbox: from,
+            message,
+        });
+        Ok(ResponseMessage::success())
+    }
+
+    fn create_item(&mut self, request: &CreateItem) -> Vec<ResponseMessage> {
+        let target = request.saved_item_folder_id.as_ref().map(|f| {
+            self.resolve_folder(f)
+                .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))
+        });
+        request
+            .items
+            .iter()
+            .map(|item| {
+                let target = target.transpose()?;
+                self.create_one(item, request.message_disposition, target)
+            })
+            .map(|r| r.unwrap_or_else(error))
+            .collect()
+    }
+
+    fn create_one(
+        &mut self,
+        item: &Item,
+        disposition: Option<MessageDisposition>,
+        target: Option<FolderKey>,
+    ) -> Result<ResponseMessage, ResponseCode> {
+        let own = |folder| FolderKey {
+            mailbox: self.actor as u16,
+            folder,
+        };
+        let disposition = match (item.kind, disposition) {
+            (ItemKind::Message, None) => return Err(ResponseCode::ErrorMessageDispositionRequired),
+            (ItemKind::Message, Some(d)) => d,
+            // Other kinds are only ever saved.
+            (_, _) => MessageDisposition::SaveOnly,
+        };
+        let default_folder = match (item.kind, disposition) {
+            (ItemKind::Task, _) => MockFolder::Tasks,
+            (_, MessageDisposition::SaveOnly) => MockFolder::Drafts,
+            _ => MockFolder::SentItems,
+        };
+        let folder = target.unwrap_or_else(|| own(default_folder));
+        if self.permission(folder) < FolderPermission::Author {
+            return Err(ResponseCode::ErrorAccessDenied);
+        }
+        let stored =
+            StoredItem::from_wire(item, folder, disposition == MessageDisposition::SaveOnly);
+        let number = self.state.insert(stored);
+        let mut response = ResponseMessage::success();
+        if disposition == MessageDisposition::SaveOnly {
+            let stored = self
+                .state
+                .get_number(number)
+                .ok_or(ResponseCode::ErrorItemNotFound)?;
+            response.items =
+                vec![stored.to_wire(number, &Shape::id_and(&[]), &self.store.directory)];
+            return Ok(response);
+        }
+        let copy = CopyTo {
+            save: disposition == MessageDisposition::SendAndSaveCopy,
+            target: Some(folder),
+            spec: None,
+        };
+        match self.send(number, copy, false) {
+            Ok(_) => Ok(response),
+            Err(e) => {
+                // Nothing was sent, so nothing is kept.
+                self.state.remove(number);
+                Err(e)
+            }
+        }
+    }
+
+    fn get_item(&mut self, request: &GetItem) -> Vec<ResponseMessage> {
+        request
+            .item_ids
+            .iter()
+            .map(|id| {
+                let (number, item) = self.locate(id)?;
+                if self.permission(item.folder) < FolderPermission::Reviewer {
+                    return Err(ResponseCode::ErrorAccessDenied);
+                }
+                let mut m = ResponseMessage::success();
+                m.items = vec![item.to_wire(number, &request.item_shape, &self.store.directory)];
+                Ok(m)
+            })
+            .map(|r| r.unwrap_or_else(error))
+            .collect()
+    }
+
+    fn find_item(&mut self, request: &FindItem) -> Vec<ResponseMessage> {
+        request
+            .parent_folder_ids
+            .iter()
+            .map(|folder| {
+                let key = self
+                    .resolve_folder(folder)
+                    .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))?;
+                if self.permission(key) < FolderPermission::Reviewer {
+                    return Err(ResponseCode::ErrorAccessDenied);
+                }
+                let matching: Vec<(u64, &StoredItem)> =
+                    if request.traversal == ItemTraversal::Shallow {
+                        self.state
+                            .in_folder(key)
+                            .filter(|(_, item)| {
+                                request
+                                    .restriction
+                                    .as_ref()
+                                    .is_none_or(|r| r.matches(&|f: FieldUri| item.property(f)))
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                let total = matching.len();
+                let offset = request
+                    .indexed_page_item_view
+                    .map_or(0, |v| v.offset as usize)
+                    .min(total);
+                let max = request
+                    .indexed_page_item_view
+                    .and_then(|v| v.max_entries_returned)
+                    .map_or(usize::MAX, |m| m as usize);
+                let items: Vec<Item> = matching[offset..]
+                    .iter()
+                    .take(max)
+                    .map(|(n, i)| i.to_wire(*n, &request.item_shape, &self.store.directory))
+                    .collect();
+                let end = offset + items.len();
+                let mut m = ResponseMessage::success();
+                m.root_folder = Some(RootFolder {
+                    indexed_paging_offset: request.indexed_page_item_view.map(|_| end as i32),
+                    total_items_in_view: Some(total as i32),
+                    includes_last_item_in_range: Some(end >= total),
+                    items,
+                });
+                Ok(m)
+            })
+            .map(|r| r.unwrap_or_else(error))
+            .collect()
+    }
+
+    fn delete_item(&mut self, request: &DeleteItem) -> Vec<ResponseMessage> {
+        request
+            .item_ids
+            .iter()
+            .map(|id| {
+                let (number, item) = self.locate(id)?;
+                let folder = item.folder;
+                if self.permission(folder) < FolderPermission::Editor {
+                    return Err(ResponseCode::ErrorAccessDenied);
+                }
+                match request.delete_type {
+                    DeleteType::MoveToDeletedItems if folder.folder != MockFolder::DeletedItems => {
+                        let deleted = FolderKey {
+                            mailbox: folder.mailbox,
+                            folder: MockFolder::DeletedItems,
+                        };
+                        self.state.move_to(number, deleted);
+                    }
+                    _ => {
+                        self.state.remove(number);
+                    }
+                }
+                Ok(ResponseMessage::success())
+            })
+            .map(|r| r.unwrap_or_else(error))
+            .collect()
+    }
+
+    fn get_folder(&mut self, request: &GetFolder) -> Vec<ResponseMessage> {
+        request
+            .folder_ids
+            .iter()
+            .map(|folder| {
+                let key = self
+                    .resolve_folder(folder)
+                    .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))?;
+                if self.permission(key) < FolderPermission::Reviewer {
+                    return Err(ResponseCode::ErrorAccessDenied);
+                }
+                let mut m = ResponseMessage::success();
+                m.folders = vec![self.state.folder(key)];
+                Ok(m)
+            })
+            .map(|r| r.unwrap_or_else(error))
+            .collect()
+    }
+
+    fn update_item(&mut self, request: &UpdateItem) -> Vec<ResponseMessage> {
+        let target = request.saved_item_folder_id.as_ref().map(|f| {
+            self.resolve_folder(f)
+                .map_err(|e| e.code(ResponseCode::ErrorSavedItemFolderNotFound))
+        });
+        request
+            .item_changes
+            .iter()
+            .map(|change| {
+                let target = target.transpose()?;
+                let (number, item) = self.locate(&change.item_id)?;
+                if Self::is_stale(&change.item_id, number, item)
+                    && request.conflict_resolution != ConflictResolution::AlwaysOverwrite
+                {
+                    return Err(ResponseCode::ErrorIrresolvableConflict);
+                }
+                if self.permission(item.folder) < FolderPermission::Editor {
+                    return Err(ResponseCode::ErrorAccessDenied);
+                }
+                let mut updated = item.clone();
+                for update in &change.updates {
+                    apply_update(&mut updated, update)?;
+                }
+                let Some(slot) = self.state.change(number) else {
+                    return Err(ResponseCode::ErrorItemNotFound);
+                };
+                let version = slot.version;
+                *slot = StoredItem { version, ..updated };
+                let sends = matches!(
+                    request.message_disposition,
+                    Some(MessageDisposition::SendOnly | MessageDisposition::SendAndSaveCopy)
+                );
+                let mut m = if sends {
+                    let copy = CopyTo {
+                        save: request.message_disposition
+                            == Some(MessageDisposition::SendAndSaveCopy),
+                        target,
+                        spec: request.saved_item_folder_id.as_ref(),
+                    };
+                    self.send(number, copy, false)?
+                } else {
+                    let stored = self
+                        .state
+                        .get_number(number)
+                        .ok_or(ResponseCode::ErrorItemNotFound)?;
+                    let mut m = ResponseMessage::success();
+                    m.items =
+                        vec![stored.to_wire(number, &Shape::id_and(&[]), &self.store.directory)];
+                    m
+                };
+                m.conflict_results = Some(0);
+                Ok(m)
+            })
+            .map(|r| r.unwrap_or_else(error))
+            .collect()
+    }
+}
+
+/// Where a send puts its copy.
+#[derive(Clone, Copy)]
+struct CopyTo<'a> {
+    save: bool,
+    target: Option<FolderKey>,
+    // The folder as the request named it: the delegate quirks depend on its spelling.
+    spec: Option<&'a TargetFolderId>,
+}
+
+fn apply_update(item: &mut StoredItem, update: &ItemUpdate) -> Result<(), ResponseCode> {
+    let invalid = || ResponseCode::ErrorInvalidPropertySet;
+    let addresses = |list: &[crate::ews::Mailbox]| -> Vec<Box<str>> {
+        list.iter()
+            .filter_map(|m| m.email_address.as_deref().map(Box::from))
+            .collect()
+    };
+    match update {
+        ItemUpdate::SetItemField {
+            field_uri,
+            item: value,
+        }
+        | ItemUpdate::AppendToItemField {
+            field_uri,
+            item: value,
+        } => {
+            let append = matches!(update, ItemUpdate::AppendToItemField { .. });
+            match field_uri {
+                FieldUri::ItemSubject if !append => {
+                    item.subject = value.subject.as_deref().unwrap_or_default().into();
+                }
+                FieldUri::ItemBody => {
+                    let b = value.body.as_ref().ok_or_else(invalid)?;
+                    let content = match (&item.body, append) {
+                        (Some((_, old)), true) => format!("{old}{}", b.content),
+                        _ => b.content.clone(),
+                    };
+                    item.body = Some((b.body_type, content.into()));
+                }
+                FieldUri::MessageToRecipients
+                | FieldUri::MessageCcRecipients
+                | FieldUri::MessageBccRecipients => {
+                    let (list, new) = match field_uri {
+                        FieldUri::MessageToRecipients => {
+                            (&mut item.to, addresses(&value.to_recipients))
+                        }
+                        FieldUri::MessageCcRecipients => {
+                            (&mut item.cc, addresses(&value.cc_recipients))
+                        }
+                        _ => (&mut item.bcc, addresses(&value.bcc_recipients)),
+                    };
+                    if !append {
+                        list.clear();
+                    }
+                    list.extend(new);
+                }
+                FieldUri::MessageIsRead if !append => {
+                    item.is_read = value.is_read.unwrap_or(item.is_read)
+                }
+                FieldUri::MessageIsDeliveryReceiptRequested if !append => {
+                    item.delivery_receipt = value.is_delivery_receipt_requested.unwrap_or(false);
+                }
+                FieldUri::MessageIsReadReceiptRequested if !append => {
+                    item.read_receipt = value.is_read_receipt_requested.unwrap_or(false);
+                }
+                FieldUri::MessageFrom if !append => {
+                    item.from = value
+                        .from
+                        .as_ref()
+                        .and_then(|m| m.email_address.as_deref())
+                        .map(Box::from);
+                }
+                _ => return Err(invalid()),
+            }
+        }
+        ItemUpdate::DeleteItemField { field_uri } => match field_uri {
+            FieldUri::ItemBody => item.body = None,
+            FieldUri::MessageToRecipients => item.to.clear(),
+            FieldUri::MessageCcRecipients => item.cc.clear(),
+            FieldUri::MessageBccRecipients => item.bcc.clear(),
+            FieldUri::MessageFrom => item.from = None,
+            FieldUri::MessageIsRead => item.is_read = false,
+            _ => return Err(invalid()),
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,486 @@
+//! The mock's HTTP front: `POST /EWS/Exchange.asmx` (SOAP 1.1), and its schemas and WSDL with GET.
+//!
+//! A request goes through the same gates as on Exchange, in order: credentials (401), media type
+//! (415), body size (413), well-formedness, the version header, the operation's name, schema
+//! validation, impersonation, and only then the operation. Every refusal past the HTTP gates is
+//! the SOAP Fault Exchange gives, with HTTP 500.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::ews::{
+    ConnectingSid, Element, ExchangeVersion, FaultCode, FaultDetail, MESSAGES_NS,
+    Request as EwsRequest, RequestEnvelope, RequestHeaders, ResponseBody, ResponseCode,
+    ResponseEnvelope, SOAP_NS, ServerVersionInfo, SoapFault, TYPES_NS, XmlError,
+};
+use crate::schema::SchemaSet;
+
+use super::directory::{Directory, UserIndex};
+use super::profile::Profile;
+use super::store::Store;
+
+/// The EWS endpoint's path.
+pub const EWS_PATH: &str = "/EWS/Exchange.asmx";
+
+/// Default cap on a request body, as Exchange's default `maxRequestLength` neighbourhood.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+// A client that stalls mid-body is cut off after this long.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the mock could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The project's schemas did not compile.
+    #[error("the embedded schemas do not compile: {0}")]
+    Schema(#[from] crate::schema::SchemaError),
+}
+
+/// How to run a mock.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Which behaviour to follow.
+    pub profile: Profile,
+    /// The accounts and rights.
+    pub directory: Directory,
+    /// How long the transport waits before delivering; zero delivers before the response.
+    pub delivery_delay: Duration,
+    /// Requests with a larger body get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Documented,
+            directory: Directory::documented_defaults(),
+            delivery_delay: Duration::ZERO,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl MockConfig {
+    /// The default accounts under `profile`.
+    pub fn with_profile(profile: Profile) -> Self {
+        Self {
+            profile,
+            ..Self::default()
+        }
+    }
+}
+
+struct App {
+    store: Arc<Store>,
+    schemas: &'static SchemaSet,
+    delivery_delay: Duration,
+    max_body_bytes: usize,
+}
+
+/// A running mock. Dropping it without [`MockServer::shutdown`] also stops it.
+pub struct MockServer {
+    url: String,
+    addr: SocketAddr,
+    store: Arc<Store>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Starts a mock on `127.0.0.1`, on a free port.
+    pub async fn start(config: MockConfig) -> Result<Self, MockError> {
+        Self::bind(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts a mock on `addr`.
+    pub async fn bind(config: MockConfig, addr: SocketAddr) -> Result<Self, MockError> {
+        let schemas = SchemaSet::embedded()?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| MockError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| MockError::Bind { addr, source })?;
+        let store = Arc::new(Store::new(config.directory, config.profile));
+        let app = Arc::new(App {
+            store: store.clone(),
+            schemas,
+            delivery_delay: config.delivery_delay,
+            max_body_bytes: config.max_body_bytes,
+        });
+        let router = Router::new()
+            .route(EWS_PATH, get(endpoint_get).post(endpoint_post))
+            .route("/EWS/{file}", get(schema_file))
+            .with_state(app);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("mock server stopped: {e}");
+            }
+        });
+        Ok(Self {
+            url: format!("http://{addr}{EWS_PATH}"),
+            addr,
+            store,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The EWS endpoint URL, e.g. `http://127.0.0.1:41234/EWS/Exchange.asmx`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The address the mock listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The store behind the mock, for tests that look at it directly.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Stops accepting connections and waits for the server to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The version the mock reports in every response header.
+pub fn server_version_info() -> ServerVersionInfo {
+    ServerVersionInfo {
+        major_version: Some(15),
+        minor_version: Some(1),
+        major_build_number: Some(2507),
+        minor_build_number: Some(6),
+        version: Some("V2017_07_11".into()),
+    }
+}
+
+fn xml_response(status: StatusCode, envelope: &ResponseEnvelope) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        envelope.to_xml(),
+    )
+        .into_response()
+}
+
+fn fault_response(fault: SoapFault) -> Response {
+    xml_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &ResponseEnvelope {
+            server_version_info: Some(server_version_info()),
+            body: ResponseBody::Fault(fault),
+        },
+    )
+}
+
+/// The SOAP Fault Exchange answers with for `code`.
+pub fn ews_fault(code: ResponseCode, message: impl Into<String>) -> Box<SoapFault> {
+    let message = message.into();
+    Box::new(SoapFault {
+        fault_code: FaultCode {
+            namespace: Some(TYPES_NS.into()),
+            name: code.as_str().into(),
+        },
+        fault_string: message.clone(),
+        fault_actor: None,
+        detail: Some(FaultDetail {
+            response_code: Some(code),
+            message: Some(message),
+            ..FaultDetail::default()
+        }),
+    })
+}
+
+fn schema_fault(line: u32, column: u32, violation: &str) -> Box<SoapFault> {
+    let mut fault = ews_fault(
+        ResponseCode::ErrorSchemaValidation,
+        format!("The request failed schema validation: {violation}"),
+    );
+    if let Some(d) = fault.detail.as_mut() {
+        d.message = Some("The request failed schema validation.".into());
+        d.line_number = Some(line);
+        d.line_position = Some(column);
+        d.violation = Some(violation.to_owned());
+    }
+    fault
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text.to_owned(),
+    )
+        .into_response()
+}
+
+async fn endpoint_get() -> Response {
+    let mut response = plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This is the ewsconf reference mock of an Exchange Web Services endpoint.\n\
+         POST SOAP 1.1 requests here (Content-Type: text/xml) with HTTP Basic credentials.\n\
+         Its schemas are at /EWS/messages.xsd and /EWS/types.xsd, its WSDL at /EWS/services.wsdl.\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+async fn schema_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let content_type = if file.ends_with(".wsdl") || file.ends_with(".xsd") {
+        "text/xml; charset=utf-8"
+    } else {
+        return plain(StatusCode::NOT_FOUND, "not found\n");
+    };
+    match crate::schema::embedded_schemas().find(|(name, _)| *name == file) {
+        Some((_, text)) => ([(header::CONTENT_TYPE, content_type)], text).into_response(),
+        None => plain(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn unauthorized() -> Response {
+    let mut response = plain(
+        StatusCode::UNAUTHORIZED,
+        "401 Unauthorized: send HTTP Basic credentials of a mock account.\n",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"ewsconf mock\""),
+    );
+    response
+}
+
+/// The account the request's Basic credentials log in. `X-AnchorMailbox` plays no part.
+fn login(directory: &Directory, headers: &HeaderMap) -> Option<UserIndex> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    directory.authenticate(user, password)
+}
+
+async fn endpoint_post(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(user) = login(&app.store.directory, &parts.headers) else {
+        return unauthorized();
+    };
+    let media = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media != "text/xml" && media != "application/soap+xml" {
+        return plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "415 Unsupported Media Type: SOAP 1.1 requests use Content-Type: text/xml.\n",
+        );
+    }
+    let bytes = match read_body(body, app.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    match process(&app, user, &bytes) {
+        Ok(envelope) => xml_response(StatusCode::OK, &envelope),
+        Err(fault) => fault_response(*fault),
+    }
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(plain(
+            StatusCode::REQUEST_TIMEOUT,
+            "408 Request Timeout: the body did not arrive in time.\n",
+        )),
+        Ok(Err(_)) => Err(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "413 Payload Too Large: this mock accepts request bodies up to {limit} bytes.\n"
+            ),
+        )),
+        Ok(Ok(bytes)) => Ok(bytes),
+    }
+}
+
+/// Everything after the HTTP gates: the SOAP-level checks and the operation.
+fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope, Box<SoapFault>> {
+    let root = Element::parse(bytes).map_err(|e| match e {
+        XmlError::Syntax {
+            line,
+            column,
+            message,
+        } => schema_fault(line, column, &message),
+        XmlError::Doctype { line, column } => schema_fault(
+            line,
+            column,
+            "For security reasons DTD is prohibited in this XML document.",
+        ),
+        XmlError::TooDeep { line, column } => {
+            schema_fault(line, column, "The document nests too deep.")
+        }
+        XmlError::Shape {
+            line,
+            column,
+            message,
+            ..
+        } => schema_fault(line, column, &message),
+    })?;
+    check_version_and_operation(&root)?;
+    let validation = app.schemas.validate(bytes);
+    if let Some(first) = validation.errors.first() {
+        return Err(schema_fault(first.line, first.column, &first.message));
+    }
+    let envelope =
+        RequestEnvelope::from_element(&root).map_err(|e| schema_fault(0, 0, &e.to_string()))?;
+    let actor = impersonate(&app.store.directory, user, &envelope.headers)?;
+    let executed = app.store.execute(actor, &envelope.body);
+    deliver(app, executed.deliveries);
+    Ok(ResponseEnvelope {
+        server_version_info: Some(server_version_info()),
+        body: ResponseBody::Response(executed.response),
+    })
+}
+
+/// A bad `RequestServerVersion` and an operation the server does not know get their own faults,
+/// before schema validation would report them as schema errors.
+fn check_version_and_operation(root: &Element) -> Result<(), Box<SoapFault>> {
+    let Ok((header, body)) = crate::ews::soap::envelope_parts(root) else {
+        // Not an envelope: schema validation explains what is wrong.
+        return Ok(());
+    };
+    if let Some(version) = header
+        .and_then(|h| h.child(TYPES_NS, "RequestServerVersion"))
+        .and_then(|v| v.attr("Version"))
+    {
+        if version.parse::<ExchangeVersion>().is_err() {
+            return Err(ews_fault(
+                ResponseCode::ErrorInvalidServerVersion,
+                "The specified server version is invalid.",
+            ));
+        }
+    }
+    if body.namespace.as_deref() == Some(MESSAGES_NS)
+        && !EwsRequest::NAMES.contains(&body.name.as_str())
+    {
+        return Err(ews_fault(
+            ResponseCode::ErrorInvalidRequest,
+            format!(
+                "The request is invalid: this server does not implement the operation {}.",
+                body.name
+            ),
+        ));
+    }
+    debug_assert!(root.is(SOAP_NS, "Envelope"));
+    Ok(())
+}
+
+/// The user a request acts as: the login, or whom `ExchangeImpersonation` names.
+fn impersonate(
+    directory: &Directory,
+    login: UserIndex,
+    headers: &RequestHeaders,
+) -> Result<UserIndex, Box<SoapFault>> {
+    let Some(sid) = &headers.exchange_impersonation else {
+        return Ok(login);
+    };
+    if !directory.may_impersonate(login) {
+        return Err(ews_fault(
+            ResponseCode::ErrorImpersonateUserDenied,
+            "The account does not have permission to impersonate the requested user.",
+        ));
+    }
+    let target = match sid {
+        ConnectingSid::Sid(s) if !s.trim().starts_with("S-1-") => {
+            return Err(ews_fault(
+                ResponseCode::ErrorInvalidSid,
+                "The SID is invalid.",
+            ));
+        }
+        ConnectingSid::Sid(s) => directory.by_sid(s),
+        ConnectingSid::PrincipalName(a)
+        | ConnectingSid::PrimarySmtpAddress(a)
+        | ConnectingSid::SmtpAddress(a) => directory.by_address(a),
+    };
+    target.ok_or_else(|| {
+        ews_fault(
+            ResponseCode::ErrorNonExistentMailbox,
+            format!(
+                "The {} '{}' has no mailbox associated with it.",
+                sid.element_name(),
+                sid.value()
+            ),
+        )
+    })
+}
+
+fn deliver(app: &App, deliveries: Vec<super::transport::Delivery>) {
+    if deliveries.is_empty() {
+        return;
+    }
+    if app.delivery_delay.is_zero() {
+        let mut state = app.store.lock();
+        for d in deliveries {
+            d.apply(&mut state, &app.store.directory);
+        }
+        return;
+    }
+    let store = app.store.clone();
+    let delay = app.delivery_delay;
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let mut state = store.lock();
+        for d in deliveries {
+            d.apply(&mut state, &store.directory);
+        }
+    });
+}

@@ -1,0 +1,472 @@
+//! The mock's mailbox store: folders and items per mailbox, in memory, behind one lock.
+//!
+//! Every operation takes the lock once and does all its work under it, so concurrent requests
+//! see each other's effects whole: a draft raced by 32 senders is sent exactly once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::ews::{
+    BaseShape, Body, BodyType, DistinguishedFolderName, FieldUri, Folder, FolderId, Item, ItemId,
+    ItemKind, Mailbox, MailboxType, Shape,
+};
+
+use super::directory::{Directory, UserIndex};
+use super::ids::{FolderKey, ItemKey, change_key};
+use super::profile::Profile;
+
+/// The distinguished folders every mailbox of the mock has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum MockFolder {
+    /// `root`.
+    Root,
+    /// `msgfolderroot`: the top of the information store.
+    MsgFolderRoot,
+    /// `inbox`.
+    Inbox,
+    /// `drafts`.
+    Drafts,
+    /// `sentitems`.
+    SentItems,
+    /// `deleteditems`.
+    DeletedItems,
+    /// `outbox`.
+    Outbox,
+    /// `tasks`.
+    Tasks,
+}
+
+impl MockFolder {
+    /// Every folder, in id order.
+    pub const ALL: [MockFolder; 8] = [
+        MockFolder::Root,
+        MockFolder::MsgFolderRoot,
+        MockFolder::Inbox,
+        MockFolder::Drafts,
+        MockFolder::SentItems,
+        MockFolder::DeletedItems,
+        MockFolder::Outbox,
+        MockFolder::Tasks,
+    ];
+
+    /// The distinguished folder name.
+    pub const fn name(self) -> DistinguishedFolderName {
+        match self {
+            MockFolder::Root => DistinguishedFolderName::Root,
+            MockFolder::MsgFolderRoot => DistinguishedFolderName::MsgFolderRoot,
+            MockFolder::Inbox => DistinguishedFolderName::Inbox,
+            MockFolder::Drafts => DistinguishedFolderName::Drafts,
+            MockFolder::SentItems => DistinguishedFolderName::SentItems,
+            MockFolder::DeletedItems => DistinguishedFolderName::DeletedItems,
+            MockFolder::Outbox => DistinguishedFolderName::Outbox,
+            MockFolder::Tasks => DistinguishedFolderName::Tasks,
+        }
+    }
+
+    /// The folder a distinguished name denotes, if the mock has it.
+    pub fn from_distinguished(name: DistinguishedFolderName) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The folder with this distinguished name spelled as on the wire (`sentitems`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        name.parse().ok().and_then(Self::from_distinguished)
+    }
+
+    fn display_name(self) -> &'static str {
+        match self {
+            MockFolder::Root => "Root",
+            MockFolder::MsgFolderRoot => "Top of Information Store",
+            MockFolder::Inbox => "Inbox",
+            MockFolder::Drafts => "Drafts",
+            MockFolder::SentItems => "Sent Items",
+            MockFolder::DeletedItems => "Deleted Items",
+            MockFolder::Outbox => "Outbox",
+            MockFolder::Tasks => "Tasks",
+        }
+    }
+
+    fn parent(self) -> Option<MockFolder> {
+        match self {
+            MockFolder::Root => None,
+            MockFolder::MsgFolderRoot => Some(MockFolder::Root),
+            _ => Some(MockFolder::MsgFolderRoot),
+        }
+    }
+}
+
+/// An item as the store keeps it: compact, addresses as plain strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// Message, task or generic item.
+    pub kind: ItemKind,
+    /// Where it is.
+    pub folder: FolderKey,
+    /// Bumped on every change; the change key derives from it.
+    pub version: u32,
+    /// `ItemClass`.
+    pub item_class: Box<str>,
+    /// `Subject`.
+    pub subject: Box<str>,
+    /// `Body`.
+    pub body: Option<(BodyType, Box<str>)>,
+    /// `ToRecipients` addresses.
+    pub to: Vec<Box<str>>,
+    /// `CcRecipients` addresses.
+    pub cc: Vec<Box<str>>,
+    /// `BccRecipients` addresses.
+    pub bcc: Vec<Box<str>>,
+    /// `From` address.
+    pub from: Option<Box<str>>,
+    /// `Sender` address, when someone sent on behalf of `from`.
+    pub sender: Option<Box<str>>,
+    /// `IsDraft`.
+    pub is_draft: bool,
+    /// `IsRead`.
+    pub is_read: bool,
+    /// `IsDeliveryReceiptRequested`.
+    pub delivery_receipt: bool,
+    /// `IsReadReceiptRequested`.
+    pub read_receipt: bool,
+    /// `DateTimeCreated`, seconds since the epoch.
+    pub created: u64,
+    /// `DateTimeSent`, seconds since the epoch.
+    pub sent: Option<u64>,
+}
+
+impl StoredItem {
+    /// A new item from what a client sent, to be stored in `folder`.
+    pub fn from_wire(item: &Item, folder: FolderKey, is_draft: bool) -> Self {
+        let addresses = |list: &[Mailbox]| {
+            list.iter()
+                .filter_map(|m| m.email_address.as_deref().map(Box::from))
+                .collect()
+        };
+        let default_class = match item.kind {
+            ItemKind::Message => "IPM.Note",
+            ItemKind::Task => "IPM.Task",
+            ItemKind::Item => "IPM",
+        };
+        Self {
+            kind: item.kind,
+            folder,
+            version: 1,
+            item_class: item.item_class.as_deref().unwrap_or(default_class).into(),
+            subject: item.subject.as_deref().unwrap_or_default().into(),
+            body: item
+                .body
+                .as_ref()
+                .map(|b| (b.body_type, b.content.as_str().into())),
+            to: addresses(&item.to_recipients),
+            cc: addresses(&item.cc_recipients),
+            bcc: addresses(&item.bcc_recipients),
+            from: item
+                .from
+                .as_ref()
+                .and_then(|m| m.email_address.as_deref())
+                .map(Box::from),
+            sender: None,
+            is_draft: is_draft && item.kind == ItemKind::Message,
+            is_read: true,
+            delivery_receipt: item.is_delivery_receipt_requested.unwrap_or(false),
+            read_receipt: item.is_read_receipt_requested.unwrap_or(false),
+            created: now(),
+            sent: None,
+        }
+    }
+
+    /// Every recipient: To, then Cc, then Bcc.
+    pub fn recipients(&self) -> impl Iterator<Item = &str> {
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .chain(&self.bcc)
+            .map(|a| &**a)
+    }
+
+    /// The value of a property, for restrictions.
+    pub fn property(&self, field: FieldUri) -> Option<String> {
+        match field {
+            FieldUri::ItemSubject => Some(self.subject.to_string()),
+            FieldUri::ItemClass => Some(self.item_class.to_string()),
+            FieldUri::ItemBody => self.body.as_ref().map(|(_, b)| b.to_string()),
+            FieldUri::MessageFrom => self.from.as_deref().map(str::to_owned),
+            FieldUri::MessageSender => self.sender.as_deref().map(str::to_owned),
+            FieldUri::MessageToRecipients => Some(self.to.join(";")),
+            FieldUri::MessageCcRecipients => Some(self.cc.join(";")),
+            FieldUri::MessageBccRecipients => Some(self.bcc.join(";")),
+            FieldUri::MessageIsRead => Some(self.is_read.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The item as a response carries it, with the properties `shape` asks for.
+    pub fn to_wire(&self, number: u64, shape: &Shape, directory: &Directory) -> Item {
+        let key = ItemKey {
+            mailbox: self.folder.mailbox,
+            number,
+        };
+        let all = shape.base_shape != BaseShape::IdOnly;
+        let wants = |f: FieldUri| all || shape.additional_properties.contains(&f);
+        let is_message = self.kind == ItemKind::Message;
+        let mailbox = |address: &str| Mailbox {
+            name: directory
+                .by_address(address)
+                .map(|i| directory.users()[i].display_name.clone()),
+            email_address: Some(address.to_owned()),
+            routing_type: Some("SMTP".into()),
+            mailbox_type: Some(if directory.by_address(address).is_some() {
+                MailboxType::Mailbox
+            } else {
+                MailboxType::OneOff
+            }),
+        };
+        let list = |f: FieldUri, v: &[Box<str>]| {
+            if wants(f) && is_message {
+                v.iter().map(|a| mailbox(a)).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        let message_flag = |f: FieldUri, v: bool| (wants(f) && is_message).then_some(v);
+        Item {
+            kind: self.kind,
+            item_id: Some(
+                ItemId::new(key.encode()).with_change_key(change_key(number, self.version)),
+            ),
+            parent_folder_id: wants(FieldUri::ItemParentFolderId)
+                .then(|| FolderId::new(self.folder.encode())),
+            item_class: wants(FieldUri::ItemClass).then(|| self.item_class.to_string()),
+            subject: wants(FieldUri::ItemSubject).then(|| self.subject.to_string()),
+            body: if wants(FieldUri::ItemBody) {
+                self.body.as_ref().map(|(t, c)| Body {
+                    body_type: *t,
+                    content: c.to_string(),
+                })
+            } else {
+                None
+            },
+            date_time_received: None,
+            is_draft: all.then_some(self.is_draft),
+            date_time_sent: if wants(FieldUri::ItemDateTimeSent) {
+                self.sent.map(format_time)
+            } else {
+                None
+            },
+            date_time_created: wants(FieldUri::ItemDateTimeCreated)
+                .then(|| format_time(self.created)),
+            sender: if wants(FieldUri::MessageSender) && is_message {
+                self.sender.as_deref().map(mailbox)
+            } else {
+                None
+            },
+            to_recipients: list(FieldUri::MessageToRecipients, &self.to),
+            cc_recipients: list(FieldUri::MessageCcRecipients, &self.cc),
+            bcc_recipients: list(FieldUri::MessageBccRecipients, &self.bcc),
+            is_read_receipt_requested: message_flag(
+                FieldUri::MessageIsReadReceiptRequested,
+                self.read_receipt,
+            ),
+            is_delivery_receipt_requested: message_flag(
+                FieldUri::MessageIsDeliveryReceiptRequested,
+                self.delivery_receipt,
+            ),
+            from: if wants(FieldUri::MessageFrom) && is_message {
+                self.from.as_deref().map(mailbox)
+            } else {
+                None
+            },
+            is_read: message_flag(FieldUri::MessageIsRead, self.is_read),
+        }
+    }
+}
+
+/// The contents of the store; reached through [`Store::lock`].
+#[derive(Debug, Default)]
+pub struct State {
+    items: HashMap<u64, StoredItem>,
+    folders: BTreeMap<FolderKey, BTreeSet<u64>>,
+    next: u64,
+}
+
+impl State {
+    /// Puts a new item where its `folder` says and returns its number.
+    pub fn insert(&mut self, item: StoredItem) -> u64 {
+        self.next += 1;
+        let number = self.next;
+        self.folders.entry(item.folder).or_default().insert(number);
+        self.items.insert(number, item);
+        number
+    }
+
+    /// The item with this number, if it exists in the mailbox the id named.
+    pub fn get(&self, key: ItemKey) -> Option<&StoredItem> {
+        self.items
+            .get(&key.number)
+            .filter(|i| i.folder.mailbox == key.mailbox)
+    }
+
+    /// The item with this number, wherever it is.
+    pub fn get_number(&self, number: u64) -> Option<&StoredItem> {
+        self.items.get(&number)
+    }
+
+    /// Mutable access to an item, bumping its version: every change moves the change key.
+    pub fn change(&mut self, number: u64) -> Option<&mut StoredItem> {
+        let item = self.items.get_mut(&number)?;
+        item.version += 1;
+        Some(item)
+    }
+
+    /// Removes an item.
+    pub fn remove(&mut self, number: u64) -> Option<StoredItem> {
+        let item = self.items.remove(&number)?;
+        if let Some(set) = self.folders.get_mut(&item.folder) {
+            set.remove(&number);
+        }
+        Some(item)
+    }
+
+    /// Moves an item to another folder, as a change.
+    pub fn move_to(&mut self, number: u64, folder: FolderKey) {
+        let Some(item) = self.items.get_mut(&number) else {
+            return;
+        };
+        if let Some(set) = self.folders.get_mut(&item.folder) {
+            set.remove(&number);
+        }
+        item.folder = folder;
+        item.version += 1;
+        self.folders.entry(folder).or_default().insert(number);
+    }
+
+    /// The items of a folder, oldest first.
+    pub fn in_folder(&self, folder: FolderKey) -> impl Iterator<Item = (u64, &StoredItem)> {
+        self.folders
+            .get(&folder)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| self.items.get(n).map(|i| (*n, i)))
+    }
+
+    /// How many items the store holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when the store holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// A folder as GetFolder returns it.
+    pub fn folder(&self, key: FolderKey) -> Folder {
+        let items: Vec<_> = self.in_folder(key).collect();
+        Folder {
+            folder_id: Some(FolderId::new(key.encode())),
+            parent_folder_id: key.folder.parent().map(|p| {
+                FolderId::new(
+                    FolderKey {
+                        mailbox: key.mailbox,
+                        folder: p,
+                    }
+                    .encode(),
+                )
+            }),
+            folder_class: Some(
+                if key.folder == MockFolder::Tasks {
+                    "IPF.Task"
+                } else {
+                    "IPF.Note"
+                }
+                .into(),
+            ),
+            display_name: Some(key.folder.display_name().into()),
+            total_count: Some(items.len() as i32),
+            child_folder_count: Some(match key.folder {
+                MockFolder::Root => 1,
+                MockFolder::MsgFolderRoot => 6,
+                _ => 0,
+            }),
+            unread_count: Some(items.iter().filter(|(_, i)| !i.is_read).count() as i32),
+        }
+    }
+}
+
+/// The mock's store: the directory, the profile, and the mailboxes' contents.
+#[derive(Debug)]
+pub struct Store {
+    /// Accounts and rights.
+    pub directory: Directory,
+    /// Which behaviour the operations follow.
+    pub profile: Profile,
+    state: Mutex<State>,
+}
+
+impl Store {
+    /// An empty store for these accounts.
+    pub fn new(directory: Directory, profile: Profile) -> Self {
+        Self {
+            directory,
+            profile,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Locks the contents. Nothing panics while holding the lock, but a poisoned lock is still
+    /// usable: the state is only ever changed whole.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The key of a user's distinguished folder.
+    pub fn folder_key(&self, user: UserIndex, folder: MockFolder) -> FolderKey {
+        FolderKey {
+            mailbox: user as u16,
+            folder,
+        }
+    }
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `xs:dateTime` in UTC for seconds since the epoch.
+pub fn format_time(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_formats_as_xs_datetime() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_795_425_300), "2026-11-23T09:15:00Z");
+        assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

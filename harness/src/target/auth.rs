@@ -1,0 +1,101 @@
+//! Credentials: HTTP Basic and Bearer tokens, with secrets that never print.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// A password or token. Its `Debug` and `Display` never show the value, so it cannot reach a
+/// log line, a report or a panic message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How an account authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// HTTP Basic (on-premises Exchange, the mock).
+    Basic {
+        /// The user name, often the SMTP address or `DOMAIN\user`.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+    /// An OAuth bearer token (Exchange Online).
+    Bearer {
+        /// The access token.
+        token: Secret,
+    },
+}
+
+impl Auth {
+    /// HTTP Basic with these credentials.
+    pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Auth::Basic {
+            username: username.into(),
+            password: Secret::new(password),
+        }
+    }
+
+    /// The `Authorization` header's value.
+    pub fn header_value(&self) -> String {
+        match self {
+            Auth::Basic { username, password } => {
+                format!(
+                    "Basic {}",
+                    STANDARD.encode(format!("{username}:{}", password.expose()))
+                )
+            }
+            Auth::Bearer { token } => format!("Bearer {}", token.expose()),
+        }
+    }
+
+    /// The secret values, so reports can be checked for them.
+    pub fn secrets(&self) -> Vec<&str> {
+        match self {
+            Auth::Basic { password, .. } => vec![password.expose()],
+            Auth::Bearer { token } => vec![token.expose()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let auth = Auth::basic("boss@example.com", "canary-password-42");
+        assert!(!format!("{auth:?}").contains("canary"));
+        let token = Auth::Bearer {
+            token: Secret::new("canary-token-42"),
+        };
+        assert!(!format!("{token:?}").contains("canary"));
+        assert_eq!(token.header_value(), "Bearer canary-token-42");
+        assert_eq!(
+            Auth::basic("a", "b").header_value(),
+            format!("Basic {}", STANDARD.encode("a:b"))
+        );
+    }
+}

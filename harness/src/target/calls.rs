@@ -1,0 +1,216 @@
+//! The calls the harness makes to set up and observe a mailbox: create a draft, send it, find
+//! items by subject, read and delete them. Each answers with typed values or says why not.
+
+use crate::ews::{
+    BaseItemId, CreateItem, DeleteItem, DistinguishedFolderId, DistinguishedFolderName, FieldUri,
+    FindItem, GetFolder, GetItem, Item, ItemId, MessageDisposition, Request, RequestEnvelope,
+    RequestHeaders, ResponseCode, ResponseEnvelope, ResponseMessage, Restriction, SendItem, Shape,
+    SoapFault, TargetFolderId,
+};
+
+use super::auth::Auth;
+use super::client::{Client, TargetError};
+
+/// A mailbox account on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Primary SMTP address.
+    pub address: String,
+    /// How it logs in.
+    pub auth: Auth,
+}
+
+impl Account {
+    /// An account that logs in with Basic credentials under its own address.
+    pub fn basic(address: impl Into<String>, password: impl Into<String>) -> Self {
+        let address = address.into();
+        Self {
+            auth: Auth::basic(address.clone(), password),
+            address,
+        }
+    }
+}
+
+/// Why a setup or observation call did not give what it asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The request did not get a response.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The response was not an EWS envelope.
+    #[error("{operation}: HTTP {status}, and the body is not an EWS response: {reason}")]
+    NotEws {
+        /// The operation.
+        operation: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// The server answered with a SOAP Fault.
+    #[error("{operation}: SOAP Fault {code}: {text}", code = fault.fault_code.name, text = fault.fault_string)]
+    Fault {
+        /// The operation.
+        operation: &'static str,
+        /// The fault.
+        fault: SoapFault,
+    },
+    /// The server answered with an error response message.
+    #[error("{operation}: {code}{}", text.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]
+    Ews {
+        /// The operation.
+        operation: &'static str,
+        /// The response code.
+        code: ResponseCode,
+        /// The message text.
+        text: Option<String>,
+    },
+}
+
+impl CallError {
+    /// The EWS response code of the failure, if the server gave one.
+    pub fn response_code(&self) -> Option<ResponseCode> {
+        match self {
+            CallError::Ews { code, .. } => Some(*code),
+            CallError::Fault { fault, .. } => fault.response_code(),
+            _ => None,
+        }
+    }
+}
+
+/// The well-known folder `name` of the mailbox `owner`.
+pub fn folder_of(owner: &str, name: DistinguishedFolderName) -> TargetFolderId {
+    TargetFolderId::DistinguishedFolderId(DistinguishedFolderId::in_mailbox(name, owner))
+}
+
+impl Client {
+    /// Sends `request` as `account` and returns the response messages, failing on a fault.
+    pub async fn messages(
+        &self,
+        account: &Account,
+        headers: &RequestHeaders,
+        request: impl Into<Request>,
+    ) -> Result<Vec<ResponseMessage>, CallError> {
+        let envelope = RequestEnvelope::new(request).with_headers(headers.clone());
+        let operation = envelope.body.name();
+        let exchange = self.call(&account.auth, &envelope).await?;
+        let parsed = ResponseEnvelope::parse(&exchange.body).map_err(|e| CallError::NotEws {
+            operation,
+            status: exchange.status,
+            reason: e.to_string(),
+        })?;
+        match parsed.body {
+            crate::ews::ResponseBody::Fault(fault) => Err(CallError::Fault { operation, fault }),
+            crate::ews::ResponseBody::Response(r) => Ok(r.response_messages),
+        }
+    }
+
+    /// Like [`Client::messages`] for one item, turning an error message into an `Err`.
+    async fn one(
+        &self,
+        account: &Account,
+        request: impl Into<Request>,
+    ) -> Result<ResponseMessage, CallError> {
+        let request = request.into();
+        let operation = request.name();
+        let mut messages = self
+            .messages(account, &RequestHeaders::default(), request)
+            .await?;
+        if messages.len() != 1 {
+            return Err(CallError::NotEws {
+                operation,
+                status: 200,
+                reason: format!("expected one response message, got {}", messages.len()),
+            });
+        }
+        let m = messages.remove(0);
+        match m.response_code {
+            Some(ResponseCode::NoError) => Ok(m),
+            code => Err(CallError::Ews {
+                operation,
+                code: code.unwrap_or(ResponseCode::ErrorInternalServerError),
+                text: m.message_text,
+            }),
+        }
+    }
+
+    /// Saves `item` in `folder` (SaveOnly) as `account` and returns its id and change key.
+    pub async fn create_in(
+        &self,
+        account: &Account,
+        folder: TargetFolderId,
+        item: Item,
+    ) -> Result<ItemId, CallError> {
+        let create = CreateItem::new(Some(MessageDisposition::SaveOnly), vec![item])
+            .saved_item_folder_id(folder);
+        let m = self.one(account, create).await?;
+        m.items
+            .into_iter()
+            .next()
+            .and_then(|i| i.item_id)
+            .ok_or(CallError::NotEws {
+                operation: "CreateItem",
+                status: 200,
+                reason: "the response carries no item id".into(),
+            })
+    }
+
+    /// Sends items with SendItem and returns one response message per id.
+    pub async fn send_item(
+        &self,
+        account: &Account,
+        send: SendItem,
+    ) -> Result<Vec<ResponseMessage>, CallError> {
+        self.messages(account, &RequestHeaders::default(), send)
+            .await
+    }
+
+    /// The items in `folder` whose subject contains `marker`, with id, subject and class.
+    pub async fn find(
+        &self,
+        account: &Account,
+        folder: TargetFolderId,
+        marker: &str,
+    ) -> Result<Vec<Item>, CallError> {
+        let find = FindItem::shallow(folder).restriction(Restriction::subject_contains(marker));
+        let m = self.one(account, find).await?;
+        Ok(m.root_folder.map(|r| r.items).unwrap_or_default())
+    }
+
+    /// Reads one item with all its properties.
+    pub async fn get(&self, account: &Account, id: ItemId) -> Result<Item, CallError> {
+        let get = GetItem {
+            item_shape: Shape::new(crate::ews::BaseShape::AllProperties),
+            item_ids: vec![BaseItemId::ItemId(id)],
+        };
+        let m = self.one(account, get).await?;
+        m.items.into_iter().next().ok_or(CallError::NotEws {
+            operation: "GetItem",
+            status: 200,
+            reason: "the response carries no item".into(),
+        })
+    }
+
+    /// Hard-deletes items; returns one response message per id.
+    pub async fn delete(
+        &self,
+        account: &Account,
+        ids: Vec<ItemId>,
+    ) -> Result<Vec<ResponseMessage>, CallError> {
+        self.messages(account, &RequestHeaders::default(), DeleteItem::hard(ids))
+            .await
+    }
+
+    /// Whether `account` can open `folder` (GetFolder succeeds).
+    pub async fn can_open(
+        &self,
+        account: &Account,
+        folder: TargetFolderId,
+    ) -> Result<(), CallError> {
+        let get = GetFolder {
+            folder_shape: Shape::id_and(&[FieldUri::FolderDisplayName]),
+            folder_ids: vec![folder],
+        };
+        self.one(account, get).await.map(|_| ())
+    }
+}

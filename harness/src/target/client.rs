@@ -1,0 +1,238 @@
+//! The HTTP client that carries requests to a target: one POST, timed, with the account's
+//! credentials, returning the whole exchange as data.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+
+use crate::ews::{RequestEnvelope, ResponseEnvelope, XmlError};
+
+use super::auth::Auth;
+
+/// Why a request did not produce a response.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// No connection could be made: the request certainly was not processed.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable {
+        /// The endpoint.
+        url: String,
+        /// What the network said.
+        reason: String,
+    },
+    /// No complete response within the time allowed; the request may have been processed.
+    #[error("no response from {url} within {after:?}")]
+    Timeout {
+        /// The endpoint.
+        url: String,
+        /// How long the client waited.
+        after: Duration,
+    },
+    /// The connection broke after the request was sent; it may have been processed.
+    #[error("the exchange with {url} broke off: {reason}")]
+    Transport {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The client could not be configured (URL, CA certificate).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl TargetError {
+    /// True when the request certainly never reached the server, so sending it again is safe.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, TargetError::Unreachable { .. })
+    }
+}
+
+/// A request as it goes on the wire.
+#[derive(Debug, Clone)]
+pub struct Post {
+    /// The body bytes, sent as they are.
+    pub body: Vec<u8>,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// `SOAPAction`, if any.
+    pub soap_action: Option<String>,
+}
+
+impl Post {
+    /// A SOAP 1.1 request with the usual headers.
+    pub fn soap(envelope: &RequestEnvelope) -> Self {
+        Self {
+            body: envelope.to_xml().into_bytes(),
+            content_type: "text/xml; charset=utf-8".into(),
+            soap_action: Some(format!(
+                "http://schemas.microsoft.com/exchange/services/2006/messages/{}",
+                envelope.body.name()
+            )),
+        }
+    }
+}
+
+/// One request and what came back.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// What was sent.
+    pub request: Post,
+    /// HTTP status.
+    pub status: u16,
+    /// The response's `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The response body.
+    pub body: Vec<u8>,
+    /// Time from sending to the last byte of the response.
+    pub elapsed: Duration,
+}
+
+impl Exchange {
+    /// The response parsed as an EWS envelope.
+    pub fn envelope(&self) -> Result<ResponseEnvelope, XmlError> {
+        ResponseEnvelope::parse(&self.body)
+    }
+}
+
+/// TLS and timing options for a client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// Accept any certificate. Loudly discouraged.
+    pub insecure: bool,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            ca_cert: None,
+            insecure: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A keep-alive HTTP client bound to one EWS endpoint.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client for the endpoint at `url`.
+    pub fn new(url: &str, options: &ClientOptions) -> Result<Self, TargetError> {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| TargetError::Config(format!("invalid target URL {url:?}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(TargetError::Config(format!(
+                "target URL {url} must start with https:// (or http://)"
+            )));
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .pool_max_idle_per_host(64)
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(options.insecure);
+        if let Some(path) = &options.ca_cert {
+            builder = builder.add_root_certificate(load_certificate(path)?);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| TargetError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            url,
+            timeout: options.timeout,
+        })
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// Sends `post` with `auth` and reads the whole response.
+    pub async fn post(&self, auth: &Auth, post: Post) -> Result<Exchange, TargetError> {
+        let mut request = self
+            .http
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, &post.content_type)
+            .body(post.body.clone());
+        if let Some(action) = &post.soap_action {
+            request = request.header("SOAPAction", action);
+        }
+        let mut authorization = HeaderValue::from_str(&auth.header_value()).map_err(|_| {
+            TargetError::Config("credentials contain characters HTTP cannot carry".into())
+        })?;
+        authorization.set_sensitive(true);
+        request = request.header(AUTHORIZATION, authorization);
+        let started = Instant::now();
+        let response = request.send().await.map_err(|e| self.classify(&e))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.classify(&e))?
+            .to_vec();
+        Ok(Exchange {
+            request: post,
+            status,
+            content_type,
+            body,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Sends a typed request.
+    pub async fn call(
+        &self,
+        auth: &Auth,
+        envelope: &RequestEnvelope,
+    ) -> Result<Exchange, TargetError> {
+        self.post(auth, Post::soap(envelope)).await
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> TargetError {
+        let url = self.url.to_string();
+        // reqwest puts the cause chain in `source()`; show it without the URL it repeats.
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
+        }
+        if e.is_timeout() {
+            TargetError::Timeout {
+                url,
+                after: self.timeout,
+            }
+        } else if e.is_connect() {
+            TargetError::Unreachable { url, reason }
+        } else {
+            TargetError::Transport { url, reason }
+        }
+    }
+}
+
+fn load_certificate(path: &Path) -> Result<reqwest::Certificate, TargetError> {
+    let pem = std::fs::read(path).map_err(|e| {
+        TargetError::Config(format!(
+            "{}: cannot read CA certificate: {e}",
+            path.display()
+        ))
+    })?;
+    reqwest::Certificate::from_pem(&pem)
+        .map_err(|e| TargetError::Config(format!("{}: not a PEM certificate: {e}", path.display())))
+}

@@ -1,0 +1,689 @@
+//! The reference mock end to end, over real HTTP on loopback, driven by the project's own client.
+
+use std::time::Duration;
+
+use ewsconf::ews::{
+    DistinguishedFolderId, DistinguishedFolderName as Folder, Item, ItemId, ResponseClass,
+    ResponseCode, ResponseEnvelope, SendItem,
+};
+use ewsconf::mock::{MockConfig, MockServer, Profile};
+use ewsconf::schema::SchemaSet;
+use ewsconf::target::calls::{Account, folder_of};
+use ewsconf::target::{Client, ClientOptions, Post};
+
+const BOSS: &str = "boss@example.com";
+const HELPER: &str = "helper@example.com";
+const CAROL: &str = "carol@example.com";
+const MALLORY: &str = "mallory@example.com";
+
+struct Mock {
+    server: MockServer,
+    client: Client,
+}
+
+impl Mock {
+    async fn start(profile: Profile) -> Self {
+        Self::with(MockConfig::with_profile(profile)).await
+    }
+
+    async fn with(config: MockConfig) -> Self {
+        let server = MockServer::start(config).await.expect("mock starts");
+        let client = Client::new(server.url(), &ClientOptions::default()).expect("client");
+        Self { server, client }
+    }
+
+    fn account(address: &str) -> Account {
+        Account::basic(address, "secret")
+    }
+
+    async fn draft(&self, owner: &str, as_user: &str, subject: &str, to: &[&str]) -> ItemId {
+        let mut item = Item::message(subject).with_body("body");
+        for r in to {
+            item = item.to(*r);
+        }
+        self.client
+            .create_in(
+                &Self::account(as_user),
+                folder_of(owner, Folder::Drafts),
+                item,
+            )
+            .await
+            .expect("draft created")
+    }
+
+    async fn count(&self, owner: &str, folder: Folder, marker: &str) -> usize {
+        self.client
+            .find(&Self::account(owner), folder_of(owner, folder), marker)
+            .await
+            .expect("FindItem")
+            .len()
+    }
+
+    async fn send(
+        &self,
+        as_user: &str,
+        send: SendItem,
+    ) -> Vec<(ResponseClass, Option<ResponseCode>)> {
+        self.client
+            .send_item(&Self::account(as_user), send)
+            .await
+            .expect("SendItem answers")
+            .into_iter()
+            .map(|m| (m.response_class, m.response_code))
+            .collect()
+    }
+}
+
+const OK: (ResponseClass, Option<ResponseCode>) =
+    (ResponseClass::Success, Some(ResponseCode::NoError));
+
+fn err(code: ResponseCode) -> (ResponseClass, Option<ResponseCode>) {
+    (ResponseClass::Error, Some(code))
+}
+
+#[tokio::test]
+async fn save_rules_matrix_puts_the_copy_where_the_request_says() {
+    let mock = Mock::start(Profile::Intended).await;
+    // true, no folder: copy in Sent Items.
+    let id = mock.draft(BOSS, BOSS, "m1 save-default", &[CAROL]).await;
+    assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
+    assert_eq!(mock.count(BOSS, Folder::SentItems, "m1 ").await, 1);
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "m1 ").await, 0);
+    // true, a folder: copy in that folder.
+    let id = mock.draft(BOSS, BOSS, "m2 save-inbox", &[CAROL]).await;
+    let send = SendItem::new([id]).saved_item_folder_id(Folder::Inbox);
+    assert_eq!(mock.send(BOSS, send).await, vec![OK]);
+    assert_eq!(mock.count(BOSS, Folder::Inbox, "m2 ").await, 1);
+    assert_eq!(mock.count(BOSS, Folder::SentItems, "m2 ").await, 0);
+    // false, no folder: no copy.
+    let id = mock.draft(BOSS, BOSS, "m3 nosave", &[CAROL]).await;
+    assert_eq!(
+        mock.send(BOSS, SendItem::new([id]).save_item_to_folder(false))
+            .await,
+        vec![OK]
+    );
+    assert_eq!(mock.count(BOSS, Folder::SentItems, "m3 ").await, 0);
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "m3 ").await, 0);
+    // false with a folder: refused, nothing moves.
+    let id = mock.draft(BOSS, BOSS, "m4 bad-settings", &[CAROL]).await;
+    let send = SendItem::new([id])
+        .save_item_to_folder(false)
+        .saved_item_folder_id(Folder::SentItems);
+    assert_eq!(
+        mock.send(BOSS, send).await,
+        vec![err(ResponseCode::ErrorInvalidSendItemSaveSettings)]
+    );
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "m4 ").await, 1);
+    assert_eq!(mock.count(CAROL, Folder::Inbox, "m4 ").await, 0);
+    // Every sent message reached the recipient.
+    for marker in ["m1 ", "m2 ", "m3 "] {
+        assert_eq!(
+            mock.count(CAROL, Folder::Inbox, marker).await,
+            1,
+            "{marker}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn per_item_errors_come_back_in_order_with_successes() {
+    let mock = Mock::start(Profile::Intended).await;
+    let good = mock.draft(BOSS, BOSS, "mix good", &[CAROL]).await;
+    let stale = mock.draft(BOSS, BOSS, "mix stale", &[CAROL]).await;
+    let no_rcpt = mock.draft(BOSS, BOSS, "mix norcpt", &[]).await;
+    let task = mock
+        .client
+        .create_in(
+            &Mock::account(BOSS),
+            folder_of(BOSS, Folder::Drafts),
+            Item::task("mix task"),
+        )
+        .await
+        .unwrap();
+    let stale = ItemId::new(stale.id).with_change_key("CQAAAAEAAAB/AAAAAAAAAA==");
+    let malformed = ItemId::new("%BadItemId%");
+    // Well-formed, of nothing: the good draft's id once it has been sent.
+    let send = SendItem::new([good.clone(), stale, no_rcpt, task, malformed, good]);
+    assert_eq!(
+        mock.send(BOSS, send).await,
+        vec![
+            OK,
+            err(ResponseCode::ErrorStaleObject),
+            err(ResponseCode::ErrorMissingRecipients),
+            err(ResponseCode::ErrorInvalidItemForOperationSendItem),
+            err(ResponseCode::ErrorInvalidIdMalformed),
+            err(ResponseCode::ErrorItemNotFound),
+        ]
+    );
+    // The failures changed nothing.
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "mix ").await, 3);
+}
+
+#[tokio::test]
+async fn transport_delivers_and_reports() {
+    let mock = Mock::start(Profile::Intended).await;
+    let id = mock
+        .draft(
+            BOSS,
+            BOSS,
+            "tr1 bounce",
+            &[
+                CAROL,
+                "ghost1@example.com",
+                "ghost2@example.com",
+                "ext@elsewhere.org",
+            ],
+        )
+        .await;
+    assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
+    assert_eq!(mock.count(CAROL, Folder::Inbox, "tr1 ").await, 1);
+    let reports = mock
+        .client
+        .find(&Mock::account(BOSS), folder_of(BOSS, Folder::Inbox), "tr1 ")
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1, "one NDR for both bad recipients");
+    assert_eq!(
+        reports[0].item_class.as_deref(),
+        Some("REPORT.IPM.Note.NDR")
+    );
+    let ndr = mock
+        .client
+        .get(&Mock::account(BOSS), reports[0].item_id.clone().unwrap())
+        .await
+        .unwrap();
+    let body = ndr.body.unwrap().content;
+    assert!(
+        body.contains("ghost1@example.com") && body.contains("ghost2@example.com"),
+        "{body}"
+    );
+    assert!(
+        !body.contains(CAROL) && !body.contains("elsewhere.org"),
+        "{body}"
+    );
+
+    // A delivery receipt when asked.
+    let mut item = Item::message("tr2 receipt").to(CAROL);
+    item.is_delivery_receipt_requested = Some(true);
+    let id = mock
+        .client
+        .create_in(&Mock::account(BOSS), folder_of(BOSS, Folder::Drafts), item)
+        .await
+        .unwrap();
+    assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
+    let reports = mock
+        .client
+        .find(&Mock::account(BOSS), folder_of(BOSS, Folder::Inbox), "tr2 ")
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].item_class.as_deref(), Some("REPORT.IPM.Note.DR"));
+}
+
+#[tokio::test]
+async fn delayed_delivery_arrives_later() {
+    let mock = Mock::with(MockConfig {
+        delivery_delay: Duration::from_millis(300),
+        ..MockConfig::with_profile(Profile::Intended)
+    })
+    .await;
+    let id = mock.draft(BOSS, BOSS, "late1", &[CAROL]).await;
+    assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
+    assert_eq!(mock.count(CAROL, Folder::Inbox, "late1").await, 0);
+    let mut seen = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = mock.count(CAROL, Folder::Inbox, "late1").await;
+        if seen == 1 {
+            break;
+        }
+    }
+    assert_eq!(seen, 1);
+}
+
+fn sent_items_without_mailbox() -> DistinguishedFolderId {
+    DistinguishedFolderId::new(Folder::SentItems)
+}
+
+#[tokio::test]
+async fn delegate_quirks_follow_the_profile() {
+    for profile in [Profile::Documented, Profile::Intended] {
+        let mock = Mock::start(profile).await;
+        let quirky = profile == Profile::Documented;
+
+        // A: the principal's draft, sentitems naming no mailbox.
+        let id = mock.draft(BOSS, HELPER, "qa scenario-a", &[CAROL]).await;
+        let send = SendItem::new([id]).saved_item_folder_id(sent_items_without_mailbox());
+        assert_eq!(mock.send(HELPER, send).await, vec![OK], "{profile}");
+        assert_eq!(
+            mock.count(CAROL, Folder::Inbox, "qa ").await,
+            1,
+            "{profile}: sent"
+        );
+        assert_eq!(
+            mock.count(BOSS, Folder::Drafts, "qa ").await,
+            usize::from(quirky),
+            "{profile}"
+        );
+        assert_eq!(
+            mock.count(HELPER, Folder::SentItems, "qa ").await,
+            usize::from(!quirky),
+            "{profile}"
+        );
+        assert_eq!(
+            mock.count(BOSS, Folder::SentItems, "qa ").await,
+            0,
+            "{profile}"
+        );
+
+        // A, worked around: the principal's mailbox named.
+        let id = mock.draft(BOSS, HELPER, "qw workaround", &[CAROL]).await;
+        let send = SendItem::new([id])
+            .saved_item_folder_id(DistinguishedFolderId::in_mailbox(Folder::SentItems, BOSS));
+        assert_eq!(mock.send(HELPER, send).await, vec![OK], "{profile}");
+        assert_eq!(
+            mock.count(BOSS, Folder::SentItems, "qw ").await,
+            1,
+            "{profile}"
+        );
+        assert_eq!(
+            mock.count(BOSS, Folder::Drafts, "qw ").await,
+            0,
+            "{profile}"
+        );
+
+        // B: the delegate's own draft, copy to the principal's Sent Items.
+        let id = mock.draft(HELPER, HELPER, "qb scenario-b", &[CAROL]).await;
+        let send = SendItem::new([id])
+            .saved_item_folder_id(DistinguishedFolderId::in_mailbox(Folder::SentItems, BOSS));
+        assert_eq!(mock.send(HELPER, send).await, vec![OK], "{profile}");
+        assert_eq!(
+            mock.count(CAROL, Folder::Inbox, "qb ").await,
+            1,
+            "{profile}: sent"
+        );
+        assert_eq!(
+            mock.count(HELPER, Folder::Drafts, "qb ").await,
+            usize::from(quirky),
+            "{profile}"
+        );
+        assert_eq!(
+            mock.count(BOSS, Folder::SentItems, "qb ").await,
+            usize::from(!quirky),
+            "{profile}"
+        );
+        assert_eq!(
+            mock.count(HELPER, Folder::SentItems, "qb ").await,
+            0,
+            "{profile}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rights_decide_who_may_send() {
+    let mock = Mock::start(Profile::Intended).await;
+    let id = mock.draft(BOSS, BOSS, "r1 boss-draft", &[CAROL]).await;
+    assert_eq!(
+        mock.send(MALLORY, SendItem::new([id.clone()])).await,
+        vec![err(ResponseCode::ErrorAccessDenied)]
+    );
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "r1 ").await, 1);
+    // The delegate sends on behalf: From is the boss, Sender the helper.
+    assert_eq!(mock.send(HELPER, SendItem::new([id])).await, vec![OK]);
+    let got = mock
+        .client
+        .find(
+            &Mock::account(CAROL),
+            folder_of(CAROL, Folder::Inbox),
+            "r1 ",
+        )
+        .await
+        .unwrap();
+    let got = mock
+        .client
+        .get(&Mock::account(CAROL), got[0].item_id.clone().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        got.from.and_then(|m| m.email_address).as_deref(),
+        Some(BOSS)
+    );
+    assert_eq!(
+        got.sender.and_then(|m| m.email_address).as_deref(),
+        Some(HELPER)
+    );
+    // Mallory cannot even look into the boss's Drafts.
+    let err = mock
+        .client
+        .find(
+            &Mock::account(MALLORY),
+            folder_of(BOSS, Folder::Drafts),
+            "r1",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.response_code(), Some(ResponseCode::ErrorAccessDenied));
+}
+
+#[tokio::test]
+async fn resending_an_item_in_sent_items_replaces_it() {
+    let mock = Mock::start(Profile::Intended).await;
+    let id = mock.draft(BOSS, BOSS, "rs1", &[CAROL]).await;
+    assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
+    let sent = mock
+        .client
+        .find(
+            &Mock::account(BOSS),
+            folder_of(BOSS, Folder::SentItems),
+            "rs1",
+        )
+        .await
+        .unwrap();
+    let old = sent[0].item_id.clone().unwrap();
+    assert_eq!(
+        mock.send(BOSS, SendItem::new([old.clone()])).await,
+        vec![OK]
+    );
+    let sent = mock
+        .client
+        .find(
+            &Mock::account(BOSS),
+            folder_of(BOSS, Folder::SentItems),
+            "rs1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_ne!(sent[0].item_id.as_ref().map(|i| &i.id), Some(&old.id));
+    assert_eq!(mock.count(CAROL, Folder::Inbox, "rs1").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_senders_lose_and_duplicate_nothing() {
+    let mock = std::sync::Arc::new(Mock::start(Profile::Intended).await);
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let mock = mock.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..200 {
+                let subject = format!("cc t{t:02} i{i:03}");
+                let id = mock.draft(BOSS, BOSS, &subject, &[CAROL]).await;
+                assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("sender task");
+    }
+    let sent = mock
+        .client
+        .find(
+            &Mock::account(BOSS),
+            folder_of(BOSS, Folder::SentItems),
+            "cc ",
+        )
+        .await
+        .unwrap();
+    let mut subjects: Vec<String> = sent.into_iter().filter_map(|i| i.subject).collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(
+        subjects.len(),
+        32 * 200,
+        "every draft has exactly one copy in Sent Items"
+    );
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "cc ").await, 0);
+    assert_eq!(mock.count(CAROL, Folder::Inbox, "cc ").await, 32 * 200);
+
+    // 32 racers, one draft: one Success, the rest ErrorItemNotFound.
+    let id = mock.draft(BOSS, BOSS, "race1", &[CAROL]).await;
+    let racers: Vec<_> = (0..32)
+        .map(|_| {
+            let mock = mock.clone();
+            let id = id.clone();
+            tokio::spawn(async move { mock.send(BOSS, SendItem::new([id])).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in racers {
+        outcomes.extend(r.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| **o == OK).count(), 1);
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == err(ResponseCode::ErrorItemNotFound))
+            .count(),
+        31
+    );
+    assert_eq!(mock.count(CAROL, Folder::Inbox, "race1").await, 1);
+}
+
+async fn raw(
+    mock: &Mock,
+    user: &str,
+    password: &str,
+    body: &[u8],
+    content_type: &str,
+) -> (u16, Vec<u8>) {
+    let post = Post {
+        body: body.to_vec(),
+        content_type: content_type.into(),
+        soap_action: None,
+    };
+    let exchange = mock
+        .client
+        .post(&ewsconf::target::Auth::basic(user, password), post)
+        .await
+        .expect("an HTTP answer");
+    (exchange.status, exchange.body)
+}
+
+fn fault_code(body: &[u8]) -> ResponseCode {
+    let envelope = ResponseEnvelope::parse(body).expect("an EWS envelope");
+    envelope
+        .fault()
+        .and_then(|f| f.response_code())
+        .expect("a fault with a code")
+}
+
+const SEND: &str = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">HEADER<soap:Body>BODY</soap:Body></soap:Envelope>"#;
+
+fn envelope(header: &str, body: &str) -> String {
+    SEND.replace("HEADER", header).replace("BODY", body)
+}
+
+#[tokio::test]
+async fn bad_input_gets_exchanges_faults_and_statuses() {
+    let mock = Mock::start(Profile::Documented).await;
+    let ok_body = r#"<m:SendItem SaveItemToFolder="true"><m:ItemIds><t:ItemId Id="AAAA"/></m:ItemIds></m:SendItem>"#;
+    let cases: Vec<(&str, String, u16, Option<ResponseCode>)> = vec![
+        (
+            "not well-formed",
+            "<soap:Envelope><m:SendItem".into(),
+            500,
+            Some(ResponseCode::ErrorSchemaValidation),
+        ),
+        (
+            "schema-invalid",
+            envelope("", r#"<m:SendItem><m:ItemIds/></m:SendItem>"#),
+            500,
+            Some(ResponseCode::ErrorSchemaValidation),
+        ),
+        (
+            "unknown operation",
+            envelope("", "<m:LaunchRocket/>"),
+            500,
+            Some(ResponseCode::ErrorInvalidRequest),
+        ),
+        (
+            "bad version",
+            envelope(
+                r#"<soap:Header><t:RequestServerVersion Version=" Exchange2007_SP1"/></soap:Header>"#,
+                ok_body,
+            ),
+            500,
+            Some(ResponseCode::ErrorInvalidServerVersion),
+        ),
+        (
+            "doctype",
+            format!("<!DOCTYPE x [<!ENTITY a \"b\">]>{}", envelope("", ok_body)),
+            500,
+            Some(ResponseCode::ErrorSchemaValidation),
+        ),
+        ("well-formed malformed id", envelope("", ok_body), 200, None),
+    ];
+    for (name, body, status, code) in cases {
+        let (got_status, got_body) = raw(
+            &mock,
+            BOSS,
+            "secret",
+            body.as_bytes(),
+            "text/xml; charset=utf-8",
+        )
+        .await;
+        assert_eq!(got_status, status, "{name}");
+        if let Some(code) = code {
+            assert_eq!(fault_code(&got_body), code, "{name}");
+        }
+        let validation = SchemaSet::embedded().unwrap().validate(&got_body);
+        assert!(
+            validation.errors.is_empty(),
+            "{name}: the mock's answer is schema-invalid: {:?}",
+            validation.errors
+        );
+    }
+    let ok = envelope("", ok_body);
+    assert_eq!(
+        raw(&mock, BOSS, "wrong", ok.as_bytes(), "text/xml").await.0,
+        401
+    );
+    assert_eq!(
+        raw(
+            &mock,
+            "nobody@example.com",
+            "secret",
+            ok.as_bytes(),
+            "text/xml"
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        raw(&mock, BOSS, "secret", ok.as_bytes(), "application/json")
+            .await
+            .0,
+        415
+    );
+    let huge = vec![b' '; 17 * 1024 * 1024];
+    assert_eq!(raw(&mock, BOSS, "secret", &huge, "text/xml").await.0, 413);
+
+    let http = reqwest::Client::new();
+    let anonymous = http
+        .post(mock.server.url())
+        .body(ok.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    let get = http.get(mock.server.url()).send().await.unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+    assert!(
+        get.text()
+            .await
+            .unwrap()
+            .contains("POST SOAP 1.1 requests here")
+    );
+    let xsd = http
+        .get(mock.server.url().replace("Exchange.asmx", "types.xsd"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xsd.status().as_u16(), 200);
+    assert!(xsd.text().await.unwrap().contains("ResponseClassType"));
+}
+
+#[tokio::test]
+async fn impersonation_acts_as_the_named_user() {
+    use ewsconf::ews::{ConnectingSid, RequestHeaders};
+    let mock = Mock::start(Profile::Intended).await;
+    let svc = Mock::account("svc@example.com");
+    let boss_sid = mock.server.store().directory.users()[0].sid.clone();
+    for sid in [
+        ConnectingSid::PrimarySmtpAddress(BOSS.into()),
+        ConnectingSid::SmtpAddress(BOSS.into()),
+        ConnectingSid::PrincipalName(BOSS.into()),
+        ConnectingSid::Sid(boss_sid),
+    ] {
+        let headers = RequestHeaders {
+            exchange_impersonation: Some(sid.clone()),
+            ..RequestHeaders::default()
+        };
+        let find = ewsconf::ews::FindItem::shallow(Folder::Drafts);
+        let messages = mock
+            .client
+            .messages(&svc, &headers, find)
+            .await
+            .expect("impersonated FindItem");
+        assert_eq!(
+            messages[0].response_class,
+            ResponseClass::Success,
+            "{sid:?}"
+        );
+    }
+    let headers = RequestHeaders {
+        exchange_impersonation: Some(ConnectingSid::PrimarySmtpAddress(BOSS.into())),
+        ..RequestHeaders::default()
+    };
+    let denied = mock
+        .client
+        .messages(
+            &Mock::account(MALLORY),
+            &headers,
+            ewsconf::ews::FindItem::shallow(Folder::Drafts),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        denied.response_code(),
+        Some(ResponseCode::ErrorImpersonateUserDenied)
+    );
+    let headers = RequestHeaders {
+        exchange_impersonation: Some(ConnectingSid::PrimarySmtpAddress(
+            "ghost@example.com".into(),
+        )),
+        ..RequestHeaders::default()
+    };
+    let unknown = mock
+        .client
+        .messages(
+            &svc,
+            &headers,
+            ewsconf::ews::FindItem::shallow(Folder::Drafts),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.response_code(),
+        Some(ResponseCode::ErrorNonExistentMailbox)
+    );
+}
+
+#[tokio::test]
+async fn update_item_send_and_save_copy_sends_the_draft() {
+    let mock = Mock::start(Profile::Intended).await;
+    let id = mock.draft(BOSS, BOSS, "up1 draft", &[CAROL]).await;
+    let update = ewsconf::ews::UpdateItem::send_and_save_copy(id, "up1 sent");
+    let messages = mock
+        .client
+        .messages(&Mock::account(BOSS), &Default::default(), update)
+        .await
+        .unwrap();
+    assert_eq!(messages[0].response_class, ResponseClass::Success);
+    assert_eq!(mock.count(BOSS, Folder::SentItems, "up1 sent").await, 1);
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "up1").await, 0);
+    assert_eq!(mock.count(CAROL, Folder::Inbox, "up1 sent").await, 1);
+}
