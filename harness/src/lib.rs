@@ -13,5 +13,6 @@
 pub mod ews;
 pub mod generate;
 pub mod mock;
+pub mod run;
 pub mod schema;
 pub mod target;
