@@ -119,7 +119,11 @@ impl SchemaSet {
             path: dir.to_owned(),
             reason: "is not valid UTF-8",
         })?;
-        compile(&wrapper(&uri), Mode::Default, dir.display().to_string())
+        let root = messages.parent().and_then(|d| d.canonicalize().ok());
+        loader::set_schema_dir(root);
+        let result = compile(&wrapper(&uri), Mode::SchemaDir, dir.display().to_string());
+        loader::set_schema_dir(None);
+        result
     }
 
     /// The same set with other limits.
