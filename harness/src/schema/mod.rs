@@ -13,7 +13,7 @@
 
 mod diag;
 mod errors;
-pub mod ffi;
+mod ffi;
 mod limits;
 mod loader;
 
