@@ -241,3 +241,41 @@ fn oversize_input_is_too_large_without_parsing() {
     let validation = validate_embedded("oversize, default limit", vec![b'<'; default_max + 1]);
     assert_eq!(only_kind(&validation), XmlErrorKind::TooLarge);
 }
+
+#[test]
+fn schema_dir_entities_cannot_read_files_outside_it() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = "CANARY-schema-9d1e-do-not-leak";
+    let canary = outside.path().join("secret.txt");
+    fs::write(&canary, secret).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("messages.xsd"),
+        format!(
+            r#"<?xml version="1.0"?>
+<!DOCTYPE xs:schema [<!ENTITY leak SYSTEM "file://{}">]>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{M}">
+  <xs:annotation><xs:documentation>&leak;</xs:documentation></xs:annotation>
+  <xs:element name="SendItem" type="xs:string"/>
+</xs:schema>
+"#,
+            canary.display()
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("types.xsd"),
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>"#,
+    )
+    .unwrap();
+    let path = dir.path().to_owned();
+    let result = within(WATCHDOG_SECS, "schema XXE", move || {
+        SchemaSet::from_dir(&path)
+    });
+    let Err(error) = result else {
+        panic!("a schema that reads a file outside its directory compiled");
+    };
+    let text = format!("{error} {error:?}");
+    assert!(text.contains("outside the schema directory"), "{text}");
+    assert!(!text.contains(secret), "{text}");
+}

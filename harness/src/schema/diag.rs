@@ -172,7 +172,7 @@ pub unsafe extern "C" fn on_error(user_data: *mut c_void, error: *mut ffi::XmlEr
             // SAFETY: libxml2's file is null or NUL-terminated.
             let file = unsafe { text(error.file) };
             errors.push(CompileError {
-                file: if file.is_empty() {
+                file: if file.is_empty() || file == "in_memory_buffer" {
                     "<wrapper>".to_owned()
                 } else {
                     file

@@ -7,6 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, c_char};
+use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::Once;
 
@@ -40,6 +41,10 @@ pub const EMBEDDED: [(&str, &str); 4] = [
 pub enum Mode {
     /// Outside the validator: embedded URIs, local files; no network.
     Default,
+    /// Compiling a schema directory: embedded URIs and files inside that directory only (its
+    /// schemas may come from an untrusted server, and an external entity in them must not read
+    /// other local files).
+    SchemaDir,
     /// Compiling the embedded set: embedded URIs and bare embedded names only.
     EmbeddedOnly,
     /// Parsing or validating an untrusted document: nothing is loaded.
@@ -49,6 +54,46 @@ pub enum Mode {
 thread_local! {
     static MODE: Cell<Mode> = const { Cell::new(Mode::Default) };
     static REFUSED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static SCHEMA_DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// Sets the directory [`Mode::SchemaDir`] confines loads to, for the current thread.
+pub fn set_schema_dir(dir: Option<PathBuf>) {
+    let _ = SCHEMA_DIR.try_with(|d| *d.borrow_mut() = dir);
+}
+
+/// Whether `url` (a file URI or a path) names a file inside the current schema directory.
+fn inside_schema_dir(url: &str) -> bool {
+    let path = url
+        .strip_prefix("file://localhost")
+        .or_else(|| url.strip_prefix("file://"))
+        .unwrap_or(url);
+    let Some(path) = percent_decode(path) else {
+        return false;
+    };
+    let Ok(path) = Path::new(&path).canonicalize() else {
+        return false;
+    };
+    SCHEMA_DIR
+        .try_with(|d| d.borrow().as_ref().is_some_and(|dir| path.starts_with(dir)))
+        .unwrap_or(false)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Sets the current thread's [`Mode`] and restores the previous one when dropped.
@@ -162,6 +207,9 @@ unsafe extern "C" fn load_entity(
     }
     match (mode, scheme(url_str).as_deref()) {
         (Mode::EmbeddedOnly, _) => refuse(url_str, "the embedded schemas load nothing else"),
+        (Mode::SchemaDir, None | Some("file")) if !inside_schema_dir(url_str) => {
+            refuse(url_str, "outside the schema directory")
+        }
         (_, None | Some("file")) => {
             // SAFETY: arguments forwarded unchanged from libxml2.
             unsafe { ffi::xmlNoNetExternalEntityLoader(url, id, ctxt) }
@@ -172,12 +220,21 @@ unsafe extern "C" fn load_entity(
 
 #[cfg(test)]
 mod tests {
-    use super::scheme;
+    use super::{percent_decode, scheme};
+
+    #[test]
+    fn percent_escapes_decode() {
+        assert_eq!(
+            percent_decode("/a%20b/c%26.xsd").as_deref(),
+            Some("/a b/c&.xsd")
+        );
+        assert_eq!(percent_decode("/bad%2"), None);
+    }
 
     #[test]
     fn schemes_are_recognized() {
         assert_eq!(scheme("HTTP://x/y").as_deref(), Some("http"));
-        assert_eq!(scheme("file:///tmp/a.xsd").as_deref(), Some("file"));
+        assert_eq!(scheme("file:///dir/a.xsd").as_deref(), Some("file"));
         assert_eq!(scheme("types.xsd"), None);
         assert_eq!(scheme("c:/dir/a.xsd"), None);
         assert_eq!(scheme("/a:b/c.xsd"), None);

@@ -13,13 +13,14 @@
 
 mod diag;
 mod errors;
-pub mod ffi;
+mod ffi;
 mod limits;
 mod loader;
 
 use std::ffi::c_int;
 use std::path::Path;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub use errors::{CompileError, SchemaError, Validation, XmlError, XmlErrorKind};
@@ -119,7 +120,11 @@ impl SchemaSet {
             path: dir.to_owned(),
             reason: "is not valid UTF-8",
         })?;
-        compile(&wrapper(&uri), Mode::Default, dir.display().to_string())
+        let root = messages.parent().and_then(|d| d.canonicalize().ok());
+        loader::set_schema_dir(root);
+        let result = compile(&wrapper(&uri), Mode::SchemaDir, dir.display().to_string());
+        loader::set_schema_dir(None);
+        result
     }
 
     /// The same set with other limits.
@@ -169,13 +174,23 @@ impl SchemaSet {
         Validation { errors }
     }
 
+    /// A context set for the calling thread: preferably the one it used last, since moving
+    /// contexts between threads costs cache misses and cross-thread frees in the allocator.
     fn take_contexts(&self) -> Option<Contexts> {
-        let pooled = self
-            .pool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        pooled.or_else(|| Contexts::new(self.schema))
+        let me = thread_tag();
+        let pooled = {
+            let mut pool = self
+                .pool
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match pool.iter().rposition(|c| c.owner == me) {
+                Some(mine) => Some(pool.swap_remove(mine)),
+                None => pool.pop(),
+            }
+        };
+        let mut contexts = pooled.or_else(|| Contexts::new(self.schema))?;
+        contexts.owner = me;
+        Some(contexts)
     }
 }
 
@@ -192,11 +207,20 @@ impl Drop for SchemaSet {
     }
 }
 
+/// A small number that tells the calling thread apart from the other live threads.
+fn thread_tag() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! { static TAG: u64 = NEXT.fetch_add(1, Ordering::Relaxed); }
+    TAG.try_with(|t| *t).unwrap_or(0)
+}
+
 /// One thread's worth of libxml2 state for validating documents.
 struct Contexts {
     parser: NonNull<ffi::xmlParserCtxt>,
     valid: NonNull<ffi::xmlSchemaValidCtxt>,
     used_bytes: usize,
+    /// The [`thread_tag`] of the thread that used it last.
+    owner: u64,
 }
 
 // SAFETY: libxml2 contexts have no thread affinity; a `Contexts` is only ever used by the one
@@ -217,6 +241,7 @@ impl Contexts {
                 parser,
                 valid,
                 used_bytes: 0,
+                owner: 0,
             }),
             _ => {
                 // SAFETY: each pointer is null or freshly allocated and unused; both free
