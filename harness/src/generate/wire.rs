@@ -28,7 +28,8 @@ pub enum SchemaEra {
 impl SchemaEra {
     fn versions(self) -> &'static [ExchangeVersion] {
         match self {
-            SchemaEra::Exchange2010Sp2 => ExchangeVersion::EXCHANGE_2010_SP2,
+            // A server's published schema fixes RequestServerVersion/@Version to its own version.
+            SchemaEra::Exchange2010Sp2 => &[ExchangeVersion::Exchange2010Sp2],
             SchemaEra::Current => ExchangeVersion::ALL,
         }
     }
