@@ -10,6 +10,7 @@
 //! [`ews`] is the wire model every stage speaks; [`schema`] holds responses and requests against
 //! the EWS XML schema.
 
+pub mod case;
 pub mod ews;
 pub mod generate;
 pub mod mock;

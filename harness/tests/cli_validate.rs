@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn ewsconf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ewsconf")).args(args).output().expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_ewsconf"))
+        .args(args)
+        .output()
+        .expect("runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -33,17 +36,33 @@ fn valid_and_invalid_files_are_reported_with_positions_and_exit_codes() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.trim(), format!("{}: OK", good.display()));
 
-    let (code, out, _) = ewsconf(&["validate", good.to_str().unwrap(), bad.to_str().unwrap(), truncated.to_str().unwrap()]);
+    let (code, out, _) = ewsconf(&[
+        "validate",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        truncated.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("{}: OK", good.display())), "{out}");
-    assert!(out.contains(&format!("{}:3:3: schema:", bad.display())), "{out}");
+    assert!(
+        out.contains(&format!("{}:3:3: schema:", bad.display())),
+        "{out}"
+    );
     assert!(out.contains("SaveItemToFolder"), "{out}");
-    assert!(out.contains(&format!("{}:2:", truncated.display())), "{out}");
+    assert!(
+        out.contains(&format!("{}:2:", truncated.display())),
+        "{out}"
+    );
 
     let (code, _, err) = ewsconf(&["validate", dir.path().join("missing.xml").to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
-    let (code, _, err) = ewsconf(&["validate", "--schema-dir", dir.path().to_str().unwrap(), good.to_str().unwrap()]);
+    let (code, _, err) = ewsconf(&[
+        "validate",
+        "--schema-dir",
+        dir.path().to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("messages.xsd"), "{err}");
 }

@@ -1,0 +1,664 @@
+//! Reading case files: strict TOML into [`Case`], every problem reported as `file:line:col` with
+//! what to write instead.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::ews::{ExchangeVersion, ResponseClass, ResponseCode};
+
+use super::{
+    Case, CaseRequest, Expectation, ExpectedAnswer, ExpectedMessage, FolderName, FolderRef,
+    Impersonate, ItemRef, QuirkExpectation, Requirement, Role, SetupItem, SetupKind,
+    StateExpectation, VersionHeader,
+};
+
+/// Why a case file (or the suite) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct CaseError {
+    /// The file.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+// How long a case waits for asynchronous effects (deliveries, reports) unless it says otherwise.
+const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    id: Spanned<String>,
+    title: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    reference: String,
+    #[serde(default)]
+    requires: Vec<Requirement>,
+    #[serde(default)]
+    setup: Vec<RawSetup>,
+    request: RawRequest,
+    expect: RawExpect,
+    quirk: Option<RawQuirk>,
+    poll_timeout_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSetup {
+    name: Spanned<String>,
+    owner: Role,
+    #[serde(default = "drafts")]
+    folder: Spanned<String>,
+    created_by: Option<Role>,
+    #[serde(default)]
+    kind: SetupKind,
+    #[serde(default)]
+    to: Vec<Role>,
+    #[serde(default)]
+    cc: Vec<Role>,
+    #[serde(default)]
+    bcc: Vec<Role>,
+    from: Option<Role>,
+    #[serde(default)]
+    delivery_receipt: bool,
+    #[serde(default)]
+    pre_send: bool,
+}
+
+fn drafts() -> Spanned<String> {
+    Spanned::new(0..0, "drafts".to_owned())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    #[serde(rename = "as")]
+    sender: Role,
+    save_item_to_folder: Option<bool>,
+    item_ids: Option<Vec<Spanned<String>>>,
+    saved_item_folder_id: Option<Spanned<String>>,
+    version: Option<Spanned<String>>,
+    impersonate: Option<Spanned<String>>,
+    mailbox_culture: Option<String>,
+    raw: Option<Spanned<String>>,
+    content_type: Option<String>,
+    item_count: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Codes {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A response code, or a list of acceptable ones, with where it was written.
+type OneOrMany = Spanned<Codes>;
+
+fn codes(c: &OneOrMany) -> Vec<&str> {
+    match c.get_ref() {
+        Codes::One(s) => vec![s.as_str()],
+        Codes::Many(v) => v.iter().map(String::as_str).collect(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    class: Spanned<String>,
+    code: OneOrMany,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    http_status: Option<u16>,
+    messages: Option<Vec<RawMessage>>,
+    fault: Option<OneOrMany>,
+    #[serde(default)]
+    state: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuirk {
+    name: String,
+    reference: String,
+    http_status: Option<u16>,
+    messages: Option<Vec<RawMessage>>,
+    fault: Option<OneOrMany>,
+    #[serde(default)]
+    state: Vec<Spanned<String>>,
+}
+
+/// Reads and checks one case file; `suite` is the folder the category is taken relative to.
+pub fn load_case(path: &Path, suite: &Path) -> Result<Case, CaseError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CaseError {
+        path: path.display().to_string(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read: {e}"),
+    })?;
+    let category = path
+        .strip_prefix(suite)
+        .ok()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_else(|| "uncategorized".to_owned());
+    parse_case(path, &text, &category)
+}
+
+/// Reads every `*.toml` below `suite`, in path order, and checks that ids are unique.
+pub fn load_dir(suite: &Path) -> Result<Vec<Case>, CaseError> {
+    let mut files = Vec::new();
+    collect(suite, &mut files).map_err(|e| CaseError {
+        path: suite.display().to_string(),
+        line: 1,
+        column: 1,
+        message: format!("cannot list the case folder: {e}"),
+    })?;
+    files.sort();
+    let mut cases: Vec<Case> = Vec::with_capacity(files.len());
+    for file in files {
+        let case = load_case(&file, suite)?;
+        if let Some(other) = cases.iter().find(|c| c.id == case.id) {
+            return Err(CaseError {
+                path: file.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "id {:?} is already used by {}: give each case its own id",
+                    case.id,
+                    other.path.display()
+                ),
+            });
+        }
+        cases.push(case);
+    }
+    Ok(cases)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Checks that a name is a setup item, pointing at `span` when it is not.
+type KnownItem<'a> = &'a dyn Fn(Range<usize>, &str) -> Result<(), CaseError>;
+
+struct Reader<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Reader<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> CaseError {
+        let (line, column) = crate::mock::directory::line_column(self.text, span.start);
+        CaseError {
+            path: self.path.display().to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses a case from its text; `path` names it in errors and `category` files it.
+pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseError> {
+    let r = Reader { path, text };
+    let raw: RawCase = toml::from_str(text).map_err(|e| {
+        r.error(
+            e.span().unwrap_or(0..0),
+            format!(
+                "{} (see the case format in cases/README.md)",
+                e.message().trim_end()
+            ),
+        )
+    })?;
+
+    if raw.id.get_ref().trim().is_empty() {
+        return Err(r.error(
+            raw.id.span(),
+            "the id is empty: name the case, e.g. \"save-rules/true-no-folder\"",
+        ));
+    }
+    let mut setup = Vec::new();
+    let mut names = BTreeSet::new();
+    for s in raw.setup {
+        let name = s.name.get_ref().clone();
+        if !names.insert(name.clone()) {
+            return Err(r.error(
+                s.name.span(),
+                format!("setup item {name:?} is defined twice"),
+            ));
+        }
+        let folder = FolderName::parse(s.folder.get_ref()).ok_or_else(|| {
+            r.error(
+                s.folder.span(),
+                format!(
+                    "unknown folder {:?}: use one of {}",
+                    s.folder.get_ref(),
+                    FolderName::ALL.map(|f| f.to_string()).join(", ")
+                ),
+            )
+        })?;
+        if !s.owner.is_account() {
+            return Err(r.error(
+                s.name.span(),
+                format!("{} has no mailbox to hold {name:?}", s.owner),
+            ));
+        }
+        setup.push(SetupItem {
+            name,
+            owner: s.owner,
+            folder,
+            created_by: s.created_by.unwrap_or(s.owner),
+            kind: s.kind,
+            to: s.to,
+            cc: s.cc,
+            bcc: s.bcc,
+            from: s.from,
+            delivery_receipt: s.delivery_receipt,
+            pre_send: s.pre_send,
+        });
+    }
+    let known = |span: Range<usize>, name: &str| -> Result<(), CaseError> {
+        if names.contains(name) {
+            Ok(())
+        } else {
+            let list = if names.is_empty() {
+                "there is no [[setup]] item".to_owned()
+            } else {
+                format!(
+                    "known items: {}",
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            };
+            Err(r.error(span, format!("{name:?} is not a [[setup]] item: {list}")))
+        }
+    };
+
+    let request = read_request(&r, &raw.request, &known)?;
+    let expect = read_expectation(
+        &r,
+        raw.expect.http_status,
+        raw.expect.messages.as_deref(),
+        raw.expect.fault.as_ref(),
+        &raw.expect.state,
+        &known,
+    )?;
+    let quirk = raw
+        .quirk
+        .as_ref()
+        .map(|q| {
+            Ok::<_, CaseError>(QuirkExpectation {
+                name: q.name.clone(),
+                reference: q.reference.clone(),
+                expect: read_expectation(
+                    &r,
+                    q.http_status,
+                    q.messages.as_deref(),
+                    q.fault.as_ref(),
+                    &q.state,
+                    &known,
+                )?,
+            })
+        })
+        .transpose()?;
+    if let (CaseRequest::Typed { item_ids, .. }, ExpectedAnswer::Messages(messages)) =
+        (&request, &expect.answer)
+    {
+        if item_ids.len() != messages.len() {
+            return Err(r.error(
+                raw.id.span(),
+                format!(
+                    "the request has {} item ids but [expect] lists {} messages: list one message per id",
+                    item_ids.len(),
+                    messages.len()
+                ),
+            ));
+        }
+    }
+    Ok(Case {
+        id: raw.id.into_inner(),
+        title: raw.title,
+        tags: raw.tags,
+        reference: raw.reference,
+        category: category.to_owned(),
+        path: path.to_owned(),
+        requires: raw.requires,
+        setup,
+        request,
+        sender: raw.request.sender,
+        expect,
+        quirk,
+        poll_timeout: raw
+            .poll_timeout_secs
+            .map_or(DEFAULT_POLL_TIMEOUT, Duration::from_secs),
+    })
+}
+
+fn read_request(
+    r: &Reader<'_>,
+    raw: &RawRequest,
+    known: KnownItem<'_>,
+) -> Result<CaseRequest, CaseError> {
+    if let Some(body) = &raw.raw {
+        if raw.item_ids.is_some()
+            || raw.save_item_to_folder.is_some()
+            || raw.saved_item_folder_id.is_some()
+        {
+            return Err(r.error(body.span(), "a raw request takes no typed fields: remove item_ids, save_item_to_folder and saved_item_folder_id, or remove raw"));
+        }
+        check_placeholders(r, body, known)?;
+        return Ok(CaseRequest::Raw {
+            body: body.get_ref().clone(),
+            content_type: raw
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "text/xml; charset=utf-8".into()),
+            item_count: raw.item_count,
+        });
+    }
+    let missing = |what: &str| r.error(0..0, format!("[request] needs {what} (or a raw body)"));
+    let save_item_to_folder = raw
+        .save_item_to_folder
+        .ok_or_else(|| missing("save_item_to_folder"))?;
+    let ids = raw.item_ids.as_ref().ok_or_else(|| missing("item_ids"))?;
+    let mut item_ids = Vec::new();
+    for id in ids {
+        let text = id.get_ref().as_str();
+        let item = match text.split_once(':') {
+            None if text == "deleted" => ItemRef::Deleted,
+            None => {
+                known(id.span(), text)?;
+                ItemRef::Item(text.to_owned())
+            }
+            Some(("stale", name)) => {
+                known(id.span(), name)?;
+                ItemRef::Stale(name.to_owned())
+            }
+            Some(("nochangekey", name)) => {
+                known(id.span(), name)?;
+                ItemRef::NoChangeKey(name.to_owned())
+            }
+            Some(("literal", value)) => ItemRef::Literal(value.to_owned()),
+            Some((other, _)) => {
+                return Err(r.error(
+                    id.span(),
+                    format!("unknown item reference {other:?}: write NAME, stale:NAME, nochangekey:NAME, literal:ID or deleted"),
+                ));
+            }
+        };
+        item_ids.push(item);
+    }
+    let saved_item_folder_id = raw
+        .saved_item_folder_id
+        .as_ref()
+        .map(|f| read_folder(r, f))
+        .transpose()?;
+    let version = match &raw.version {
+        None => VersionHeader::Default,
+        Some(v) if v.get_ref() == "none" => VersionHeader::Omit,
+        Some(v) => VersionHeader::Version(v.get_ref().parse::<ExchangeVersion>().map_err(|_| {
+            r.error(v.span(), format!("{:?} is not an ExchangeVersionType (e.g. Exchange2010_SP2) or \"none\"; for a malformed header use a raw request", v.get_ref()))
+        })?),
+    };
+    let impersonate = raw
+        .impersonate
+        .as_ref()
+        .map(|i| {
+            let bad = || r.error(i.span(), "write impersonate = \"FORM:ROLE\" with FORM one of primary-smtp-address, smtp-address, principal-name, sid");
+            let (form, value) = i.get_ref().split_once(':').ok_or_else(bad)?;
+            let role = || Role::from_name(value).ok_or_else(bad);
+            Ok::<_, CaseError>(match form {
+                "primary-smtp-address" => Impersonate::PrimarySmtpAddress(role()?),
+                "smtp-address" => Impersonate::SmtpAddress(role()?),
+                "principal-name" => Impersonate::PrincipalName(role()?),
+                "sid" => Impersonate::Sid(value.to_owned()),
+                _ => return Err(bad()),
+            })
+        })
+        .transpose()?;
+    Ok(CaseRequest::Typed {
+        save_item_to_folder,
+        item_ids,
+        saved_item_folder_id,
+        version,
+        impersonate,
+        mailbox_culture: raw.mailbox_culture.clone(),
+    })
+}
+
+fn read_folder(r: &Reader<'_>, f: &Spanned<String>) -> Result<FolderRef, CaseError> {
+    let bad = |why: String| {
+        r.error(
+            f.span(),
+            format!("{why}: write FOLDER, ROLE:FOLDER, folderid:ROLE:FOLDER or folderid:unknown"),
+        )
+    };
+    let folder =
+        |name: &str| FolderName::parse(name).ok_or_else(|| bad(format!("unknown folder {name:?}")));
+    let role =
+        |name: &str| Role::from_name(name).ok_or_else(|| bad(format!("unknown role {name:?}")));
+    let parts: Vec<&str> = f.get_ref().split(':').collect();
+    Ok(match parts.as_slice() {
+        ["folderid", "unknown"] => FolderRef::UnknownFolderId,
+        ["folderid", owner, name] => FolderRef::FolderIdOf {
+            owner: role(owner)?,
+            folder: folder(name)?,
+        },
+        [name] => FolderRef::Distinguished {
+            id: folder(name)?,
+            mailbox: None,
+        },
+        [owner, name] => FolderRef::Distinguished {
+            id: folder(name)?,
+            mailbox: Some(role(owner)?),
+        },
+        _ => return Err(bad(format!("cannot read {:?}", f.get_ref()))),
+    })
+}
+
+fn check_placeholders(
+    r: &Reader<'_>,
+    body: &Spanned<String>,
+    known: KnownItem<'_>,
+) -> Result<(), CaseError> {
+    let text = body.get_ref();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(r.error(body.span(), "a `{{` placeholder is not closed with `}}`"));
+        };
+        let inner = &after[..end];
+        match inner.split_once(':') {
+            Some(("id" | "changekey", name)) => known(body.span(), name)?,
+            Some(("address", role)) if Role::from_name(role).is_some() => {}
+            None if inner == "marker" => {}
+            _ => {
+                return Err(r.error(
+                    body.span(),
+                    format!("unknown placeholder {{{{{inner}}}}}: use {{{{id:NAME}}}}, {{{{changekey:NAME}}}}, {{{{address:ROLE}}}} or {{{{marker}}}}"),
+                ));
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    Ok(())
+}
+
+fn read_expectation(
+    r: &Reader<'_>,
+    http_status: Option<u16>,
+    messages: Option<&[RawMessage]>,
+    fault: Option<&OneOrMany>,
+    state: &[Spanned<String>],
+    known: KnownItem<'_>,
+) -> Result<Expectation, CaseError> {
+    let parse_codes = |c: &OneOrMany| -> Result<Vec<ResponseCode>, CaseError> {
+        let list = codes(c);
+        if list.is_empty() {
+            return Err(r.error(c.span(), "list at least one ResponseCode"));
+        }
+        list.into_iter()
+            .map(|s| {
+                s.parse().map_err(|_| {
+                    r.error(
+                        c.span(),
+                        format!("{s:?} is not a ResponseCode of the EWS schema"),
+                    )
+                })
+            })
+            .collect()
+    };
+    let (answer, default_status) = match (messages, fault) {
+        (Some(_), Some(f)) => {
+            return Err(r.error(f.span(), "expect either messages or a fault, not both"));
+        }
+        (Some(list), None) => {
+            let mut out = Vec::new();
+            for m in list {
+                let class: ResponseClass =
+                    m.class.get_ref().parse().map_err(|_| {
+                        r.error(m.class.span(), "class is Success, Warning or Error")
+                    })?;
+                out.push(ExpectedMessage {
+                    class,
+                    codes: parse_codes(&m.code)?,
+                });
+            }
+            (ExpectedAnswer::Messages(out), Some(200))
+        }
+        (None, Some(f)) => (ExpectedAnswer::Fault(parse_codes(f)?), Some(500)),
+        (None, None) => (ExpectedAnswer::Status, None),
+    };
+    let http_status = http_status.or(default_status).ok_or_else(|| {
+        r.error(
+            0..0,
+            "an expectation needs messages, a fault, or an http_status",
+        )
+    })?;
+    let mut states = Vec::new();
+    for s in state {
+        let e: StateExpectation = s
+            .get_ref()
+            .parse()
+            .map_err(|m: String| r.error(s.span(), m))?;
+        known(s.span(), e.item())?;
+        states.push(e);
+    }
+    Ok(Expectation {
+        http_status,
+        answer,
+        state: states,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"id = "save-rules/true-no-folder"
+title = "copy in Sent Items"
+reference = "SendItem reference"
+
+[[setup]]
+name = "draft"
+owner = "principal"
+to = ["recipient"]
+
+[request]
+as = "principal"
+save_item_to_folder = true
+item_ids = ["draft"]
+
+[expect]
+messages = [{ class = "Success", code = "NoError" }]
+state = ["principal:sentitems contains draft"]
+"#;
+
+    fn parse(text: &str) -> Result<Case, CaseError> {
+        parse_case(Path::new("cases/x/y.toml"), text, "x")
+    }
+
+    #[test]
+    fn a_good_case_reads() {
+        let case = parse(GOOD).unwrap();
+        assert_eq!(case.id, "save-rules/true-no-folder");
+        assert_eq!(case.expect.http_status, 200);
+        assert_eq!(case.accounts(), vec![Role::Principal]);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_fix() {
+        let err = parse(&GOOD.replace(
+            "owner = \"principal\"",
+            "owner = \"principal\"\ncolour = \"red\"",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            (err.path.as_str(), err.line),
+            ("cases/x/y.toml", 8),
+            "{err}"
+        );
+        assert!(err.message.contains("colour"), "{err}");
+
+        let err =
+            parse(&GOOD.replace("item_ids = [\"draft\"]", "item_ids = [\"draf\"]")).unwrap_err();
+        assert_eq!(err.line, 13, "{err}");
+        assert!(
+            err.message
+                .contains("\"draf\" is not a [[setup]] item: known items: draft"),
+            "{err}"
+        );
+
+        let err = parse(&GOOD.replace(
+            "save_item_to_folder = true",
+            "save_item_to_folder = \"yes\"",
+        ))
+        .unwrap_err();
+        assert_eq!(err.line, 12, "{err}");
+
+        let err = parse(&GOOD.replace("code = \"NoError\"", "code = \"NoErr\"")).unwrap_err();
+        assert!(
+            err.message.contains("\"NoErr\" is not a ResponseCode"),
+            "{err}"
+        );
+
+        let err = parse(&GOOD.replace(
+            "principal:sentitems contains draft",
+            "principal:sentitems has draft",
+        ))
+        .unwrap_err();
+        assert_eq!(err.line, 17, "{err}");
+        assert!(err.message.contains("ROLE:FOLDER contains NAME"), "{err}");
+
+        let err = parse(&GOOD.replace("[{ class = \"Success\", code = \"NoError\" }]", "[]"))
+            .unwrap_err();
+        assert!(
+            err.message
+                .contains("1 item ids but [expect] lists 0 messages"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! Case files: one TOML file per conformance case, read strictly, with errors that name the file,
+//! the line and the fix.
+//!
+//! ```toml
+//! id = "save-rules/true-no-folder"
+//! title = "SaveItemToFolder=true with no folder keeps the copy in Sent Items"
+//! tags = ["save-rules"]
+//! reference = "SendItem reference: SaveItemToFolder"
+//!
+//! [[setup]]
+//! name = "draft"
+//! owner = "principal"          # whose mailbox; `created_by` defaults to the owner
+//! folder = "drafts"
+//! to = ["recipient"]
+//!
+//! [request]
+//! as = "principal"
+//! save_item_to_folder = true
+//! item_ids = ["draft"]
+//!
+//! [expect]
+//! messages = [{ class = "Success", code = "NoError" }]
+//! state = ["principal:sentitems contains draft", "principal:drafts lacks draft"]
+//! ```
+
+mod file;
+mod state;
+
+use serde::Deserialize;
+
+use crate::ews::{ExchangeVersion, ResponseClass, ResponseCode};
+
+pub use file::{CaseError, load_case, load_dir, parse_case};
+pub use state::{FolderName, StateExpectation, StateKind};
+
+/// The accounts a case can act as or address, mapped to real accounts by the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The mailbox owner whose drafts are sent on their behalf.
+    Principal,
+    /// The delegate: rights on the principal's Drafts and Sent Items, SendOnBehalf.
+    Delegate,
+    /// A recipient in the organization.
+    Recipient,
+    /// A user with no rights on the principal's mailbox.
+    Outsider,
+    /// A user with read-only (Reviewer) rights on the principal's Drafts.
+    Reviewer,
+    /// A user with SendAs rights on the principal and Editor on the principal's Drafts.
+    Sendas,
+    /// A service account holding the ApplicationImpersonation role.
+    Impersonator,
+    /// An address in the organization's domain with no mailbox; mail to it bounces.
+    Unknown,
+    /// A second such address.
+    Unknown2,
+}
+
+impl Role {
+    /// Every role, in report order.
+    pub const ALL: [Role; 9] = [
+        Role::Principal,
+        Role::Delegate,
+        Role::Recipient,
+        Role::Outsider,
+        Role::Reviewer,
+        Role::Sendas,
+        Role::Impersonator,
+        Role::Unknown,
+        Role::Unknown2,
+    ];
+
+    /// The role's name in case files.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::Principal => "principal",
+            Role::Delegate => "delegate",
+            Role::Recipient => "recipient",
+            Role::Outsider => "outsider",
+            Role::Reviewer => "reviewer",
+            Role::Sendas => "sendas",
+            Role::Impersonator => "impersonator",
+            Role::Unknown => "unknown",
+            Role::Unknown2 => "unknown2",
+        }
+    }
+
+    /// True for the roles that are mailbox accounts (and so can log in and own folders).
+    pub const fn is_account(self) -> bool {
+        !matches!(self, Role::Unknown | Role::Unknown2)
+    }
+
+    /// The role named `name`.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the target must offer for a case to run; an unmet one makes the case `skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requirement {
+    /// The delegate can read and create in the principal's Drafts.
+    DelegateAccess,
+    /// The impersonator can impersonate the principal.
+    Impersonation,
+    /// A reviewer account is configured.
+    ReviewerAccount,
+    /// A SendAs account is configured.
+    SendasAccount,
+    /// An outsider account is configured.
+    OutsiderAccount,
+    /// Unknown addresses bounce with an NDR (a domain for them is configured).
+    Bounces,
+}
+
+impl Requirement {
+    /// Its name in case files and skip reasons.
+    pub fn name(self) -> &'static str {
+        match self {
+            Requirement::DelegateAccess => "delegate-access",
+            Requirement::Impersonation => "impersonation",
+            Requirement::ReviewerAccount => "reviewer-account",
+            Requirement::SendasAccount => "sendas-account",
+            Requirement::OutsiderAccount => "outsider-account",
+            Requirement::Bounces => "bounces",
+        }
+    }
+}
+
+/// The kind of item a setup step creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SetupKind {
+    /// A message draft.
+    #[default]
+    Message,
+    /// A task: not a message, so SendItem refuses it.
+    Task,
+}
+
+/// One item the runner creates before the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupItem {
+    /// The name the request and expectations use.
+    pub name: String,
+    /// Whose mailbox it is in.
+    pub owner: Role,
+    /// Which folder.
+    pub folder: FolderName,
+    /// Who creates it (defaults to the owner).
+    pub created_by: Role,
+    /// Message or task.
+    pub kind: SetupKind,
+    /// `To` recipients.
+    pub to: Vec<Role>,
+    /// `Cc` recipients.
+    pub cc: Vec<Role>,
+    /// `Bcc` recipients.
+    pub bcc: Vec<Role>,
+    /// `From`, when the draft names a sender other than the owner.
+    pub from: Option<Role>,
+    /// `IsDeliveryReceiptRequested`.
+    pub delivery_receipt: bool,
+    /// Send it once during setup, so that its copy sits in the owner's Sent Items and the name
+    /// refers to that copy.
+    pub pre_send: bool,
+}
+
+/// How the request refers to one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemRef {
+    /// A setup item, with its current change key.
+    Item(String),
+    /// A setup item with the change key it had before the runner changed it: stale.
+    Stale(String),
+    /// A setup item with no change key.
+    NoChangeKey(String),
+    /// This literal id, e.g. the reference page's `%BadItemId%`.
+    Literal(String),
+    /// A well-formed id of an item that no longer exists (created, then deleted, in setup).
+    Deleted,
+}
+
+/// Where a request puts the copy: `SavedItemFolderId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderRef {
+    /// `DistinguishedFolderId`, with or without `Mailbox`.
+    Distinguished {
+        /// The folder name.
+        id: FolderName,
+        /// Whose mailbox, if named.
+        mailbox: Option<Role>,
+    },
+    /// `FolderId` of a well-known folder of `owner`, as the server reports it.
+    FolderIdOf {
+        /// Whose folder.
+        owner: Role,
+        /// Which one.
+        folder: FolderName,
+    },
+    /// A well-formed `FolderId` of no folder.
+    UnknownFolderId,
+}
+
+/// `ExchangeImpersonation`'s ConnectingSID form, naming a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Impersonate {
+    /// `PrimarySmtpAddress`.
+    PrimarySmtpAddress(Role),
+    /// `SmtpAddress`.
+    SmtpAddress(Role),
+    /// `PrincipalName` (the address as UPN).
+    PrincipalName(Role),
+    /// `SID`, literal.
+    Sid(String),
+}
+
+/// The request under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseRequest {
+    /// A SendItem built from typed fields.
+    Typed {
+        /// `SaveItemToFolder`.
+        save_item_to_folder: bool,
+        /// `ItemIds`, in order.
+        item_ids: Vec<ItemRef>,
+        /// `SavedItemFolderId`.
+        saved_item_folder_id: Option<FolderRef>,
+        /// `RequestServerVersion`: absent means the target's default.
+        version: VersionHeader,
+        /// `ExchangeImpersonation`.
+        impersonate: Option<Impersonate>,
+        /// `MailboxCulture`.
+        mailbox_culture: Option<String>,
+    },
+    /// A raw body with placeholders: `{{id:NAME}}`, `{{changekey:NAME}}`, `{{address:ROLE}}`,
+    /// `{{marker}}`.
+    Raw {
+        /// The body.
+        body: String,
+        /// `Content-Type`.
+        content_type: String,
+        /// How many ItemIds the body carries, for the one-message-per-id check.
+        item_count: Option<usize>,
+    },
+}
+
+/// What `RequestServerVersion` to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionHeader {
+    /// The target's configured version (the mock: none).
+    Default,
+    /// None at all.
+    Omit,
+    /// This version.
+    Version(ExchangeVersion),
+}
+
+/// One expected response message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedMessage {
+    /// `ResponseClass`.
+    pub class: ResponseClass,
+    /// Acceptable `ResponseCode`s (any of them).
+    pub codes: Vec<ResponseCode>,
+}
+
+/// What the answer must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedAnswer {
+    /// Response messages, one per ItemId, in order.
+    Messages(Vec<ExpectedMessage>),
+    /// A SOAP Fault with any of these codes.
+    Fault(Vec<ResponseCode>),
+    /// Only an HTTP status (for answers that are not SOAP at all).
+    Status,
+}
+
+/// A complete expectation: status, answer and state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// HTTP status.
+    pub http_status: u16,
+    /// The answer.
+    pub answer: ExpectedAnswer,
+    /// The state afterwards.
+    pub state: Vec<StateExpectation>,
+}
+
+/// The documented Exchange deviation that earns `quirk` when the intended expectation fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuirkExpectation {
+    /// Its name, e.g. `delegate-copy-a`.
+    pub name: String,
+    /// Where it is documented.
+    pub reference: String,
+    /// What Exchange does instead.
+    pub expect: Expectation,
+}
+
+/// One conformance case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// Unique id, e.g. `delegate/scenario-a`.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Tags for `--tag`.
+    pub tags: Vec<String>,
+    /// What the case rests on.
+    pub reference: String,
+    /// The category: the case file's folder under the suite.
+    pub category: String,
+    /// Where it was read from.
+    pub path: std::path::PathBuf,
+    /// What the target must offer.
+    pub requires: Vec<Requirement>,
+    /// Items to create first.
+    pub setup: Vec<SetupItem>,
+    /// The request under test.
+    pub request: CaseRequest,
+    /// Which account sends it.
+    pub sender: Role,
+    /// What the protocol intends.
+    pub expect: Expectation,
+    /// What Exchange is documented to do instead, if anything.
+    pub quirk: Option<QuirkExpectation>,
+    /// How long asynchronous effects may take to show.
+    pub poll_timeout: std::time::Duration,
+}
+
+impl Case {
+    /// The roles the case uses as accounts, in order.
+    pub fn accounts(&self) -> Vec<Role> {
+        let mut roles = vec![self.sender];
+        for s in &self.setup {
+            roles.extend([s.owner, s.created_by]);
+        }
+        for e in self
+            .expect
+            .state
+            .iter()
+            .chain(self.quirk.iter().flat_map(|q| &q.expect.state))
+        {
+            roles.push(e.owner);
+        }
+        roles.retain(|r| r.is_account());
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+}
