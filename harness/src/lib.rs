@@ -13,6 +13,7 @@
 pub mod case;
 pub mod ews;
 pub mod generate;
+pub mod judge;
 pub mod mock;
 pub mod run;
 pub mod schema;

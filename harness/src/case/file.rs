@@ -433,7 +433,7 @@ fn read_request(
                 "primary-smtp-address" => Impersonate::PrimarySmtpAddress(role()?),
                 "smtp-address" => Impersonate::SmtpAddress(role()?),
                 "principal-name" => Impersonate::PrincipalName(role()?),
-                "sid" => Impersonate::Sid(value.to_owned()),
+                "sid" => Impersonate::Sid(role()?),
                 _ => return Err(bad()),
             })
         })
@@ -452,7 +452,9 @@ fn read_folder(r: &Reader<'_>, f: &Spanned<String>) -> Result<FolderRef, CaseErr
     let bad = |why: String| {
         r.error(
             f.span(),
-            format!("{why}: write FOLDER, ROLE:FOLDER, folderid:ROLE:FOLDER or folderid:unknown"),
+            format!(
+                "{why}: write FOLDER, ROLE:FOLDER, folderid:ROLE:FOLDER or folderid:literal:ID"
+            ),
         )
     };
     let folder =
@@ -461,7 +463,7 @@ fn read_folder(r: &Reader<'_>, f: &Spanned<String>) -> Result<FolderRef, CaseErr
         |name: &str| Role::from_name(name).ok_or_else(|| bad(format!("unknown role {name:?}")));
     let parts: Vec<&str> = f.get_ref().split(':').collect();
     Ok(match parts.as_slice() {
-        ["folderid", "unknown"] => FolderRef::UnknownFolderId,
+        ["folderid", "literal", value] => FolderRef::Literal((*value).to_owned()),
         ["folderid", owner, name] => FolderRef::FolderIdOf {
             owner: role(owner)?,
             folder: folder(name)?,

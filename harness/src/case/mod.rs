@@ -206,8 +206,8 @@ pub enum FolderRef {
         /// Which one.
         folder: FolderName,
     },
-    /// A well-formed `FolderId` of no folder.
-    UnknownFolderId,
+    /// This literal `FolderId/@Id`.
+    Literal(String),
 }
 
 /// `ExchangeImpersonation`'s ConnectingSID form, naming a role.
@@ -219,8 +219,8 @@ pub enum Impersonate {
     SmtpAddress(Role),
     /// `PrincipalName` (the address as UPN).
     PrincipalName(Role),
-    /// `SID`, literal.
-    Sid(String),
+    /// `SID` of the role's account, from the target.
+    Sid(Role),
 }
 
 /// The request under test.

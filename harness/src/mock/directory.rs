@@ -101,8 +101,9 @@ impl Directory {
     /// The documented default accounts, all with password [`DEFAULT_PASSWORD`]:
     /// `boss@example.com` (principal), `helper@example.com` (delegate: Editor on boss's Drafts and
     /// Sent Items, SendOnBehalf), `carol@example.com` (recipient), `mallory@example.com` (no
-    /// rights) and `svc@example.com` (may impersonate every account). Unknown addresses in
-    /// `example.com` bounce.
+    /// rights), `svc@example.com` (may impersonate every account), `reader@example.com`
+    /// (Reviewer on boss's Drafts) and `assistant@example.com` (Editor on boss's Drafts, SendAs).
+    /// Unknown addresses in `example.com` bounce.
     pub fn documented_defaults() -> Self {
         let names = [
             ("boss@example.com", "Boss"),
@@ -110,6 +111,8 @@ impl Directory {
             ("carol@example.com", "Carol"),
             ("mallory@example.com", "Mallory"),
             ("svc@example.com", "Service Account"),
+            ("reader@example.com", "Reader"),
+            ("assistant@example.com", "Assistant"),
         ];
         let users = names
             .iter()
@@ -128,6 +131,25 @@ impl Directory {
                 .collect(),
                 send_as: false,
                 send_on_behalf: true,
+            },
+        );
+        grants.insert(
+            (5, 0),
+            Grant {
+                folders: [(MockFolder::Drafts, FolderPermission::Reviewer)]
+                    .into_iter()
+                    .collect(),
+                ..Grant::default()
+            },
+        );
+        grants.insert(
+            (6, 0),
+            Grant {
+                folders: [(MockFolder::Drafts, FolderPermission::Editor)]
+                    .into_iter()
+                    .collect(),
+                send_as: true,
+                send_on_behalf: false,
             },
         );
         Self {

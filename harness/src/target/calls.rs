@@ -2,10 +2,11 @@
 //! items by subject, read and delete them. Each answers with typed values or says why not.
 
 use crate::ews::{
-    BaseItemId, CreateItem, DeleteItem, DistinguishedFolderId, DistinguishedFolderName, FieldUri,
-    FindItem, GetFolder, GetItem, Item, ItemId, MessageDisposition, Request, RequestEnvelope,
-    RequestHeaders, ResponseCode, ResponseEnvelope, ResponseMessage, Restriction, SendItem, Shape,
-    SoapFault, TargetFolderId,
+    BaseItemId, ConflictResolution, CreateItem, DeleteItem, DistinguishedFolderId,
+    DistinguishedFolderName, FieldUri, FindItem, FolderId, GetFolder, GetItem, Item, ItemChange,
+    ItemId, ItemUpdate, MessageDisposition, Request, RequestEnvelope, RequestHeaders, ResponseCode,
+    ResponseEnvelope, ResponseMessage, Restriction, SendItem, Shape, SoapFault, TargetFolderId,
+    UpdateItem,
 };
 
 use super::auth::Auth;
@@ -94,6 +95,7 @@ impl Client {
         let envelope = RequestEnvelope::new(request).with_headers(headers.clone());
         let operation = envelope.body.name();
         let exchange = self.call(&account.auth, &envelope).await?;
+        self.record(&account.address, &exchange);
         let parsed = ResponseEnvelope::parse(&exchange.body).map_err(|e| CallError::NotEws {
             operation,
             status: exchange.status,
@@ -179,8 +181,17 @@ impl Client {
 
     /// Reads one item with all its properties.
     pub async fn get(&self, account: &Account, id: ItemId) -> Result<Item, CallError> {
+        // IdOnly plus named properties: a Default or AllProperties shape makes real servers add
+        // properties (ResponseObjects, Attachments) outside the harness's schema subset.
         let get = GetItem {
-            item_shape: Shape::new(crate::ews::BaseShape::AllProperties),
+            item_shape: Shape::id_and(&[
+                FieldUri::ItemSubject,
+                FieldUri::ItemClass,
+                FieldUri::ItemBody,
+                FieldUri::MessageFrom,
+                FieldUri::MessageSender,
+                FieldUri::MessageToRecipients,
+            ]),
             item_ids: vec![BaseItemId::ItemId(id)],
         };
         let m = self.one(account, get).await?;
@@ -199,6 +210,60 @@ impl Client {
     ) -> Result<Vec<ResponseMessage>, CallError> {
         self.messages(account, &RequestHeaders::default(), DeleteItem::hard(ids))
             .await
+    }
+
+    /// Sets an item's subject again (to the same value), which moves its change key; returns
+    /// the new id and change key.
+    pub async fn touch(
+        &self,
+        account: &Account,
+        id: ItemId,
+        subject: &str,
+    ) -> Result<ItemId, CallError> {
+        let update = UpdateItem {
+            conflict_resolution: ConflictResolution::AlwaysOverwrite,
+            message_disposition: Some(MessageDisposition::SaveOnly),
+            saved_item_folder_id: None,
+            item_changes: vec![ItemChange {
+                item_id: BaseItemId::ItemId(id),
+                updates: vec![ItemUpdate::SetItemField {
+                    field_uri: FieldUri::ItemSubject,
+                    item: Item::message(subject),
+                }],
+            }],
+        };
+        let m = self.one(account, update).await?;
+        m.items
+            .into_iter()
+            .next()
+            .and_then(|i| i.item_id)
+            .ok_or(CallError::NotEws {
+                operation: "UpdateItem",
+                status: 200,
+                reason: "the response carries no item id".into(),
+            })
+    }
+
+    /// The `FolderId` of `folder` as the server reports it.
+    pub async fn folder_id(
+        &self,
+        account: &Account,
+        folder: TargetFolderId,
+    ) -> Result<FolderId, CallError> {
+        let get = GetFolder {
+            folder_shape: Shape::new(crate::ews::BaseShape::IdOnly),
+            folder_ids: vec![folder],
+        };
+        let m = self.one(account, get).await?;
+        m.folders
+            .into_iter()
+            .next()
+            .and_then(|f| f.folder_id)
+            .ok_or(CallError::NotEws {
+                operation: "GetFolder",
+                status: 200,
+                reason: "the response carries no folder id".into(),
+            })
     }
 
     /// Whether `account` can open `folder` (GetFolder succeeds).

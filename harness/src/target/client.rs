@@ -2,6 +2,7 @@
 //! credentials, returning the whole exchange as data.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -117,12 +118,25 @@ impl Default for ClientOptions {
     }
 }
 
+/// An exchange as a log keeps it: which account sent it, and the exchange.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// The account's address (or user name).
+    pub account: String,
+    /// The exchange.
+    pub exchange: Exchange,
+}
+
+/// The exchanges a client made, in order; shared by the clones that write to it.
+pub type ExchangeLog = Arc<Mutex<Vec<Logged>>>;
+
 /// A keep-alive HTTP client bound to one EWS endpoint.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     url: reqwest::Url,
     timeout: Duration,
+    log: Option<ExchangeLog>,
 }
 
 impl Client {
@@ -150,7 +164,28 @@ impl Client {
             http,
             url,
             timeout: options.timeout,
+            log: None,
         })
+    }
+
+    /// A client sharing this one's connections that records every exchange in the returned log.
+    pub fn with_log(&self) -> (Client, ExchangeLog) {
+        let log = ExchangeLog::default();
+        let client = Self {
+            log: Some(log.clone()),
+            ..self.clone()
+        };
+        (client, log)
+    }
+
+    /// Records an exchange in the log, if this client keeps one.
+    pub fn record(&self, account: &str, exchange: &Exchange) {
+        if let Some(log) = &self.log {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(Logged {
+                account: account.to_owned(),
+                exchange: exchange.clone(),
+            });
+        }
     }
 
     /// The endpoint URL.

@@ -1,0 +1,538 @@
+//! One case against one target: set up, send the request under test, observe the state until it
+//! settles, and hand everything to the judge.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::case::{
+    Case, CaseRequest, FolderName, FolderRef, Impersonate, ItemRef, Role, SetupItem, SetupKind,
+    StateKind, VersionHeader,
+};
+use crate::ews::{
+    BaseItemId, ConnectingSid, DistinguishedFolderId, FolderId, Item, ItemId, ItemKind, Mailbox,
+    RequestEnvelope, RequestHeaders, ResponseEnvelope, SendItem, TargetFolderId,
+};
+use crate::judge::{self, FoundItem, Observed};
+use crate::schema::SchemaSet;
+use crate::target::calls::folder_of;
+use crate::target::client::ExchangeLog;
+use crate::target::{Account, CallError, Client, Post, Target, TargetError};
+
+use super::outcome::{ExchangeRecord, Outcome, Verdict};
+
+/// What every case of a run shares.
+pub(crate) struct RunContext<'a> {
+    pub target: &'a Target,
+    pub marker: &'a str,
+    pub schemas: &'a SchemaSet,
+    /// Unmet requirements, with the reason.
+    pub unmet: &'a BTreeMap<crate::case::Requirement, String>,
+}
+
+impl<'a> RunContext<'a> {
+    fn account(&self, role: Role) -> Result<&'a Account, Stop> {
+        self.target.account(role).ok_or_else(|| {
+            Stop::Skip(format!(
+                "the target has no {role} account (add [accounts.{role}] to the target file)"
+            ))
+        })
+    }
+
+    fn address(&self, role: Role) -> Result<String, Stop> {
+        self.target.address(role, self.marker).ok_or_else(|| {
+            Stop::Skip(format!(
+                "the target has no address for {role} (set unknown_domain in the target file)"
+            ))
+        })
+    }
+}
+
+/// Why a case stopped before it could be judged.
+enum Stop {
+    Skip(String),
+    Error(String),
+}
+
+impl From<CallError> for Stop {
+    fn from(e: CallError) -> Self {
+        Stop::Error(format!("setup: {e}"))
+    }
+}
+
+struct Resolved {
+    current: ItemId,
+    stale: Option<ItemId>,
+}
+
+/// The subject a setup item is created with; its copies keep it.
+pub(crate) fn subject(marker: &str, case: &Case, name: &str) -> String {
+    format!("{marker} {} [{name}]", case.id)
+}
+
+pub(crate) async fn run_case(ctx: &RunContext<'_>, case: &Case) -> Outcome {
+    let started = Instant::now();
+    let (client, log) = ctx.target.client.with_log();
+    let mut outcome = Outcome {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        category: case.category.clone(),
+        tags: case.tags.clone(),
+        reference: case.reference.clone(),
+        verdict: Verdict::Error,
+        reason: None,
+        findings: Vec::new(),
+        exchanges: Vec::new(),
+        state: Vec::new(),
+        elapsed_ms: 0.0,
+        changed: None,
+    };
+    let mut under_test = None;
+    match attempt(ctx, case, &client, &log, &mut under_test).await {
+        Ok(judgement) => {
+            outcome.verdict = judgement.verdict;
+            outcome.reason = judgement.reason;
+            outcome.findings = judgement.findings;
+            outcome.state = judgement.state;
+        }
+        Err(Stop::Skip(why)) => {
+            outcome.verdict = Verdict::Skip;
+            outcome.reason = Some(why);
+        }
+        Err(Stop::Error(why)) => {
+            outcome.verdict = Verdict::Error;
+            outcome.reason = Some(why);
+        }
+    }
+    outcome.exchanges = records(&log, under_test, ctx.schemas);
+    outcome.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    outcome
+}
+
+fn records(
+    log: &ExchangeLog,
+    under_test: Option<usize>,
+    schemas: &SchemaSet,
+) -> Vec<ExchangeRecord> {
+    let log = log.lock().unwrap_or_else(|e| e.into_inner());
+    log.iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let operation = l
+                .exchange
+                .request
+                .soap_action
+                .as_deref()
+                .and_then(|a| a.rsplit('/').next())
+                .unwrap_or("request")
+                .to_owned();
+            let label = match under_test {
+                Some(t) if i == t => format!("{operation} (under test)"),
+                Some(t) if i > t => format!("observe: {operation}"),
+                _ => format!("setup: {operation}"),
+            };
+            let schema_errors = if under_test == Some(i) {
+                schema_errors(schemas, &l.exchange.body)
+            } else {
+                Vec::new()
+            };
+            ExchangeRecord {
+                label,
+                account: l.account.clone(),
+                request: String::from_utf8_lossy(&l.exchange.request.body).into_owned(),
+                status: Some(l.exchange.status),
+                response: Some(String::from_utf8_lossy(&l.exchange.body).into_owned()),
+                elapsed_ms: l.exchange.elapsed.as_secs_f64() * 1000.0,
+                schema_errors,
+            }
+        })
+        .collect()
+}
+
+fn schema_errors(schemas: &SchemaSet, body: &[u8]) -> Vec<String> {
+    schemas
+        .validate(body)
+        .errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect()
+}
+
+fn looks_like_xml(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+async fn attempt(
+    ctx: &RunContext<'_>,
+    case: &Case,
+    client: &Client,
+    log: &ExchangeLog,
+    under_test: &mut Option<usize>,
+) -> Result<judge::Judgement, Stop> {
+    for r in &case.requires {
+        if let Some(why) = ctx.unmet.get(r) {
+            return Err(Stop::Skip(format!("requires {}: {why}", r.name())));
+        }
+    }
+    for role in case.accounts() {
+        ctx.account(role)?;
+    }
+
+    // Setup.
+    let mut items: BTreeMap<&str, Resolved> = BTreeMap::new();
+    let stale_names: BTreeSet<&str> = match &case.request {
+        CaseRequest::Typed { item_ids, .. } => item_ids
+            .iter()
+            .filter_map(|r| match r {
+                ItemRef::Stale(n) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect(),
+        CaseRequest::Raw { .. } => BTreeSet::new(),
+    };
+    for s in &case.setup {
+        let resolved = set_up(ctx, case, client, s, stale_names.contains(s.name.as_str())).await?;
+        items.insert(s.name.as_str(), resolved);
+    }
+
+    // The request under test.
+    let sender = ctx.account(case.sender)?;
+    let (post, item_count) = build_request(ctx, case, client, &items).await?;
+    let exchange = send_with_retry(client, &sender.auth, post)
+        .await
+        .map_err(|e| Stop::Error(format!("the request under test got no response: {e}")))?;
+    client.record(&sender.address, &exchange);
+    *under_test = Some(log.lock().unwrap_or_else(|e| e.into_inner()).len() - 1);
+
+    let is_xml = looks_like_xml(&exchange.body);
+    let mut observed = Observed {
+        status: exchange.status,
+        is_xml,
+        schema_errors: if is_xml {
+            schema_errors(ctx.schemas, &exchange.body)
+        } else {
+            Vec::new()
+        },
+        envelope: ResponseEnvelope::parse(&exchange.body).map_err(|e| e.to_string()),
+        item_count,
+        folders: BTreeMap::new(),
+    };
+
+    // Observe until the state settles.
+    let tokens = |name: &str| subject(ctx.marker, case, name);
+    let addresses = |role: Role| ctx.target.address(role, ctx.marker);
+    let places = observed_places(case);
+    if !places.is_empty() {
+        let deadline = Instant::now() + case.poll_timeout;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            observed.folders = observe(ctx, case, client, &places).await;
+            if judge::settled(case, &observed, &tokens, &addresses) || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+    Ok(judge::judge(case, &observed, &tokens, &addresses))
+}
+
+async fn set_up(
+    ctx: &RunContext<'_>,
+    case: &Case,
+    client: &Client,
+    s: &SetupItem,
+    make_stale: bool,
+) -> Result<Resolved, Stop> {
+    let account = |role| ctx.account(role);
+    let address = |role| ctx.address(role);
+    let subject = subject(ctx.marker, case, &s.name);
+    let mut item = match s.kind {
+        SetupKind::Message => {
+            Item::message(&subject).with_body(format!("ewsconf case {}", case.id))
+        }
+        SetupKind::Task => Item::task(&subject),
+    };
+    if item.kind == ItemKind::Message {
+        let list = |roles: &[Role]| -> Result<Vec<Mailbox>, Stop> {
+            roles
+                .iter()
+                .map(|r| address(*r).map(Mailbox::smtp))
+                .collect()
+        };
+        item.to_recipients = list(&s.to)?;
+        item.cc_recipients = list(&s.cc)?;
+        item.bcc_recipients = list(&s.bcc)?;
+        item.from = s.from.map(address).transpose()?.map(Mailbox::smtp);
+        item.is_delivery_receipt_requested = s.delivery_receipt.then_some(true);
+    }
+    let creator = account(s.created_by)?;
+    let owner = address(s.owner)?;
+    let folder = folder_of(&owner, s.folder.distinguished());
+    let mut id = client.create_in(creator, folder, item).await?;
+    if s.pre_send {
+        let sent = client
+            .send_item(account(s.owner)?, SendItem::new([id.clone()]))
+            .await?;
+        if sent.first().and_then(|m| m.response_code) != Some(crate::ews::ResponseCode::NoError) {
+            return Err(Stop::Error(format!(
+                "setup: sending {:?} first did not succeed",
+                s.name
+            )));
+        }
+        let copies = client
+            .find(
+                account(s.owner)?,
+                folder_of(&owner, crate::ews::DistinguishedFolderName::SentItems),
+                &subject,
+            )
+            .await?;
+        id = copies.into_iter().find_map(|i| i.item_id).ok_or_else(|| {
+            Stop::Error(format!(
+                "setup: the sent copy of {:?} was not found in Sent Items",
+                s.name
+            ))
+        })?;
+    }
+    let stale = if make_stale {
+        let old = id.clone();
+        id = client.touch(creator, id, &subject).await?;
+        Some(old)
+    } else {
+        None
+    };
+    Ok(Resolved { current: id, stale })
+}
+
+async fn build_request(
+    ctx: &RunContext<'_>,
+    case: &Case,
+    client: &Client,
+    items: &BTreeMap<&str, Resolved>,
+) -> Result<(Post, Option<usize>), Stop> {
+    let account = |role| ctx.account(role);
+    let address = |role| ctx.address(role);
+    let item = |name: &str| {
+        items
+            .get(name)
+            .ok_or_else(|| Stop::Error(format!("setup item {name:?} was not created")))
+    };
+    match &case.request {
+        CaseRequest::Raw {
+            body,
+            content_type,
+            item_count,
+        } => {
+            let mut text = body.replace("{{marker}}", ctx.marker);
+            for (name, r) in items {
+                text = text.replace(&format!("{{{{id:{name}}}}}"), &xml_escape(&r.current.id));
+                text = text.replace(
+                    &format!("{{{{changekey:{name}}}}}"),
+                    &xml_escape(r.current.change_key.as_deref().unwrap_or("")),
+                );
+            }
+            for role in Role::ALL {
+                let placeholder = format!("{{{{address:{role}}}}}");
+                if text.contains(&placeholder) {
+                    text = text.replace(&placeholder, &xml_escape(&address(role)?));
+                }
+            }
+            Ok((
+                Post {
+                    body: text.into_bytes(),
+                    content_type: content_type.clone(),
+                    soap_action: Some(
+                        "http://schemas.microsoft.com/exchange/services/2006/messages/SendItem"
+                            .into(),
+                    ),
+                },
+                *item_count,
+            ))
+        }
+        CaseRequest::Typed {
+            save_item_to_folder,
+            item_ids,
+            saved_item_folder_id,
+            version,
+            impersonate,
+            mailbox_culture,
+        } => {
+            let mut ids = Vec::new();
+            for r in item_ids {
+                ids.push(BaseItemId::ItemId(match r {
+                    ItemRef::Item(n) => item(n)?.current.clone(),
+                    ItemRef::Stale(n) => item(n)?
+                        .stale
+                        .clone()
+                        .ok_or_else(|| Stop::Error(format!("no stale change key for {n:?}")))?,
+                    ItemRef::NoChangeKey(n) => ItemId::new(item(n)?.current.id.clone()),
+                    ItemRef::Literal(v) => ItemId::new(v.clone()),
+                    ItemRef::Deleted => deleted_id(ctx, case, client).await?,
+                }));
+            }
+            let folder = match saved_item_folder_id {
+                None => None,
+                Some(FolderRef::Distinguished { id, mailbox }) => Some(
+                    TargetFolderId::DistinguishedFolderId(DistinguishedFolderId {
+                        id: id.distinguished(),
+                        change_key: None,
+                        mailbox: mailbox.map(address).transpose()?.map(Mailbox::smtp),
+                    }),
+                ),
+                Some(FolderRef::FolderIdOf { owner, folder }) => {
+                    let owner_address = address(*owner)?;
+                    Some(TargetFolderId::FolderId(
+                        client
+                            .folder_id(
+                                account(*owner)?,
+                                folder_of(&owner_address, folder.distinguished()),
+                            )
+                            .await?,
+                    ))
+                }
+                Some(FolderRef::Literal(v)) => {
+                    Some(TargetFolderId::FolderId(FolderId::new(v.clone())))
+                }
+            };
+            let headers = RequestHeaders {
+                request_server_version: match version {
+                    VersionHeader::Default => ctx.target.version,
+                    VersionHeader::Omit => None,
+                    VersionHeader::Version(v) => Some(*v),
+                },
+                exchange_impersonation: match impersonate {
+                    None => None,
+                    Some(Impersonate::PrimarySmtpAddress(r)) => {
+                        Some(ConnectingSid::PrimarySmtpAddress(address(*r)?))
+                    }
+                    Some(Impersonate::SmtpAddress(r)) => {
+                        Some(ConnectingSid::SmtpAddress(address(*r)?))
+                    }
+                    Some(Impersonate::PrincipalName(r)) => {
+                        Some(ConnectingSid::PrincipalName(address(*r)?))
+                    }
+                    Some(Impersonate::Sid(r)) => Some(ConnectingSid::Sid(
+                        ctx.target.sids.get(r).cloned().ok_or_else(|| {
+                            Stop::Skip(format!(
+                                "no SID for the {r} account (add sid to [accounts.{r}])"
+                            ))
+                        })?,
+                    )),
+                },
+                mailbox_culture: mailbox_culture.clone(),
+            };
+            let send = SendItem {
+                save_item_to_folder: *save_item_to_folder,
+                item_ids: ids,
+                saved_item_folder_id: folder,
+            };
+            let count = send.item_ids.len();
+            Ok((
+                Post::soap(&RequestEnvelope::new(send).with_headers(headers)),
+                Some(count),
+            ))
+        }
+    }
+}
+
+/// A well-formed id of nothing: a draft created in the sender's Drafts and deleted again.
+async fn deleted_id(ctx: &RunContext<'_>, case: &Case, client: &Client) -> Result<ItemId, Stop> {
+    let sender = ctx.account(case.sender)?;
+    let own = ctx.address(case.sender)?;
+    let subject = subject(ctx.marker, case, "deleted");
+    let id = client
+        .create_in(
+            sender,
+            folder_of(&own, crate::ews::DistinguishedFolderName::Drafts),
+            Item::message(subject),
+        )
+        .await?;
+    client.delete(sender, vec![id.clone()]).await?;
+    Ok(id)
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
+}
+
+async fn send_with_retry(
+    client: &Client,
+    auth: &crate::target::Auth,
+    post: Post,
+) -> Result<crate::target::Exchange, TargetError> {
+    let mut attempt = 0;
+    loop {
+        match client.post(auth, post.clone()).await {
+            // Only a request that certainly never reached the server is sent again.
+            Err(e) if e.is_retryable() && attempt < 2 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The folders the case's expectations look into, and whether report bodies must be read there.
+fn observed_places(case: &Case) -> BTreeMap<(Role, FolderName), bool> {
+    let mut places = BTreeMap::new();
+    for e in case
+        .expect
+        .state
+        .iter()
+        .chain(case.quirk.iter().flat_map(|q| &q.expect.state))
+    {
+        let read_bodies = matches!(&e.kind, StateKind::Gets { naming, .. } if !naming.is_empty());
+        *places.entry((e.owner, e.folder)).or_insert(false) |= read_bodies;
+    }
+    places
+}
+
+async fn observe(
+    ctx: &RunContext<'_>,
+    case: &Case,
+    client: &Client,
+    places: &BTreeMap<(Role, FolderName), bool>,
+) -> BTreeMap<(Role, FolderName), Result<Vec<FoundItem>, String>> {
+    let mut out = BTreeMap::new();
+    let marker = format!("{} {}", ctx.marker, case.id);
+    for (&(role, folder), &read_bodies) in places {
+        let result = async {
+            let account = ctx
+                .target
+                .account(role)
+                .ok_or_else(|| format!("no {role} account"))?;
+            let found = client
+                .find(
+                    account,
+                    folder_of(&account.address, folder.distinguished()),
+                    &marker,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut items = Vec::new();
+            for i in found {
+                let item_class = i.item_class.clone().unwrap_or_default();
+                let body = match (&i.item_id, read_bodies && item_class.starts_with("REPORT.")) {
+                    (Some(id), true) => client
+                        .get(account, id.clone())
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .body
+                        .map(|b| b.content),
+                    _ => None,
+                };
+                items.push(FoundItem {
+                    subject: i.subject.unwrap_or_default(),
+                    item_class,
+                    body,
+                });
+            }
+            Ok::<_, String>(items)
+        }
+        .await;
+        out.insert((role, folder), result);
+    }
+    out
+}

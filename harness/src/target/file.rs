@@ -1,0 +1,280 @@
+//! Target files: how to reach a real EWS server and which accounts play which role. Secrets
+//! are never in the file: it names the environment variables that hold them.
+//!
+//! ```toml
+//! url = "https://mail.contoso.com/EWS/Exchange.asmx"
+//! request_server_version = "Exchange2016"
+//! unknown_domain = "contoso.com"     # mail to nobody-…@contoso.com bounces
+//!
+//! [accounts.principal]
+//! address = "boss@contoso.com"
+//! password_env = "EWSCONF_PRINCIPAL_PASSWORD"
+//!
+//! [accounts.delegate]
+//! address = "helper@contoso.com"
+//! username = "CONTOSO\\helper"       # Basic user name, when it is not the address
+//! password_env = "EWSCONF_DELEGATE_PASSWORD"
+//!
+//! [accounts.recipient]
+//! address = "carol@contoso.com"
+//! token_env = "EWSCONF_RECIPIENT_TOKEN"   # OAuth bearer token (Exchange Online)
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::case::Role;
+use crate::ews::ExchangeVersion;
+
+use super::auth::{Auth, Secret};
+use super::calls::Account;
+
+/// Why a target file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct TargetFileError {
+    /// The file.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    url: Spanned<String>,
+    request_server_version: Option<Spanned<String>>,
+    unknown_domain: Option<String>,
+    timeout_secs: Option<u64>,
+    accounts: BTreeMap<Spanned<String>, RawAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    address: String,
+    username: Option<String>,
+    password_env: Option<Spanned<String>>,
+    token_env: Option<Spanned<String>>,
+    sid: Option<String>,
+    // Present only to answer with a clear message: secrets do not belong in the file.
+    password: Option<Spanned<toml::Value>>,
+    token: Option<Spanned<toml::Value>>,
+}
+
+/// A target file, read and with its secrets fetched from the environment.
+#[derive(Debug, Clone)]
+pub struct TargetFile {
+    /// The EWS endpoint.
+    pub url: String,
+    /// `RequestServerVersion` to send, if any.
+    pub request_server_version: Option<ExchangeVersion>,
+    /// Domain in which the harness makes up addresses that must bounce.
+    pub unknown_domain: Option<String>,
+    /// Per-request timeout, seconds.
+    pub timeout_secs: Option<u64>,
+    /// Accounts by role.
+    pub accounts: BTreeMap<Role, Account>,
+    /// SIDs by role, for impersonation by SID.
+    pub sids: BTreeMap<Role, String>,
+}
+
+impl TargetFile {
+    /// Reads a target file; `env` looks up environment variables (so tests need not touch the
+    /// process environment).
+    pub fn load(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, TargetFileError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| TargetFileError {
+            path: shown.clone(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the target file: {e}"),
+        })?;
+        Self::parse(&shown, &text, env)
+    }
+
+    /// Parses a target file's text.
+    pub fn parse(
+        path: &str,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, TargetFileError> {
+        let error = |span: std::ops::Range<usize>, message: String| {
+            let (line, column) = crate::mock::directory::line_column(text, span.start);
+            TargetFileError {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawTarget = toml::from_str(text)
+            .map_err(|e| error(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+        if !raw.url.get_ref().starts_with("https://") && !raw.url.get_ref().starts_with("http://") {
+            return Err(error(
+                raw.url.span(),
+                "url must be the EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx"
+                    .into(),
+            ));
+        }
+        let request_server_version = raw
+            .request_server_version
+            .as_ref()
+            .map(|v| {
+                v.get_ref().parse().map_err(|_| {
+                    error(v.span(), format!("{:?} is not an ExchangeVersionType, e.g. Exchange2013_SP1 or Exchange2016", v.get_ref()))
+                })
+            })
+            .transpose()?;
+        let mut accounts = BTreeMap::new();
+        let mut sids = BTreeMap::new();
+        for (name, a) in raw.accounts {
+            let role = Role::from_name(name.get_ref()).filter(|r| r.is_account()).ok_or_else(|| {
+                error(
+                    name.span(),
+                    format!(
+                        "unknown account role {:?}: use principal, delegate, recipient, outsider, reviewer, sendas or impersonator",
+                        name.get_ref()
+                    ),
+                )
+            })?;
+            if let Some(p) = a
+                .password
+                .as_ref()
+                .map(|p| p.span())
+                .or(a.token.as_ref().map(|t| t.span()))
+            {
+                return Err(error(
+                    p,
+                    "secrets do not belong in a target file: put the value in an environment variable and name it with password_env or token_env".into(),
+                ));
+            }
+            let fetch = |var: &Spanned<String>| {
+                env(var.get_ref()).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    error(
+                        var.span(),
+                        format!(
+                            "environment variable {} is not set (it holds the {} account's secret)",
+                            var.get_ref(),
+                            role
+                        ),
+                    )
+                })
+            };
+            let auth = match (&a.password_env, &a.token_env) {
+                (Some(var), None) => Auth::Basic {
+                    username: a.username.clone().unwrap_or_else(|| a.address.clone()),
+                    password: Secret::new(fetch(var)?),
+                },
+                (None, Some(var)) => Auth::Bearer {
+                    token: Secret::new(fetch(var)?),
+                },
+                _ => {
+                    return Err(error(
+                        name.span(),
+                        format!(
+                            "account {role} needs exactly one of password_env (Basic) or token_env (Bearer)"
+                        ),
+                    ));
+                }
+            };
+            if let Some(sid) = a.sid {
+                sids.insert(role, sid);
+            }
+            accounts.insert(
+                role,
+                Account {
+                    address: a.address,
+                    auth,
+                },
+            );
+        }
+        for role in [Role::Principal, Role::Delegate, Role::Recipient] {
+            if !accounts.contains_key(&role) {
+                return Err(error(0..0, format!("[accounts.{role}] is required")));
+            }
+        }
+        Ok(Self {
+            url: raw.url.into_inner(),
+            request_server_version,
+            unknown_domain: raw.unknown_domain,
+            timeout_secs: raw.timeout_secs,
+            accounts,
+            sids,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"url = "https://mail.contoso.com/EWS/Exchange.asmx"
+request_server_version = "Exchange2016"
+
+[accounts.principal]
+address = "boss@contoso.com"
+password_env = "P_PASS"
+
+[accounts.delegate]
+address = "helper@contoso.com"
+password_env = "D_PASS"
+
+[accounts.recipient]
+address = "carol@contoso.com"
+token_env = "R_TOKEN"
+"#;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "P_PASS" => Some("canary-password-1".into()),
+            "D_PASS" => Some("canary-password-2".into()),
+            "R_TOKEN" => Some("canary-token-3".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_never_print() {
+        let t = TargetFile::parse("t.toml", FILE, &env).unwrap();
+        assert_eq!(
+            t.accounts[&Role::Recipient].auth.header_value(),
+            "Bearer canary-token-3"
+        );
+        assert!(!format!("{t:?}").contains("canary"));
+    }
+
+    #[test]
+    fn problems_name_the_line_and_the_fix() {
+        let err =
+            TargetFileError::to_string(&TargetFile::parse("t.toml", FILE, &|_| None).unwrap_err());
+        assert!(
+            err.starts_with("t.toml:6:16:") && err.contains("P_PASS is not set"),
+            "{err}"
+        );
+        let with_secret = FILE.replace("password_env = \"D_PASS\"", "password = \"hunter2\"");
+        let err = TargetFile::parse("t.toml", &with_secret, &env).unwrap_err();
+        assert_eq!(err.line, 10);
+        assert!(
+            err.message.contains("environment variable") && !err.message.contains("hunter2"),
+            "{err}"
+        );
+        let err = TargetFile::parse(
+            "t.toml",
+            &FILE.replace("Exchange2016", "Exchange2099"),
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 2);
+    }
+}
