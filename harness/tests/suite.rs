@@ -1,0 +1,81 @@
+//! The whole conformance suite in `cases/` against the embedded mock, over loopback HTTP, under
+//! both profiles.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ewsconf::case::{Case, load_dir};
+use ewsconf::mock::{MockConfig, Profile};
+use ewsconf::run::{Interrupt, RunOptions, RunSummary, Verdict, run};
+use ewsconf::schema::SchemaSet;
+use ewsconf::target::Target;
+
+fn suite() -> Vec<Case> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases"));
+    load_dir(&dir).unwrap_or_else(|e| panic!("the suite loads: {e}"))
+}
+
+async fn run_suite(profile: Profile) -> RunSummary {
+    let target = Target::embedded(MockConfig::with_profile(profile))
+        .await
+        .expect("mock starts");
+    let options = RunOptions {
+        jobs: 4,
+        keep: false,
+        case_timeout: Duration::from_secs(60),
+        schemas: SchemaSet::embedded().unwrap(),
+    };
+    let summary = run(&target, &suite(), &options, &Interrupt::default(), |_| {})
+        .await
+        .expect("runs");
+    target.shutdown().await;
+    summary
+}
+
+fn explain(summary: &RunSummary, wanted: impl Fn(&str, Verdict) -> bool) -> Vec<String> {
+    summary
+        .outcomes
+        .iter()
+        .filter(|o| !wanted(&o.id, o.verdict))
+        .map(|o| {
+            let findings: Vec<String> = o
+                .findings
+                .iter()
+                .map(|f| format!("{}: expected {}, actual {}", f.check, f.expected, f.actual))
+                .collect();
+            format!("{} is {} ({:?}) {findings:?}", o.id, o.verdict, o.reason)
+        })
+        .collect()
+}
+
+fn is_quirk_case(summary_case: &Case) -> bool {
+    summary_case.quirk.is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_intended_every_case_passes() {
+    let summary = run_suite(Profile::Intended).await;
+    assert_eq!(summary.outcomes.len(), suite().len());
+    let wrong = explain(&summary, |_, v| v == Verdict::Pass);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_documented_the_quirk_cases_are_quirk_and_the_rest_pass() {
+    let cases = suite();
+    let summary = run_suite(Profile::Documented).await;
+    let quirky: Vec<&str> = cases
+        .iter()
+        .filter(|c| is_quirk_case(c))
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(quirky.contains(&"delegate/scenario-a"), "{quirky:?}");
+    let wrong = explain(&summary, |id, v| {
+        if quirky.contains(&id) {
+            v == Verdict::Quirk
+        } else {
+            v == Verdict::Pass
+        }
+    });
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
