@@ -15,6 +15,7 @@ pub mod ews;
 pub mod generate;
 pub mod judge;
 pub mod mock;
+pub mod normalize;
 pub mod run;
 pub mod schema;
 pub mod target;
