@@ -13,6 +13,7 @@
 pub mod ews;
 pub mod generate;
 pub mod mock;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod target;
