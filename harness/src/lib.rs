@@ -8,7 +8,8 @@
 //! ```
 //!
 //! [`ews`] is the wire model every stage speaks; [`schema`] holds responses and requests against
-//! the EWS XML schema.
+//! the EWS XML schema; [`report`] turns a [`run::RunSummary`] into the terminal summary,
+//! `junit.xml`, `report.json` and `report.html`.
 
 pub mod ews;
 pub mod generate;

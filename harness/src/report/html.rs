@@ -291,21 +291,24 @@ fn case(h: &mut String, o: &Outcome, anchor: &str) {
             } else {
                 "dc"
             };
-            let _ = writeln!(h, "<span class=\"{class}\">{}</span>", esc(line));
+            // Block spans, one per line: no newline between them or the lines double up.
+            let _ = write!(h, "<span class=\"{class}\">{}</span>", esc(line));
         }
         h.push_str("</pre>\n");
     }
 
     if !o.exchanges.is_empty() {
         let _ = writeln!(h, "<h5>Exchanges ({})</h5>", o.exchanges.len());
-        for e in &o.exchanges {
-            exchange(h, e);
+        // For a case that went wrong, the last exchange (the request under test) opens by itself.
+        let open_last = matches!(v, Verdict::Fail | Verdict::Error);
+        for (i, e) in o.exchanges.iter().enumerate() {
+            exchange(h, e, open_last && i + 1 == o.exchanges.len());
         }
     }
     h.push_str("</article>\n");
 }
 
-fn exchange(h: &mut String, e: &ExchangeRecord) {
+fn exchange(h: &mut String, e: &ExchangeRecord, open: bool) {
     let status = match e.status {
         Some(code) => format!(
             "<span class=\"status s{}\">HTTP {code}</span>",
@@ -320,8 +323,9 @@ fn exchange(h: &mut String, e: &ExchangeRecord) {
     };
     let _ = writeln!(
         h,
-        "<details class=\"exchange\"><summary><span class=\"ex-label\">{}</span>\
+        "<details class=\"exchange\"{}><summary><span class=\"ex-label\">{}</span>\
          <span class=\"account\">{}</span>{status}<span class=\"elapsed\">{}</span>{schema}</summary>",
+        if open { " open" } else { "" },
         esc(&e.label),
         esc(&e.account),
         fmt_ms(e.elapsed_ms)
@@ -642,7 +646,7 @@ h4 a{color:inherit;text-decoration:none}h4 a:hover{text-decoration:underline}
 h5{font-size:13px;margin:16px 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
 code,pre{font-family:ui-monospace,SFMono-Regular,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 a{color:var(--changed)}
-dl.meta{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:8px 24px;margin:0 0 18px;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:14px 18px}
+dl.meta{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:8px 24px;margin:0 0 18px;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:14px 18px}
 dl.meta dt{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
 dl.meta dd{margin:0;overflow-wrap:anywhere;font-weight:500}
 .counts{display:flex;flex-wrap:wrap;gap:10px}
@@ -661,7 +665,7 @@ p.verdict.ok{background:var(--pass-bg);color:var(--pass)}p.verdict.bad{backgroun
 table{border-collapse:collapse;background:var(--bg)}
 table.matrix{width:100%;border:1px solid var(--line);border-radius:8px;overflow:hidden}
 .matrix th,.matrix td{padding:8px 12px;border-bottom:1px solid var(--line);text-align:right}
-.matrix th[scope=row]{text-align:left;font-weight:500}
+.matrix th[scope=row],.matrix thead th:first-child{text-align:left;font-weight:500}
 .matrix thead th{background:var(--soft);font-size:12px;text-transform:uppercase;letter-spacing:.05em}
 .matrix tfoot th,.matrix tfoot td{font-weight:700;background:var(--soft)}
 .matrix td.zero{color:#afb8c1}
@@ -703,9 +707,12 @@ pre{margin:0;padding:10px 12px;background:var(--soft);border:1px solid var(--lin
 pre.diff .da{color:var(--pass);background:var(--pass-bg);display:block}
 pre.diff .dd{color:var(--fail);background:var(--fail-bg);display:block}
 pre.diff .dl{color:var(--changed);display:block}pre.diff .dh{color:var(--muted);display:block;font-weight:600}
-pre.diff .dc{display:block}
+pre.diff>span{display:block;min-height:1.45em}
 details.exchange{border:1px solid var(--line);border-radius:6px;margin:0 0 8px;background:var(--bg)}
-details.exchange>summary{cursor:pointer;padding:7px 12px;display:flex;gap:12px;align-items:center;flex-wrap:wrap;list-style-position:inside}
+details.exchange>summary{cursor:pointer;padding:7px 12px;display:flex;gap:12px;align-items:center;flex-wrap:wrap;list-style:none}
+details.exchange>summary::-webkit-details-marker{display:none}
+details.exchange>summary::before{content:"\25B8";color:var(--muted);width:10px}
+details.exchange[open]>summary::before{content:"\25BE"}
 details.exchange[open]>summary{border-bottom:1px solid var(--line);background:var(--soft)}
 details.exchange>:not(summary){margin-left:12px;margin-right:12px}
 details.exchange>pre{margin-bottom:12px}
@@ -867,6 +874,13 @@ mod tests {
         assert!(text.contains("Not well-formed XML; shown as received."));
         assert!(text.contains("setup: CreateItem"));
         assert!(text.contains("HTTP 500"));
+        // The request under test opens by itself in a failing case; setup stays folded.
+        assert_eq!(fail.matches("<details class=\"exchange\" open>").count(), 1);
+        assert!(fail.contains(
+            "<details class=\"exchange\"><summary><span class=\"ex-label\">setup: CreateItem"
+        ));
+        // Fail and error cases only.
+        assert_eq!(html.matches("<details class=\"exchange\" open>").count(), 2);
     }
 
     #[test]
