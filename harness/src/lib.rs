@@ -8,7 +8,8 @@
 //! ```
 //!
 //! [`ews`] is the wire model every stage speaks; [`schema`] holds responses and requests against
-//! the EWS XML schema.
+//! the EWS XML schema; [`report`] turns a [`run::RunSummary`] into the terminal summary,
+//! `junit.xml`, `report.json` and `report.html`.
 
 pub mod case;
 pub mod ews;
@@ -16,6 +17,7 @@ pub mod generate;
 pub mod judge;
 pub mod mock;
 pub mod normalize;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod target;
