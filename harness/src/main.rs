@@ -1,5 +1,5 @@
-//! The `ewsconf` command line: validate documents, run the reference mock, and (as the suite
-//! grows) run cases against a target.
+//! The `ewsconf` command line: run the conformance suite against the embedded mock or a real
+//! server, list it, validate documents, and run the reference mock on its own.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,8 +9,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use ewsconf::case::{Case, Selection, load_dir};
 use ewsconf::mock::{Directory, MockConfig, MockServer, Profile};
+use ewsconf::report;
+use ewsconf::run::{Interrupt, RunError, RunOptions};
 use ewsconf::schema::{SchemaSet, XmlErrorKind};
+use ewsconf::target::{ClientOptions, Target, TargetFile};
 
 /// Exit codes, stable across releases.
 mod exit {
@@ -37,6 +41,33 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the conformance suite and write reports.
+    Run {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Cases in flight at once (default: the number of cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Where to write reports; each run gets its own folder inside.
+        #[arg(long, default_value = "reports", value_name = "DIR")]
+        report_dir: PathBuf,
+        /// Keep the items the run created instead of deleting them.
+        #[arg(long)]
+        keep: bool,
+        /// Longest a single case may take, in seconds.
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        case_timeout: u64,
+        /// Show no progress bar.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// List the cases: id, tags and title.
+    List {
+        #[command(flatten)]
+        select: SelectArgs,
+    },
     /// Validate SOAP envelopes or bare EWS bodies against the EWS schema.
     Validate {
         /// Files to validate.
@@ -67,9 +98,77 @@ enum Command {
     },
 }
 
+/// Where the suite runs.
+#[derive(clap::Args)]
+struct TargetArgs {
+    /// A real server, described by a target file (TOML); the embedded mock when absent.
+    #[arg(long, value_name = "FILE", conflicts_with = "profile")]
+    target: Option<PathBuf>,
+    /// The embedded mock's behaviour: `documented` or `intended`.
+    #[arg(long, default_value = "documented")]
+    profile: Profile,
+    /// Validate responses against a server's own messages.xsd and types.xsd in this folder.
+    #[arg(long, value_name = "DIR")]
+    schema_dir: Option<PathBuf>,
+    /// Trust this CA certificate (PEM) for the target's TLS.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Accept any TLS certificate. Anyone on the path can then read the credentials.
+    #[arg(long)]
+    insecure: bool,
+    /// Per-request timeout, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    timeout: u64,
+}
+
+/// Which cases.
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// The suite's folder.
+    #[arg(long, default_value = "cases", value_name = "DIR")]
+    cases: PathBuf,
+    /// Only cases whose id matches this glob, e.g. `delegate/*`.
+    #[arg(long, value_name = "GLOB")]
+    only: Option<String>,
+    /// Only cases with this tag (repeatable; any of them).
+    #[arg(long, value_name = "TAG")]
+    tag: Vec<String>,
+}
+
+impl SelectArgs {
+    fn load(&self) -> anyhow::Result<Vec<Case>> {
+        let selection =
+            Selection::new(self.only.as_deref(), &self.tag).map_err(anyhow::Error::msg)?;
+        let cases = load_dir(&self.cases)?;
+        let selected: Vec<Case> = cases.into_iter().filter(|c| selection.matches(c)).collect();
+        if selected.is_empty() {
+            anyhow::bail!("no case in {} matches the selection", self.cases.display());
+        }
+        Ok(selected)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run {
+            target,
+            select,
+            jobs,
+            report_dir,
+            keep,
+            case_timeout,
+            no_progress,
+        } => run_suite(
+            &target,
+            &select,
+            jobs,
+            &report_dir,
+            keep,
+            case_timeout,
+            !no_progress,
+        ),
+        Command::List { select } => list(&select),
         Command::Validate { files, schema_dir } => validate(&files, schema_dir.as_deref()),
         Command::Mock {
             listen,
@@ -92,6 +191,100 @@ fn main() -> ExitCode {
             ExitCode::from(exit::USAGE)
         }
     }
+}
+
+fn list(select: &SelectArgs) -> anyhow::Result<u8> {
+    for case in select.load()? {
+        println!("{:<44} [{}] {}", case.id, case.tags.join(","), case.title);
+    }
+    Ok(exit::OK)
+}
+
+fn schemas(dir: Option<&Path>) -> anyhow::Result<&'static SchemaSet> {
+    match dir {
+        // One set per process: leaking it gives the same lifetime as the embedded one.
+        Some(dir) => Ok(Box::leak(Box::new(
+            SchemaSet::from_dir(dir)
+                .with_context(|| format!("loading schemas from {}", dir.display()))?,
+        ))),
+        None => SchemaSet::embedded().context("compiling the embedded schemas"),
+    }
+}
+
+fn run_suite(
+    args: &TargetArgs,
+    select: &SelectArgs,
+    jobs: Option<usize>,
+    report_dir: &Path,
+    keep: bool,
+    case_timeout: u64,
+    progress: bool,
+) -> anyhow::Result<u8> {
+    let cases = select.load()?;
+    let schemas = schemas(args.schema_dir.as_deref())?;
+    let client_options = ClientOptions {
+        ca_cert: args.ca_cert.clone(),
+        insecure: args.insecure,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    if args.insecure {
+        eprintln!(
+            "WARNING: --insecure accepts any TLS certificate; anyone on the network path can read the credentials."
+        );
+    }
+    let file = args
+        .target
+        .as_deref()
+        .map(|path| TargetFile::load(path, &|name| std::env::var(name).ok()))
+        .transpose()?;
+    let options = RunOptions {
+        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        keep,
+        case_timeout: Duration::from_secs(case_timeout),
+        schemas,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let target = match file {
+            Some(file) => Target::remote(file, &client_options)?,
+            None => Target::embedded(MockConfig::with_profile(args.profile)).await?,
+        };
+        let interrupt = Interrupt::default();
+        let on_signal = interrupt.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: finishing, cleaning up and writing reports");
+                on_signal.trigger();
+            }
+        });
+        let mut bar = report::terminal::Progress::new(cases.len() as u64, progress);
+        let result =
+            ewsconf::run::run(&target, &cases, &options, &interrupt, |o| bar.case_done(o)).await;
+        bar.finish();
+        target.shutdown().await;
+        let summary = match result {
+            Ok(summary) => summary,
+            Err(RunError::Unreachable(e)) => {
+                eprintln!("ewsconf: {e}");
+                return Ok(exit::UNREACHABLE);
+            }
+        };
+        let dir = report_dir.join(&summary.run_id);
+        let paths = report::write_all(&summary, &dir)?;
+        let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        print!("{}", report::terminal::summary(&summary, color));
+        println!(
+            "reports: {}, {}, {}",
+            paths.junit.display(),
+            paths.json.display(),
+            paths.html.display()
+        );
+        Ok(if summary.conforms() {
+            exit::OK
+        } else {
+            exit::FAILURES
+        })
+    })
 }
 
 fn validate(files: &[PathBuf], schema_dir: Option<&Path>) -> anyhow::Result<u8> {

@@ -337,6 +337,37 @@ pub struct Case {
     pub poll_timeout: std::time::Duration,
 }
 
+/// Which cases a run takes: ids matching a glob, and any of some tags.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    only: Option<globset::GlobMatcher>,
+    tags: Vec<String>,
+}
+
+impl Selection {
+    /// Cases whose id matches `only` (a glob such as `delegate/*`) and that carry one of `tags`
+    /// (all cases when `tags` is empty).
+    pub fn new(only: Option<&str>, tags: &[String]) -> Result<Self, String> {
+        let only = only
+            .map(|g| {
+                globset::Glob::new(g)
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| format!("--only {g:?} is not a valid glob: {e}"))
+            })
+            .transpose()?;
+        Ok(Self {
+            only,
+            tags: tags.to_vec(),
+        })
+    }
+
+    /// Whether `case` is selected.
+    pub fn matches(&self, case: &Case) -> bool {
+        self.only.as_ref().is_none_or(|g| g.is_match(&case.id))
+            && (self.tags.is_empty() || case.tags.iter().any(|t| self.tags.contains(t)))
+    }
+}
+
 impl Case {
     /// The roles the case uses as accounts, in order.
     pub fn accounts(&self) -> Vec<Role> {
