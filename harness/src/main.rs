@@ -357,6 +357,7 @@ fn mock(
         directory,
         delivery_delay: Duration::from_millis(delivery_delay_ms),
         max_body_bytes,
+        ..MockConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {

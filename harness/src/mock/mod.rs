@@ -14,6 +14,6 @@ pub mod store;
 pub mod transport;
 
 pub use directory::{DEFAULT_PASSWORD, Directory, DirectoryError, FolderPermission};
-pub use profile::{Profile, Quirk};
+pub use profile::{Defects, Profile, Quirk};
 pub use server::{DEFAULT_MAX_BODY_BYTES, EWS_PATH, MockConfig, MockError, MockServer};
 pub use store::{MockFolder, Store};

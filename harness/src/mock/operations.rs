@@ -175,7 +175,9 @@ impl Session<'_> {
     }
 
     fn send_item(&mut self, request: &SendItem) -> Vec<ResponseMessage> {
+        let defects = self.store.defects;
         let target = match (&request.saved_item_folder_id, request.save_item_to_folder) {
+            (Some(_), false) if defects.accept_bad_save_settings => Ok(None),
             (Some(_), false) => Err(ResponseCode::ErrorInvalidSendItemSaveSettings),
             (Some(folder), true) => self
                 .resolve_folder(folder)
@@ -183,14 +185,16 @@ impl Session<'_> {
                 .map_err(|e| e.code(ResponseCode::ErrorSavedItemFolderNotFound)),
             (None, _) => Ok(None),
         };
-        request
-            .item_ids
-            .iter()
-            .map(|id| {
-                let target = target?;
+        let mut messages = Vec::new();
+        for id in &request.item_ids {
+            let result = target.and_then(|target| {
                 let (number, item) = self.locate(id)?;
                 if Self::is_stale(id, number, item) {
-                    return Err(ResponseCode::ErrorStaleObject);
+                    return Err(if defects.stale_as_not_found {
+                        ResponseCode::ErrorItemNotFound
+                    } else {
+                        ResponseCode::ErrorStaleObject
+                    });
                 }
                 let copy = CopyTo {
                     save: request.save_item_to_folder,
@@ -198,9 +202,21 @@ impl Session<'_> {
                     spec: request.saved_item_folder_id.as_ref(),
                 };
                 self.send(number, copy, true)
-            })
-            .map(|r| r.unwrap_or_else(error))
-            .collect()
+            });
+            if result.is_err() && defects.lose_draft_on_error {
+                if let BaseItemId::ItemId(item_id) = id {
+                    if let Ok(key) = ItemKey::decode(&item_id.id) {
+                        self.state.remove(key.number);
+                    }
+                }
+            }
+            let message = result.unwrap_or_else(error);
+            if defects.duplicate_messages {
+                messages.push(message.clone());
+            }
+            messages.push(message);
+        }
+        messages
     }
 
     /// Sends stored item `number`: checks, copy placement (with the profile's quirks when

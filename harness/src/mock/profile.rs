@@ -61,3 +61,17 @@ impl std::fmt::Display for Profile {
         f.write_str(self.name())
     }
 }
+
+/// Deliberate defects no real server should have. They exist to prove that the harness notices
+/// a broken server: every one of them must turn some case to `fail`. All off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Defects {
+    /// SendItem answers two response messages for each ItemId.
+    pub duplicate_messages: bool,
+    /// A SendItem that answers Error for an item deletes that item all the same.
+    pub lose_draft_on_error: bool,
+    /// `SaveItemToFolder="false"` with a folder is accepted and sends without a copy.
+    pub accept_bad_save_settings: bool,
+    /// A stale change key gets `ErrorItemNotFound` instead of `ErrorStaleObject`.
+    pub stale_as_not_found: bool,
+}

@@ -66,6 +66,8 @@ pub struct MockConfig {
     pub delivery_delay: Duration,
     /// Requests with a larger body get 413.
     pub max_body_bytes: usize,
+    /// Deliberate defects (all off unless a test turns them on).
+    pub defects: super::profile::Defects,
 }
 
 impl Default for MockConfig {
@@ -75,6 +77,7 @@ impl Default for MockConfig {
             directory: Directory::documented_defaults(),
             delivery_delay: Duration::ZERO,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            defects: super::profile::Defects::default(),
         }
     }
 }
@@ -120,7 +123,11 @@ impl MockServer {
         let addr = listener
             .local_addr()
             .map_err(|source| MockError::Bind { addr, source })?;
-        let store = Arc::new(Store::new(config.directory, config.profile));
+        let store = Arc::new(Store::with_defects(
+            config.directory,
+            config.profile,
+            config.defects,
+        ));
         let app = Arc::new(App {
             store: store.clone(),
             schemas,

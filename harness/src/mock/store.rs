@@ -14,7 +14,7 @@ use crate::ews::{
 
 use super::directory::{Directory, UserIndex};
 use super::ids::{FolderKey, ItemKey, change_key};
-use super::profile::Profile;
+use super::profile::{Defects, Profile};
 
 /// The distinguished folders every mailbox of the mock has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -402,15 +402,23 @@ pub struct Store {
     pub directory: Directory,
     /// Which behaviour the operations follow.
     pub profile: Profile,
+    /// Deliberate defects, for proving the harness can fail.
+    pub defects: Defects,
     state: Mutex<State>,
 }
 
 impl Store {
     /// An empty store for these accounts.
     pub fn new(directory: Directory, profile: Profile) -> Self {
+        Self::with_defects(directory, profile, Defects::default())
+    }
+
+    /// An empty store that also has these deliberate defects.
+    pub fn with_defects(directory: Directory, profile: Profile, defects: Defects) -> Self {
         Self {
             directory,
             profile,
+            defects,
             state: Mutex::new(State::default()),
         }
     }

@@ -1,0 +1,137 @@
+//! Secrets never reach a report: a run against a mock whose accounts use canary passwords (and
+//! one canary bearer token), through a target file that names environment variables, leaves no
+//! trace of them in any file written or in the terminal summary.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ewsconf::case::load_dir;
+use ewsconf::mock::{Directory, MockConfig, MockServer, Profile};
+use ewsconf::report;
+use ewsconf::run::{Interrupt, RunOptions, run};
+use ewsconf::schema::SchemaSet;
+use ewsconf::target::{ClientOptions, Target, TargetFile};
+
+const PASSWORD: &str = "canary-pw-7f3a9c";
+const TOKEN: &str = "canary-token-51be0d";
+
+fn users() -> String {
+    let mut text = String::from("local_domains = [\"example.com\"]\n");
+    for user in [
+        "boss",
+        "helper",
+        "carol",
+        "mallory",
+        "svc",
+        "reader",
+        "assistant",
+    ] {
+        text.push_str(&format!(
+            "[[user]]\naddress = \"{user}@example.com\"\npassword = \"{PASSWORD}-{user}\"\n"
+        ));
+    }
+    text.push_str("[[grant]]\ndelegate = \"helper@example.com\"\nprincipal = \"boss@example.com\"\nfolders = { drafts = \"Editor\", sentitems = \"Editor\" }\nsend_on_behalf = true\n");
+    text.push_str("[[impersonation]]\naccount = \"svc@example.com\"\n");
+    text
+}
+
+fn target_file(url: &str) -> String {
+    let mut text = format!("url = \"{url}\"\nunknown_domain = \"example.com\"\n");
+    for (role, user) in [
+        ("principal", "boss"),
+        ("delegate", "helper"),
+        ("recipient", "carol"),
+        ("impersonator", "svc"),
+    ] {
+        text.push_str(&format!(
+            "[accounts.{role}]\naddress = \"{user}@example.com\"\npassword_env = \"CANARY_{}\"\n",
+            user.to_uppercase()
+        ));
+    }
+    // The mock speaks Basic only, so this account's calls fail: the token must still not leak.
+    text.push_str(
+        "[accounts.outsider]\naddress = \"mallory@example.com\"\ntoken_env = \"CANARY_TOKEN\"\n",
+    );
+    text
+}
+
+fn every_file(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(every_file(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_or_token_appears_in_any_report() {
+    // Arrange
+    let directory = Directory::parse("users.toml", &users()).unwrap();
+    let mock = MockServer::start(MockConfig {
+        directory,
+        ..MockConfig::with_profile(Profile::Documented)
+    })
+    .await
+    .unwrap();
+    let env = |name: &str| match name {
+        "CANARY_TOKEN" => Some(TOKEN.to_owned()),
+        other => other
+            .strip_prefix("CANARY_")
+            .map(|u| format!("{PASSWORD}-{}", u.to_lowercase())),
+    };
+    let file = TargetFile::parse("target.toml", &target_file(mock.url()), &env).unwrap();
+    let target = Target::remote(file, &ClientOptions::default()).unwrap();
+    let cases = load_dir(&PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cases"
+    )))
+    .unwrap();
+    let options = RunOptions {
+        jobs: 4,
+        keep: false,
+        case_timeout: Duration::from_secs(60),
+        schemas: SchemaSet::embedded().unwrap(),
+    };
+
+    // Act
+    let summary = run(&target, &cases, &options, &Interrupt::default(), |_| {})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    report::write_all(&summary, dir.path()).unwrap();
+    let terminal = report::terminal::summary(&summary, false);
+
+    // Assert: the run really used the accounts (something passed), and nothing leaked.
+    assert!(summary.counts().pass > 0, "{terminal}");
+    // A Basic header carries the password in base64: that must not appear either.
+    let basic =
+        ewsconf::target::Auth::basic("boss@example.com", format!("{PASSWORD}-boss")).header_value();
+    let encoded = basic.trim_start_matches("Basic ").to_owned();
+    let files = every_file(dir.path());
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(
+            !text.contains("canary-pw"),
+            "a password reached {}",
+            file.display()
+        );
+        assert!(
+            !text.contains(TOKEN),
+            "the token reached {}",
+            file.display()
+        );
+        assert!(
+            !text.contains(&encoded),
+            "a Basic header reached {}",
+            file.display()
+        );
+    }
+    assert!(!terminal.contains("canary-pw") && !terminal.contains(TOKEN));
+    mock.shutdown().await;
+}
