@@ -17,6 +17,7 @@ pub mod generate;
 pub mod judge;
 pub mod mock;
 pub mod normalize;
+pub mod quirk;
 pub mod report;
 pub mod run;
 pub mod schema;

@@ -63,6 +63,20 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
     },
+    /// Reproduce a documented Exchange quirk and compare the target with it.
+    Quirk {
+        /// Which quirk.
+        #[arg(value_enum)]
+        name: QuirkName,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Where to write reports; the run gets its own folder inside.
+        #[arg(long, default_value = "reports", value_name = "DIR")]
+        report_dir: PathBuf,
+        /// Keep the items the run created instead of deleting them.
+        #[arg(long)]
+        keep: bool,
+    },
     /// List the cases: id, tags and title.
     List {
         #[command(flatten)]
@@ -96,6 +110,13 @@ enum Command {
         #[arg(long, default_value_t = ewsconf::mock::DEFAULT_MAX_BODY_BYTES, value_name = "N")]
         max_body_bytes: usize,
     },
+}
+
+/// The quirks `ewsconf quirk` reproduces.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum QuirkName {
+    /// A delegate's sent copy does not reach Sent Items (SendItem reference, Remarks).
+    DelegateCopy,
 }
 
 /// Where the suite runs.
@@ -169,6 +190,12 @@ fn main() -> ExitCode {
             !no_progress,
         ),
         Command::List { select } => list(&select),
+        Command::Quirk {
+            name: QuirkName::DelegateCopy,
+            target,
+            report_dir,
+            keep,
+        } => quirk(&target, &report_dir, keep),
         Command::Validate { files, schema_dir } => validate(&files, schema_dir.as_deref()),
         Command::Mock {
             listen,
@@ -211,6 +238,67 @@ fn schemas(dir: Option<&Path>) -> anyhow::Result<&'static SchemaSet> {
     }
 }
 
+/// Builds the target the arguments describe: the embedded mock, or a target file's server.
+async fn target(args: &TargetArgs) -> anyhow::Result<Target> {
+    if args.insecure {
+        eprintln!(
+            "WARNING: --insecure accepts any TLS certificate; anyone on the network path can read the credentials."
+        );
+    }
+    let client_options = ClientOptions {
+        ca_cert: args.ca_cert.clone(),
+        insecure: args.insecure,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    Ok(match &args.target {
+        Some(path) => Target::remote(
+            TargetFile::load(path, &|name| std::env::var(name).ok())?,
+            &client_options,
+        )?,
+        None => Target::embedded(MockConfig::with_profile(args.profile)).await?,
+    })
+}
+
+fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let target = target(args).await?;
+        let result = ewsconf::quirk::delegate_copy(&target, keep).await;
+        target.shutdown().await;
+        let summary = match result {
+            Ok(summary) => summary,
+            Err(ewsconf::quirk::QuirkError::Setup(e))
+                if matches!(&*e, ewsconf::target::CallError::Target(t) if t.is_retryable()) =>
+            {
+                eprintln!("ewsconf: {e}");
+                return Ok(exit::UNREACHABLE);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let dir = report_dir.join(&summary.run_id);
+        let paths = report::write_all(&summary, &dir)?;
+        if let Some(table) = &summary.quirk {
+            print!("{}", table.markdown());
+            let json = dir.join("quirk-delegate-copy.json");
+            std::fs::write(&json, serde_json::to_string_pretty(table)?)
+                .with_context(|| format!("writing {}", json.display()))?;
+            println!(
+                "\nreports: {}, {}, {}",
+                paths.html.display(),
+                paths.json.display(),
+                json.display()
+            );
+        }
+        // Reproducing the quirk is not a failure; a behaviour that is neither documented nor
+        // intended is.
+        Ok(if summary.counts().fail == 0 {
+            exit::OK
+        } else {
+            exit::FAILURES
+        })
+    })
+}
+
 fn run_suite(
     args: &TargetArgs,
     select: &SelectArgs,
@@ -222,21 +310,6 @@ fn run_suite(
 ) -> anyhow::Result<u8> {
     let cases = select.load()?;
     let schemas = schemas(args.schema_dir.as_deref())?;
-    let client_options = ClientOptions {
-        ca_cert: args.ca_cert.clone(),
-        insecure: args.insecure,
-        timeout: Duration::from_secs(args.timeout),
-    };
-    if args.insecure {
-        eprintln!(
-            "WARNING: --insecure accepts any TLS certificate; anyone on the network path can read the credentials."
-        );
-    }
-    let file = args
-        .target
-        .as_deref()
-        .map(|path| TargetFile::load(path, &|name| std::env::var(name).ok()))
-        .transpose()?;
     let options = RunOptions {
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         keep,
@@ -245,10 +318,7 @@ fn run_suite(
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let target = match file {
-            Some(file) => Target::remote(file, &client_options)?,
-            None => Target::embedded(MockConfig::with_profile(args.profile)).await?,
-        };
+        let target = target(args).await?;
         let interrupt = Interrupt::default();
         let on_signal = interrupt.clone();
         tokio::spawn(async move {

@@ -173,6 +173,7 @@ fn summary() -> RunSummary {
         started: "2025-01-01T12:00:00Z".to_owned(),
         elapsed: Duration::from_millis(4321),
         outcomes,
+        quirk: None,
     }
 }
 

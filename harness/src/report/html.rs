@@ -36,6 +36,9 @@ pub fn render(summary: &RunSummary) -> String {
     head(&mut h, summary);
     header(&mut h, summary, &counts);
     h.push_str("<main>\n");
+    if let Some(q) = &summary.quirk {
+        quirk_table(&mut h, q);
+    }
     matrix(&mut h, summary, &counts, &anchors);
     filters(&mut h);
     h.push_str("<section id=\"cases\">\n<h2>Cases</h2>\n");
@@ -60,6 +63,47 @@ pub fn render(summary: &RunSummary) -> String {
         env!("CARGO_PKG_VERSION")
     );
     h
+}
+
+/// The quirk reproduction's table: one row per scenario, with its exact request.
+fn quirk_table(h: &mut String, q: &crate::run::outcome::QuirkReport) {
+    let _ = write!(
+        h,
+        "<section id=\"quirk\">\n<h2>Quirk: {}</h2>\n<p>{}</p>\n<table class=\"state\">\n\
+         <tr><th>scenario</th><th>documented</th><th>intended</th><th>this target</th><th>verdict</th></tr>\n",
+        esc(&q.name),
+        esc(&q.reference)
+    );
+    for r in &q.rows {
+        let badge = match r.verdict {
+            crate::run::outcome::QuirkVerdict::Reproduced => "quirk",
+            crate::run::outcome::QuirkVerdict::Fixed => "pass",
+            crate::run::outcome::QuirkVerdict::Different => "fail",
+        };
+        let _ = writeln!(
+            h,
+            "<tr id=\"quirk-{}\"><td><strong>{}</strong><br>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td><span class=\"badge b-{badge}\">{}</span></td></tr>",
+            esc(&r.scenario),
+            esc(&r.scenario),
+            esc(&r.description),
+            esc(&r.documented.describe()),
+            esc(&r.intended.describe()),
+            esc(&r.observed.describe()),
+            esc(r.verdict.name())
+        );
+    }
+    h.push_str("</table>\n");
+    for r in &q.rows {
+        let _ = writeln!(
+            h,
+            "<details><summary>Request of scenario {}</summary>",
+            esc(&r.scenario)
+        );
+        xml_block(h, &r.request);
+        h.push_str("</details>\n");
+    }
+    h.push_str("</section>\n");
 }
 
 fn head(h: &mut String, s: &RunSummary) {

@@ -133,6 +133,7 @@ pub async fn run(
         started: started_at,
         elapsed: started.elapsed(),
         outcomes: outcomes.into_iter().flatten().collect(),
+        quirk: None,
     })
 }
 
@@ -273,7 +274,7 @@ async fn delegate_access(
 }
 
 /// Deletes every item carrying the run's marker, in every folder of every account.
-async fn clean_up(target: &Target, marker: &str) {
+pub(crate) async fn clean_up(target: &Target, marker: &str) {
     for account in target.accounts.values() {
         for folder in FolderName::ALL {
             let Ok(found) = target
