@@ -11,6 +11,7 @@
 //! the EWS XML schema; [`report`] turns a [`run::RunSummary`] into the terminal summary,
 //! `junit.xml`, `report.json` and `report.html`.
 
+pub mod baseline;
 pub mod case;
 pub mod ews;
 pub mod generate;

@@ -20,7 +20,8 @@ use ewsconf::target::{ClientOptions, Target, TargetFile};
 mod exit {
     /// Everything conformed (pass, quirk or skip), or every file was valid.
     pub const OK: u8 = 0;
-    /// At least one conformance failure, harness error or invalid document.
+    /// At least one conformance failure, harness error, change from the baseline, or invalid
+    /// document.
     pub const FAILURES: u8 = 1;
     /// The command line, a case file, a target file or a schema directory is wrong.
     pub const USAGE: u8 = 2;
@@ -62,6 +63,13 @@ enum Command {
         /// Show no progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Compare each case's normalized response and state with the baseline in this folder;
+        /// differences are reported as `changed`.
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
+        /// Rewrite the baseline folder from this run instead of comparing.
+        #[arg(long, requires = "baseline")]
+        update_baseline: bool,
     },
     /// Reproduce a documented Exchange quirk and compare the target with it.
     Quirk {
@@ -180,14 +188,20 @@ fn main() -> ExitCode {
             keep,
             case_timeout,
             no_progress,
+            baseline,
+            update_baseline,
         } => run_suite(
             &target,
             &select,
-            jobs,
-            &report_dir,
-            keep,
-            case_timeout,
-            !no_progress,
+            &RunArgs {
+                jobs,
+                report_dir,
+                keep,
+                case_timeout,
+                progress: !no_progress,
+                baseline,
+                update_baseline,
+            },
         ),
         Command::List { select } => list(&select),
         Command::Quirk {
@@ -299,15 +313,27 @@ fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<u8>
     })
 }
 
-fn run_suite(
-    args: &TargetArgs,
-    select: &SelectArgs,
+/// How `run` runs, beside the target and the selection.
+struct RunArgs {
     jobs: Option<usize>,
-    report_dir: &Path,
+    report_dir: PathBuf,
     keep: bool,
     case_timeout: u64,
     progress: bool,
-) -> anyhow::Result<u8> {
+    baseline: Option<PathBuf>,
+    update_baseline: bool,
+}
+
+fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::Result<u8> {
+    let RunArgs {
+        jobs,
+        report_dir,
+        keep,
+        case_timeout,
+        progress,
+        ..
+    } = run;
+    let (jobs, keep, case_timeout, progress) = (*jobs, *keep, *case_timeout, *progress);
     let cases = select.load()?;
     let schemas = schemas(args.schema_dir.as_deref())?;
     let options = RunOptions {
@@ -331,14 +357,24 @@ fn run_suite(
         let result =
             ewsconf::run::run(&target, &cases, &options, &interrupt, |o| bar.case_done(o)).await;
         bar.finish();
+        let secrets: Vec<String> = target.secrets().into_iter().map(str::to_owned).collect();
         target.shutdown().await;
-        let summary = match result {
+        let mut summary = match result {
             Ok(summary) => summary,
             Err(RunError::Unreachable(e)) => {
                 eprintln!("ewsconf: {e}");
                 return Ok(exit::UNREACHABLE);
             }
         };
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        match (&run.baseline, run.update_baseline) {
+            (Some(dir), true) => {
+                ewsconf::baseline::update(&summary, dir, &secrets)?;
+                println!("baseline written to {}", dir.display());
+            }
+            (Some(dir), false) => ewsconf::baseline::compare(&mut summary, dir, &secrets)?,
+            (None, _) => {}
+        }
         let dir = report_dir.join(&summary.run_id);
         let paths = report::write_all(&summary, &dir)?;
         let color = std::io::IsTerminal::is_terminal(&std::io::stdout());

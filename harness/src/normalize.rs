@@ -194,6 +194,18 @@ fn prefixes(root: &Element) -> Vec<(String, String)> {
             (uri, prefix)
         })
         .filter(|(_, p)| p != "xml")
+        .collect::<Vec<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(i, pair)| {
+            let rank = ["soap", "m", "t", "e"]
+                .iter()
+                .position(|p| *p == pair.1)
+                .unwrap_or(4 + i);
+            (rank, pair)
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_values()
         .collect()
 }
 

@@ -52,12 +52,31 @@ fn is_quirk_case(summary_case: &Case) -> bool {
     summary_case.quirk.is_some()
 }
 
+/// Snapshots every case's normalized request, response and state under `snapshots/<profile>/`:
+/// a change in the mock's behaviour shows as a reviewable diff (`cargo insta review`), and with
+/// `CI` set a mismatch or a missing snapshot fails.
+fn snapshot(summary: &RunSummary, profile: Profile) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(format!("../../snapshots/{profile}"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        for outcome in &summary.outcomes {
+            insta::assert_snapshot!(
+                outcome.id.replace('/', "__"),
+                ewsconf::baseline::render(outcome, &[])
+            );
+        }
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_intended_every_case_passes() {
     let summary = run_suite(Profile::Intended).await;
     assert_eq!(summary.outcomes.len(), suite().len());
     let wrong = explain(&summary, |_, v| v == Verdict::Pass);
     assert!(wrong.is_empty(), "{wrong:#?}");
+    snapshot(&summary, Profile::Intended);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,4 +97,5 @@ async fn under_documented_the_quirk_cases_are_quirk_and_the_rest_pass() {
         }
     });
     assert!(wrong.is_empty(), "{wrong:#?}");
+    snapshot(&summary, Profile::Documented);
 }

@@ -1,0 +1,130 @@
+//! Baselines for users: stable across runs against the same server, and a one-line change in the
+//! server's behaviour shows as `changed` on exactly the cases it affects.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ewsconf::baseline;
+use ewsconf::case::{Case, CaseRequest, ItemRef, load_dir};
+use ewsconf::mock::{Defects, MockConfig, Profile};
+use ewsconf::run::{Interrupt, RunOptions, RunSummary, run};
+use ewsconf::schema::SchemaSet;
+use ewsconf::target::Target;
+
+fn suite() -> Vec<Case> {
+    load_dir(&PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cases"
+    )))
+    .unwrap()
+}
+
+async fn run_against(config: MockConfig) -> RunSummary {
+    let target = Target::embedded(config).await.unwrap();
+    let options = RunOptions {
+        jobs: 4,
+        keep: false,
+        case_timeout: Duration::from_secs(60),
+        schemas: SchemaSet::embedded().unwrap(),
+    };
+    let summary = run(&target, &suite(), &options, &Interrupt::default(), |_| {})
+        .await
+        .unwrap();
+    target.shutdown().await;
+    summary
+}
+
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            out.push((path.strip_prefix(dir).unwrap().to_owned(), bytes));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_against_the_same_profile_write_identical_baselines() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    baseline::update(
+        &run_against(MockConfig::with_profile(Profile::Documented)).await,
+        one.path(),
+        &[],
+    )
+    .unwrap();
+    baseline::update(
+        &run_against(MockConfig::with_profile(Profile::Documented)).await,
+        two.path(),
+        &[],
+    )
+    .unwrap();
+    let (a, b) = (files(one.path()), files(two.path()));
+    assert_eq!(a.len(), suite().len());
+    assert_eq!(a, b, "baselines differ between two runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_line_change_in_the_server_marks_exactly_the_affected_cases_changed() {
+    // Arrange: a baseline of the mock as it is.
+    let dir = tempfile::tempdir().unwrap();
+    baseline::update(
+        &run_against(MockConfig::with_profile(Profile::Intended)).await,
+        dir.path(),
+        &[],
+    )
+    .unwrap();
+    let stale_cases: BTreeSet<String> = suite()
+        .into_iter()
+        .filter(|c| matches!(&c.request, CaseRequest::Typed { item_ids, .. } if item_ids.iter().any(|i| matches!(i, ItemRef::Stale(_)))))
+        .map(|c| c.id)
+        .collect();
+    assert!(
+        !stale_cases.is_empty(),
+        "the suite has no stale-change-key case"
+    );
+
+    // Act: the same run against a mock that answers stale change keys with another code.
+    let mut summary = run_against(MockConfig {
+        defects: Defects {
+            stale_as_not_found: true,
+            ..Defects::default()
+        },
+        ..MockConfig::with_profile(Profile::Intended)
+    })
+    .await;
+    baseline::compare(&mut summary, dir.path(), &[]).unwrap();
+
+    // Assert
+    let changed: BTreeSet<String> = summary
+        .outcomes
+        .iter()
+        .filter(|o| o.changed.is_some())
+        .map(|o| o.id.clone())
+        .collect();
+    assert_eq!(changed, stale_cases);
+    let diff = summary
+        .outcomes
+        .iter()
+        .find_map(|o| o.changed.clone())
+        .unwrap();
+    assert!(
+        diff.contains("-          <m:ResponseCode>ErrorStaleObject</m:ResponseCode>"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+          <m:ResponseCode>ErrorItemNotFound</m:ResponseCode>"),
+        "{diff}"
+    );
+    let terminal = ewsconf::report::terminal::summary(&summary, false);
+    assert!(
+        terminal.contains("ErrorItemNotFound"),
+        "the terminal shows the diff: {terminal}"
+    );
+}
