@@ -408,15 +408,20 @@ impl<'a> TreeBuilder<'a> {
 
     fn position(&mut self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.doc.len());
-        if offset >= self.counted_to {
-            for (i, b) in self.doc[self.counted_to..offset].iter().enumerate() {
-                if *b == b'\n' {
-                    self.line += 1;
-                    self.line_start = self.counted_to + i + 1;
-                }
-            }
-            self.counted_to = offset;
+        if offset < self.counted_to {
+            // quick-xml can report an error before text already counted: count again from the
+            // start, or `offset - line_start` underflows.
+            self.counted_to = 0;
+            self.line = 1;
+            self.line_start = 0;
         }
+        for (i, b) in self.doc[self.counted_to..offset].iter().enumerate() {
+            if *b == b'\n' {
+                self.line += 1;
+                self.line_start = self.counted_to + i + 1;
+            }
+        }
+        self.counted_to = offset;
         (self.line, (offset - self.line_start) as u32 + 1)
     }
 

@@ -222,7 +222,7 @@ fn fault_response(fault: SoapFault) -> Response {
 
 /// The SOAP Fault Exchange answers with for `code`.
 pub fn ews_fault(code: ResponseCode, message: impl Into<String>) -> Box<SoapFault> {
-    let message = message.into();
+    let message = xml_chars(&message.into());
     Box::new(SoapFault {
         fault_code: FaultCode {
             namespace: Some(TYPES_NS.into()),
@@ -247,9 +247,21 @@ fn schema_fault(line: u32, column: u32, violation: &str) -> Box<SoapFault> {
         d.message = Some("The request failed schema validation.".into());
         d.line_number = Some(line);
         d.line_position = Some(column);
-        d.violation = Some(violation.to_owned());
+        d.violation = Some(xml_chars(violation));
     }
     fault
+}
+
+/// `text` with every character XML 1.0 cannot carry replaced by U+FFFD. Parser messages quote
+/// the request's bytes, and a NUL quoted back would make the fault itself not well-formed.
+fn xml_chars(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' => c,
+            c if c >= '\u{10000}' => c,
+            _ => '\u{fffd}',
+        })
+        .collect()
 }
 
 fn plain(status: StatusCode, text: &str) -> Response {

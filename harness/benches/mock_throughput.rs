@@ -1,0 +1,525 @@
+//! Throughput and memory of the reference mock.
+//!
+//! - SendItem of fresh drafts over loopback with keep-alive, from 32 concurrent tasks sharing one
+//!   `ewsconf::target::Client`, against the stateful mock and against a `wiremock` server that
+//!   answers every POST with the mock's own SendItem success bytes. The drafts are created
+//!   before the timed part; each figure is the median of 5 runs, mock and wiremock runs
+//!   interleaved.
+//! - Peak RSS (`VmHWM`) of a fresh process of this binary before and after 100,000 drafts are
+//!   created in the mock's store over HTTP. That process also runs the client, so its figure
+//!   includes the client's share.
+//!
+//! - Where the mock's time goes: each stage of its work on one SendItem, timed without HTTP.
+//!
+//! Run with `cargo bench --bench mock_throughput`.
+
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ewsconf::ews::{DistinguishedFolderName, Item, ItemId, ResponseClass, SendItem};
+use ewsconf::mock::{MockConfig, MockServer, Profile};
+use ewsconf::target::calls::{Account, folder_of};
+use ewsconf::target::{Client, ClientOptions, Post};
+
+const RUNS: usize = 5;
+/// SendItem requests per timed run, each for its own fresh draft.
+const SENDS_PER_RUN: usize = 5_000;
+/// Client tasks sending at once.
+const CONCURRENCY: usize = 32;
+/// Drafts held by the store in the memory measurement.
+const MEMORY_ITEMS: usize = 100_000;
+/// Calls per stage in the per-stage breakdown.
+const STAGE_CALLS: usize = 20_000;
+/// The argument that makes this binary run only the memory measurement.
+const MEMORY_CHILD: &str = "--memory-child";
+
+const BOSS: &str = "boss@example.com";
+const CAROL: &str = "carol@example.com";
+
+fn boss() -> Account {
+    Account::basic(BOSS, "secret")
+}
+
+fn client(url: &str) -> Client {
+    Client::new(url, &ClientOptions::default()).expect("a client for a loopback URL")
+}
+
+/// Creates `n` drafts in the boss's Drafts from `CONCURRENCY` tasks; returns their ids in order
+/// of creation per task.
+async fn create_drafts(client: &Client, n: usize, tag: &str) -> Vec<ItemId> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let client = client.clone();
+            let next = next.clone();
+            let tag = tag.to_owned();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return ids;
+                    }
+                    let item = Item::message(format!("bench {tag} draft {i:06}"))
+                        .with_body("A short body, as a harness draft carries.")
+                        .to(CAROL);
+                    let id = client
+                        .create_in(
+                            &boss(),
+                            folder_of(BOSS, DistinguishedFolderName::Drafts),
+                            item,
+                        )
+                        .await
+                        .expect("CreateItem succeeds");
+                    ids.push(id);
+                }
+            })
+        })
+        .collect();
+    let mut ids = Vec::with_capacity(n);
+    for t in tasks {
+        ids.extend(t.await.expect("creator task"));
+    }
+    ids
+}
+
+/// One timed run: requests per second, process CPU microseconds per request (client and
+/// server together), and how many answers were not a single Success.
+struct Run {
+    rate: f64,
+    cpu_us: f64,
+    failures: usize,
+}
+
+/// Sends one SendItem per id from `CONCURRENCY` tasks sharing `client`.
+async fn send_all(client: &Client, ids: Arc<Vec<ItemId>>) -> Run {
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let client = client.clone();
+            let ids = ids.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut failures = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(id) = ids.get(i) else {
+                        return failures;
+                    };
+                    let ok = client
+                        .send_item(&boss(), SendItem::new([id.clone()]))
+                        .await
+                        .is_ok_and(|m| {
+                            m.len() == 1 && m[0].response_class == ResponseClass::Success
+                        });
+                    failures += usize::from(!ok);
+                }
+            })
+        })
+        .collect();
+    let mut failures = 0;
+    for t in tasks {
+        failures += t.await.expect("sender task");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    Run {
+        rate: ids.len() as f64 / secs,
+        cpu_us: cpu * 1e6 / ids.len() as f64,
+        failures,
+    }
+}
+
+/// User plus system CPU time of this process so far, in seconds (`/proc/self/stat`, in clock
+/// ticks of 1/100 s, Linux's USER_HZ).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // The command name may hold spaces; the fields after it are plain.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after `) state`.
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(u), Some(s)) => (u + s) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// A mock served from its own OS thread on a current-thread runtime, as wiremock serves; it
+/// stops when the returned sender is dropped.
+fn mock_on_own_thread() -> (String, std::sync::mpsc::Sender<()>) {
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        runtime.block_on(async {
+            let mock = MockServer::start(MockConfig::with_profile(Profile::Intended))
+                .await
+                .expect("mock starts");
+            let _ = url_tx.send(mock.url().to_owned());
+            // Serve until the bench drops the sender; poll so the runtime keeps serving.
+            while matches!(
+                stop_rx.try_recv(),
+                Err(std::sync::mpsc::TryRecvError::Empty)
+            ) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            mock.shutdown().await;
+        });
+    });
+    let url = url_rx.recv().expect("the mock thread reports its URL");
+    (url, stop_tx)
+}
+
+/// The bytes the mock answers a successful one-item SendItem with.
+async fn canned_success(mock_client: &Client) -> Vec<u8> {
+    let id = create_drafts(mock_client, 1, "canned").await.remove(0);
+    let envelope = ewsconf::ews::RequestEnvelope::new(SendItem::new([id]));
+    let exchange = mock_client
+        .post(&boss().auth, Post::soap(&envelope))
+        .await
+        .expect("the mock answers");
+    assert_eq!(exchange.status, 200);
+    exchange.body
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `VmHWM` and `VmRSS` of this process, in KiB.
+fn memory_kib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The memory measurement, in a process of its own so the throughput runs do not raise its peak.
+fn memory_child() -> ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime.block_on(async {
+        let mock = MockServer::start(MockConfig::with_profile(Profile::Intended))
+            .await
+            .expect("mock starts");
+        let client = client(mock.url());
+        // One request first, so the client, the pool and the schemas are all warm.
+        create_drafts(&client, 1, "warm").await;
+        let Some((hwm_before, _)) = memory_kib() else {
+            eprintln!("/proc/self/status has no VmHWM");
+            return ExitCode::FAILURE;
+        };
+        let started = Instant::now();
+        create_drafts(&client, MEMORY_ITEMS, "mem").await;
+        let filled_in = started.elapsed();
+        let held = mock.store().lock().len();
+        let Some((hwm_after, rss_after)) = memory_kib() else {
+            return ExitCode::FAILURE;
+        };
+        println!(
+            "{held} {hwm_before} {hwm_after} {rss_after} {}",
+            filled_in.as_millis()
+        );
+        mock.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs [`memory_child`] in a fresh process of this binary and reads its figures.
+fn memory() -> Result<(usize, u64, u64, u64, Duration), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let output = Command::new(exe)
+        .arg(MEMORY_CHILD)
+        .output()
+        .map_err(|e| format!("cannot run the memory measurement: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "the memory measurement failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    match fields[..] {
+        [held, before, after, rss, millis] => Ok((
+            held as usize,
+            before,
+            after,
+            rss,
+            Duration::from_millis(millis),
+        )),
+        _ => Err(format!(
+            "unexpected output from the memory measurement: {text}"
+        )),
+    }
+}
+
+/// Per-stage cost of the mock's work on one SendItem, on this thread, without HTTP: microseconds
+/// per call over `STAGE_CALLS` calls, and the request and response sizes.
+fn stages() -> (Vec<(&'static str, f64)>, usize, usize) {
+    use ewsconf::ews::{Element, Request, RequestEnvelope, ResponseBody, ResponseEnvelope};
+    use ewsconf::mock::ids::ItemKey;
+    use ewsconf::mock::store::StoredItem;
+    use ewsconf::mock::{Directory, MockFolder, Store};
+
+    fn time<T>(calls: usize, mut f: impl FnMut(usize) -> T) -> f64 {
+        let started = Instant::now();
+        for i in 0..calls {
+            std::hint::black_box(f(i));
+        }
+        started.elapsed().as_secs_f64() * 1e6 / calls as f64
+    }
+    let calls = STAGE_CALLS;
+    let store = Store::new(Directory::documented_defaults(), Profile::Intended);
+    let boss = store.directory.by_address(BOSS).expect("the boss account");
+    let drafts = store.folder_key(boss, MockFolder::Drafts);
+    let draft = Item::message("bench draft 000001")
+        .with_body("A short body, as a harness draft carries.")
+        .to(CAROL);
+    let numbers: Vec<u64> = {
+        let mut state = store.lock();
+        (0..calls)
+            .map(|_| state.insert(StoredItem::from_wire(&draft, drafts, true)))
+            .collect()
+    };
+    let id = |n: u64| {
+        ItemId::new(
+            ItemKey {
+                mailbox: boss as u16,
+                number: n,
+            }
+            .encode(),
+        )
+    };
+    let request = RequestEnvelope::new(SendItem::new([id(numbers[0])]));
+    let bytes = Post::soap(&request).body;
+    let root = Element::parse(&bytes).expect("the request parses");
+    let schemas = ewsconf::schema::SchemaSet::embedded().expect("the schemas compile");
+    let mut deliveries = Vec::with_capacity(calls);
+    let mut response = None;
+    let mut rows = vec![
+        (
+            "client: request to XML",
+            time(calls, |_| Post::soap(&request)),
+        ),
+        (
+            "mock: parse (Element::parse)",
+            time(calls, |_| Element::parse(&bytes)),
+        ),
+        (
+            "mock: validate (libxml2, embedded schemas)",
+            time(calls, |_| schemas.validate(&bytes)),
+        ),
+        (
+            "mock: typed request (from_element)",
+            time(calls, |_| RequestEnvelope::from_element(&root)),
+        ),
+    ];
+    rows.push((
+        "mock: execute SendItem (store, one lock)",
+        time(calls, |i| {
+            let executed = store.execute(boss, &Request::SendItem(SendItem::new([id(numbers[i])])));
+            response = Some(executed.response);
+            deliveries.extend(executed.deliveries);
+        }),
+    ));
+    let mut pending = deliveries.into_iter();
+    rows.push((
+        "mock: deliver to the Inbox (second lock)",
+        time(calls, |_| {
+            pending
+                .next()
+                .map(|d| d.apply(&mut store.lock(), &store.directory))
+        }),
+    ));
+    let envelope = ResponseEnvelope {
+        server_version_info: Some(ewsconf::mock::server::server_version_info()),
+        body: ResponseBody::Response(response.expect("a response")),
+    };
+    let out = envelope.to_xml();
+    rows.push(("mock: response to XML", time(calls, |_| envelope.to_xml())));
+    rows.push((
+        "client: parse the response",
+        time(calls, |_| ResponseEnvelope::parse(out.as_bytes())),
+    ));
+    (rows, bytes.len(), out.len())
+}
+
+fn main() -> ExitCode {
+    if std::env::args().any(|a| a == MEMORY_CHILD) {
+        return memory_child();
+    }
+    // Other work on the machine skews requests/s; CPU per request much less.
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let workers = runtime.metrics().num_workers();
+    let (results, failures) = runtime.block_on(async {
+        let shared = MockServer::start(MockConfig::with_profile(Profile::Intended))
+            .await
+            .expect("mock starts");
+        let shared_client = client(shared.url());
+        let (own_url, stop_own) = mock_on_own_thread();
+        let own_client = client(&own_url);
+        let canned = canned_success(&shared_client).await;
+        let wire = wiremock::MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path(ewsconf::mock::EWS_PATH))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200)
+                    .set_body_raw(canned.clone(), "text/xml; charset=utf-8"),
+            )
+            .mount(&wire)
+            .await;
+        let wire_client = client(&format!("{}{}", wire.uri(), ewsconf::mock::EWS_PATH));
+
+        // Warm the servers and the connection pools.
+        for c in [&shared_client, &own_client] {
+            let warm = Arc::new(create_drafts(c, 2 * CONCURRENCY, "warm").await);
+            send_all(c, warm.clone()).await;
+            send_all(&wire_client, warm).await;
+        }
+
+        // [mock on the client's runtime, mock on its own thread, wiremock]
+        let mut results: [Vec<Run>; 3] = Default::default();
+        let mut failures = 0;
+        for run in 0..RUNS {
+            let tag = run.to_string();
+            let drafts = Arc::new(create_drafts(&shared_client, SENDS_PER_RUN, &tag).await);
+            results[0].push(send_all(&shared_client, drafts).await);
+            let drafts = Arc::new(create_drafts(&own_client, SENDS_PER_RUN, &tag).await);
+            results[1].push(send_all(&own_client, drafts.clone()).await);
+            // The same request bodies; wiremock answers them all alike.
+            results[2].push(send_all(&wire_client, drafts).await);
+        }
+        for r in results.iter().flatten() {
+            failures += r.failures;
+        }
+        shared.shutdown().await;
+        drop(stop_own);
+        (results, failures)
+    });
+    if failures > 0 {
+        eprintln!("{failures} SendItem requests did not come back as a single Success");
+        return ExitCode::FAILURE;
+    }
+    let memory = memory();
+
+    let rate = |runs: &[Run]| median(runs.iter().map(|r| r.rate).collect());
+    let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.cpu_us).collect());
+    let all = |runs: &[Run]| {
+        runs.iter()
+            .map(|r| format!("{:.0}", r.rate))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let names = [
+        "ewsconf mock, on the client's runtime",
+        "ewsconf mock, own thread + current-thread runtime",
+        "wiremock 0.6, canned body, recording off (own thread)",
+    ];
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!();
+    println!("$ cargo bench --bench mock_throughput");
+    println!(
+        "SendItem, one fresh draft per request, {SENDS_PER_RUN} requests per run, \
+         {CONCURRENCY} client tasks sharing one keep-alive Client; \
+         {cores} cores, client runtime with {workers} workers"
+    );
+    println!(
+        "load average before: {}",
+        load_before
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!();
+    println!(
+        "| server | requests/s (median of {RUNS}) | CPU µs per request, client + server \
+         (median) | runs, requests/s |"
+    );
+    println!("|---|---:|---:|---|");
+    for (name, runs) in names.iter().zip(&results) {
+        println!(
+            "| {name} | {:.0} | {:.0} | {} |",
+            rate(runs),
+            cpu(runs),
+            all(runs)
+        );
+    }
+    let wire_rate = rate(&results[2]);
+    println!(
+        "| ratio mock / wiremock | {:.2} (own thread: {:.2}) | | |",
+        rate(&results[0]) / wire_rate,
+        rate(&results[1]) / wire_rate
+    );
+    println!();
+    let (rows, request_len, response_len) = stages();
+    println!(
+        "Where the mock's time goes: one SendItem ({request_len}-byte request, \
+         {response_len}-byte answer) without HTTP, one thread, {STAGE_CALLS} calls each"
+    );
+    println!();
+    println!("| stage | µs per call |");
+    println!("|---|---:|");
+    let mut mock_total = 0.0;
+    for (name, us) in &rows {
+        println!("| {name} | {us:.2} |");
+        if name.starts_with("mock:") {
+            mock_total += us;
+        }
+    }
+    println!("| mock stages together | {mock_total:.2} |");
+    println!();
+    match memory {
+        Ok((held, before, after, rss, took)) => {
+            println!(
+                "Memory, fresh process (mock and client together): {held} items in the store, \
+                 created over HTTP in {:.1} s",
+                took.as_secs_f64()
+            );
+            println!();
+            println!("| peak RSS (VmHWM) | MiB |");
+            println!("|---|---:|");
+            println!("| before (mock started, warm) | {:.1} |", mib(before));
+            println!("| after {MEMORY_ITEMS} drafts | {:.1} |", mib(after));
+            println!(
+                "| delta | {:.1} ({:.0} bytes per item) |",
+                mib(after.saturating_sub(before)),
+                (after.saturating_sub(before) * 1024) as f64 / held.max(1) as f64
+            );
+            println!("| current RSS (VmRSS) after | {:.1} |", mib(rss));
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
