@@ -1,8 +1,13 @@
 //! Generated requests: proptest strategies over the wire model.
 //!
-//! [`wire`] covers every shape the schema allows for the operations the harness speaks; the same
-//! strategies drive the schema-conformance properties and, later, the fuzz command.
+//! [`wire`] covers every shape the schema allows for the operations the harness speaks; [`send`]
+//! generates SendItem requests over a pool of real drafts, and [`malformation`] breaks them in
+//! named ways, each with the answer it deserves. `ewsconf fuzz` drives them.
 
+pub mod malformation;
+pub mod send;
 pub mod wire;
 
+pub use malformation::{Acceptable, Level, Malformation};
+pub use send::{FuzzCase, PoolIds, Rendered, SendShape, arb_fuzz_case, arb_send_shape};
 pub use wire::SchemaEra;
