@@ -339,20 +339,15 @@ fn stages() -> (Vec<(&'static str, f64)>, usize, usize) {
         ),
     ];
     rows.push((
-        "mock: execute SendItem (store, one lock)",
+        "mock: execute SendItem and deliver (store, one lock)",
         time(calls, |i| {
-            let executed = store.execute(boss, &Request::SendItem(SendItem::new([id(numbers[i])])));
+            let executed = store.execute(
+                boss,
+                &Request::SendItem(SendItem::new([id(numbers[i])])),
+                true,
+            );
             response = Some(executed.response);
             deliveries.extend(executed.deliveries);
-        }),
-    ));
-    let mut pending = deliveries.into_iter();
-    rows.push((
-        "mock: deliver to the Inbox (second lock)",
-        time(calls, |_| {
-            pending
-                .next()
-                .map(|d| d.apply(&mut store.lock(), &store.directory))
         }),
     ));
     let envelope = ResponseEnvelope {

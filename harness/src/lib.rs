@@ -14,6 +14,7 @@
 pub mod baseline;
 pub mod case;
 pub mod ews;
+pub mod fuzz;
 pub mod generate;
 pub mod judge;
 pub mod mock;

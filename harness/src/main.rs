@@ -85,6 +85,29 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Send generated requests, valid and malformed, and check invariants on every exchange.
+    Fuzz {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// How many requests to send.
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        cases: usize,
+        /// The seed; the same seed sends the same sequence (random when absent).
+        #[arg(long, value_name = "S")]
+        seed: Option<u64>,
+        /// Requests in flight at once (default: 4 per core).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Where to write reports.
+        #[arg(long, default_value = "reports", value_name = "DIR")]
+        report_dir: PathBuf,
+        /// Where to write shrunk failures as case files.
+        #[arg(long, default_value = "cases/regressions", value_name = "DIR")]
+        regressions: PathBuf,
+        /// Show no progress bar.
+        #[arg(long)]
+        no_progress: bool,
+    },
     /// List the cases: id, tags and title.
     List {
         #[command(flatten)]
@@ -204,6 +227,23 @@ fn main() -> ExitCode {
             },
         ),
         Command::List { select } => list(&select),
+        Command::Fuzz {
+            target,
+            cases,
+            seed,
+            jobs,
+            report_dir,
+            regressions,
+            no_progress,
+        } => fuzz(
+            &target,
+            cases,
+            seed,
+            jobs,
+            &report_dir,
+            &regressions,
+            !no_progress,
+        ),
         Command::Quirk {
             name: QuirkName::DelegateCopy,
             target,
@@ -270,6 +310,82 @@ async fn target(args: &TargetArgs) -> anyhow::Result<Target> {
             &client_options,
         )?,
         None => Target::embedded(MockConfig::with_profile(args.profile)).await?,
+    })
+}
+
+fn fuzz(
+    args: &TargetArgs,
+    cases: usize,
+    seed: Option<u64>,
+    jobs: Option<usize>,
+    report_dir: &Path,
+    regressions: &Path,
+    progress: bool,
+) -> anyhow::Result<u8> {
+    let seed = seed.unwrap_or_else(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish()
+    });
+    println!("seed {seed} (ewsconf fuzz --seed {seed} sends the same sequence)");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let options = ewsconf::fuzz::FuzzOptions {
+        cases,
+        seed,
+        jobs: jobs.unwrap_or(8 * cores),
+        batch: 512,
+        schemas: schemas(args.schema_dir.as_deref())?,
+        regressions: Some(regressions.to_owned()),
+        max_body: ewsconf::mock::DEFAULT_MAX_BODY_BYTES,
+        shrink_steps: 200,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let target = target(args).await?;
+        let bar = indicatif::ProgressBar::new(cases as u64);
+        if !progress || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let result = ewsconf::fuzz::fuzz(&target, &options, |done| bar.set_position(done as u64)).await;
+        bar.finish_and_clear();
+        target.shutdown().await;
+        let report = match result {
+            Ok(report) => report,
+            Err(ewsconf::fuzz::FuzzError::Setup(e))
+                if matches!(&*e, ewsconf::target::CallError::Target(t) if t.is_retryable()) =>
+            {
+                eprintln!("ewsconf: {e}");
+                return Ok(exit::UNREACHABLE);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        println!("{:<34} {:>9} {:>9}", "malformation", "exchanges", "failures");
+        for (name, stats) in &report.by_name {
+            println!("{name:<34} {:>9} {:>9}", stats.exchanges, stats.failures);
+        }
+        let secs = report.elapsed.as_secs_f64();
+        println!(
+            "{} exchanges, {} invariants checked, {} failing malformation(s) in {secs:.2} s ({:.0} exchanges/s); seed {}",
+            report.exchanges,
+            report.invariants,
+            report.failures.len(),
+            report.exchanges as f64 / secs.max(1e-9),
+            report.seed
+        );
+        for f in &report.failures {
+            println!("\nFAIL {} (shrunk to {} ItemId(s))", f.shrunk.name(), f.shrunk.effective_shape().items.len());
+            for finding in &f.findings {
+                println!("  {}: expected {}, actual {}", finding.check, finding.expected, finding.actual);
+            }
+            if let Some(path) = &f.case_file {
+                println!("  replay: ewsconf run --cases {} --only '{}'", regressions.display(), path.file_stem().map(|s| s.to_string_lossy().into_owned()).map(|s| format!("regressions/{s}")).unwrap_or_default());
+            }
+        }
+        let dir = report_dir.join(&report.summary.run_id);
+        let paths = report::write_all(&report.summary, &dir)?;
+        println!("\nreports: {}, {}, {}", paths.junit.display(), paths.json.display(), paths.html.display());
+        Ok(if report.failures.is_empty() { exit::OK } else { exit::FAILURES })
     })
 }
 
@@ -463,6 +579,7 @@ fn mock(
         directory,
         delivery_delay: Duration::from_millis(delivery_delay_ms),
         max_body_bytes,
+        server_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         ..MockConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

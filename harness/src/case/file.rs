@@ -31,6 +31,10 @@ pub struct CaseError {
     pub message: String,
 }
 
+/// The `SOAPAction` a raw request carries unless it says otherwise.
+pub const SEND_ITEM_ACTION: &str =
+    "http://schemas.microsoft.com/exchange/services/2006/messages/SendItem";
+
 // How long a case waits for asynchronous effects (deliveries, reports) unless it says otherwise.
 const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -92,7 +96,9 @@ struct RawRequest {
     mailbox_culture: Option<String>,
     raw: Option<Spanned<String>>,
     content_type: Option<String>,
+    soap_action: Option<String>,
     item_count: Option<usize>,
+    mangle: Option<super::Mangle>,
 }
 
 #[derive(Deserialize)]
@@ -375,7 +381,13 @@ fn read_request(
                 .content_type
                 .clone()
                 .unwrap_or_else(|| "text/xml; charset=utf-8".into()),
+            soap_action: match raw.soap_action.as_deref() {
+                None => Some(SEND_ITEM_ACTION.to_owned()),
+                Some("") => None,
+                Some(action) => Some(action.to_owned()),
+            },
             item_count: raw.item_count,
+            mangle: raw.mangle,
         });
     }
     let missing = |what: &str| r.error(0..0, format!("[request] needs {what} (or a raw body)"));
@@ -494,13 +506,17 @@ fn check_placeholders(
         };
         let inner = &after[..end];
         match inner.split_once(':') {
-            Some(("id" | "changekey", name)) => known(body.span(), name)?,
+            Some(("id" | "changekey" | "stalekey", name)) => known(body.span(), name)?,
             Some(("address", role)) if Role::from_name(role).is_some() => {}
-            None if inner == "marker" => {}
+            Some(("folderid", place))
+                if place.split_once(':').is_some_and(|(r, f)| {
+                    Role::from_name(r).is_some() && FolderName::parse(f).is_some()
+                }) => {}
+            None if inner == "marker" || inner == "deleted" => {}
             _ => {
                 return Err(r.error(
                     body.span(),
-                    format!("unknown placeholder {{{{{inner}}}}}: use {{{{id:NAME}}}}, {{{{changekey:NAME}}}}, {{{{address:ROLE}}}} or {{{{marker}}}}"),
+                    format!("unknown placeholder {{{{{inner}}}}}: use {{{{id:NAME}}}}, {{{{changekey:NAME}}}}, {{{{stalekey:NAME}}}}, {{{{deleted}}}}, {{{{address:ROLE}}}}, {{{{folderid:ROLE:FOLDER}}}} or {{{{marker}}}}"),
                 ));
             }
         }

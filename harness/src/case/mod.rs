@@ -241,16 +241,48 @@ pub enum CaseRequest {
         /// `MailboxCulture`.
         mailbox_culture: Option<String>,
     },
-    /// A raw body with placeholders: `{{id:NAME}}`, `{{changekey:NAME}}`, `{{address:ROLE}}`,
-    /// `{{marker}}`.
+    /// A raw body with placeholders: `{{id:NAME}}`, `{{changekey:NAME}}`, `{{stalekey:NAME}}`,
+    /// `{{deleted}}`, `{{address:ROLE}}`, `{{folderid:ROLE:FOLDER}}`, `{{marker}}`.
     Raw {
         /// The body.
         body: String,
         /// `Content-Type`.
         content_type: String,
+        /// `SOAPAction`; `None` sends none.
+        soap_action: Option<String>,
         /// How many ItemIds the body carries, for the one-message-per-id check.
         item_count: Option<usize>,
+        /// A change to the bytes that a TOML string cannot hold.
+        mangle: Option<Mangle>,
     },
+}
+
+/// A change to a raw body's bytes, applied after the placeholders are filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mangle {
+    /// Bytes that are not UTF-8 right after `<soap:Body>`.
+    InvalidUtf8,
+    /// Padding to one byte over 16 MiB, the mock's default cap.
+    Oversize,
+}
+
+impl Mangle {
+    /// Applies the change.
+    pub fn apply(self, mut body: Vec<u8>) -> Vec<u8> {
+        match self {
+            Mangle::InvalidUtf8 => {
+                let at = memchr::memmem::find(&body, b"<soap:Body>")
+                    .map_or(body.len() / 2, |i| i + "<soap:Body>".len());
+                body.splice(at..at, [0xFF, 0xFE, 0xFD]);
+            }
+            Mangle::Oversize => {
+                let pad = (crate::mock::DEFAULT_MAX_BODY_BYTES + 1).saturating_sub(body.len());
+                body.extend(std::iter::repeat_n(b' ', pad));
+            }
+        }
+        body
+    }
 }
 
 /// What `RequestServerVersion` to send.

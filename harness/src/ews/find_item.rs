@@ -179,7 +179,10 @@ impl Restriction {
     }
 
     /// Whether an item with these property values matches.
-    pub fn matches(&self, value_of: &dyn Fn(FieldUri) -> Option<String>) -> bool {
+    pub fn matches<'v>(
+        &self,
+        value_of: &dyn Fn(FieldUri) -> Option<std::borrow::Cow<'v, str>>,
+    ) -> bool {
         match self {
             Restriction::IsEqualTo { field_uri, value } => {
                 value_of(*field_uri).as_deref() == Some(value.as_str())
@@ -194,6 +197,12 @@ impl Restriction {
                     return false;
                 };
                 let fold = !matches!(comparison, ContainmentComparison::Exact);
+                // The common case (FindItem by a run marker) without allocating per item.
+                if fold && *mode == ContainmentMode::Substring && value.is_ascii() {
+                    let (h, n) = (actual.as_bytes(), value.as_bytes());
+                    return n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+                }
+                let actual = actual.into_owned();
                 let (actual, value) = if fold {
                     (actual.to_lowercase(), value.to_lowercase())
                 } else {

@@ -4,6 +4,8 @@
 //! Ids come from the pool (fresh drafts on the target), so "valid" means valid to the server
 //! too; a malformation then breaks one thing on purpose.
 
+use std::collections::BTreeSet;
+
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -216,6 +218,10 @@ impl FuzzCase {
         };
         match self.malformation {
             Some(Malformation::FalseWithFolder) => {
+                // Every item must fail for the folder's sake alone, so none may fail by itself.
+                for item in &mut shape.items {
+                    item.kind = IdKind::ItemId;
+                }
                 shape.save = false;
                 shape.folder = Some(FolderChoice::Distinguished(
                     DistinguishedFolderName::SentItems,
@@ -227,7 +233,12 @@ impl FuzzCase {
                     DistinguishedFolderName::SentItems,
                 ));
             }
-            Some(Malformation::FolderWithoutRights) => shape.save = true,
+            Some(Malformation::FolderWithoutRights) => {
+                for item in &mut shape.items {
+                    item.kind = IdKind::ItemId;
+                }
+                shape.save = true;
+            }
             Some(Malformation::StaleChangeKey) => {
                 // Stale keys are a property of ItemIds; the other kinds stay out of the way.
                 for item in &mut shape.items {
@@ -382,6 +393,43 @@ impl FuzzCase {
     /// The malformation's level, if any.
     pub fn level(&self) -> Option<Level> {
         self.malformation.map(Malformation::level)
+    }
+
+    /// What each response message must be, in ItemId order: `None` for Success, else an Error
+    /// with one of the codes. `None` overall when the answer is not response messages at all.
+    pub fn expected_messages(&self) -> Option<Vec<Option<&'static [ResponseCode]>>> {
+        let count = self.effective_shape().items.len()
+            + usize::from(self.malformation == Some(Malformation::DuplicateItemId));
+        let (bad, all) = match self.acceptable() {
+            Acceptable::Fault(_) | Acceptable::Status(_) => return None,
+            Acceptable::Normal => (None, None),
+            Acceptable::AllItems(codes) => (None, Some(codes)),
+            Acceptable::Item { index, codes } => (Some((index, codes)), None),
+        };
+        Some(
+            (0..count)
+                .map(|i| match (all, bad) {
+                    (Some(codes), _) => Some(codes),
+                    (None, Some((index, codes))) if index == i => Some(codes),
+                    _ => self.normal_item_codes(i),
+                })
+                .collect(),
+        )
+    }
+
+    /// The pool drafts the request sends, if the server answers as it should.
+    pub fn drafts_sent(&self) -> BTreeSet<usize> {
+        let shape = self.effective_shape();
+        let Some(expected) = self.expected_messages() else {
+            return BTreeSet::new();
+        };
+        shape
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| expected.get(*i).is_some_and(Option::is_none))
+            .map(|(_, r)| r.draft)
+            .collect()
     }
 
     /// What a valid item of this case gets: Success for an `ItemId` of a draft, an error for the

@@ -89,8 +89,9 @@ struct Session<'a> {
 }
 
 impl Store {
-    /// Runs one request as `actor`.
-    pub fn execute(&self, actor: UserIndex, request: &Request) -> Executed {
+    /// Runs one request as `actor`. With `deliver_now`, sent mail is delivered under the same
+    /// lock before it returns; otherwise the deliveries come back for the caller to run later.
+    pub fn execute(&self, actor: UserIndex, request: &Request, deliver_now: bool) -> Executed {
         let mut state = self.lock();
         let mut session = Session {
             store: self,
@@ -107,7 +108,12 @@ impl Store {
             Request::GetFolder(r) => session.get_folder(r),
             Request::UpdateItem(r) => session.update_item(r),
         };
-        let deliveries = session.deliveries;
+        let mut deliveries = session.deliveries;
+        if deliver_now {
+            for d in deliveries.drain(..) {
+                d.apply(&mut state, &self.directory);
+            }
+        }
         Executed {
             response: OperationResponse::new(request.name(), messages),
             deliveries,

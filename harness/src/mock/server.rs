@@ -68,6 +68,8 @@ pub struct MockConfig {
     pub max_body_bytes: usize,
     /// Deliberate defects (all off unless a test turns them on).
     pub defects: super::profile::Defects,
+    /// Threads serving requests: one beside a client in the same process, more standalone.
+    pub server_threads: usize,
 }
 
 impl Default for MockConfig {
@@ -78,6 +80,7 @@ impl Default for MockConfig {
             delivery_delay: Duration::ZERO,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             defects: super::profile::Defects::default(),
+            server_threads: 2,
         }
     }
 }
@@ -105,7 +108,7 @@ pub struct MockServer {
     addr: SocketAddr,
     store: Arc<Store>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    done: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl MockServer {
@@ -115,13 +118,18 @@ impl MockServer {
     }
 
     /// Starts a mock on `addr`.
+    ///
+    /// The server runs on threads of its own (`config.server_threads`), so a client in the same
+    /// process does not share its scheduler with it.
     pub async fn bind(config: MockConfig, addr: SocketAddr) -> Result<Self, MockError> {
         let schemas = SchemaSet::embedded()?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| MockError::Bind { addr, source })?;
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|source| MockError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
+            .map_err(|source| MockError::Bind { addr, source })?;
+        listener
+            .set_nonblocking(true)
             .map_err(|source| MockError::Bind { addr, source })?;
         let store = Arc::new(Store::with_defects(
             config.directory,
@@ -139,20 +147,41 @@ impl MockServer {
             .route("/EWS/{file}", get(schema_file))
             .with_state(app);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("mock server stopped: {e}");
-            }
-        });
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.server_threads.max(1))
+            .thread_name("ewsconf-mock")
+            .enable_all()
+            .build()
+            .map_err(|source| MockError::Bind { addr, source })?;
+        std::thread::Builder::new()
+            .name("ewsconf-mock-main".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            let serve =
+                                axum::serve(listener, router).with_graceful_shutdown(async {
+                                    let _ = rx.await;
+                                });
+                            if let Err(e) = serve.await {
+                                tracing::error!("mock server stopped: {e}");
+                            }
+                        }
+                        Err(e) => tracing::error!("mock server could not listen: {e}"),
+                    }
+                });
+                // Delayed deliveries still pending are dropped with the runtime.
+                drop(runtime);
+                let _ = done_tx.send(());
+            })
+            .map_err(|source| MockError::Bind { addr, source })?;
         Ok(Self {
             url: format!("http://{addr}{EWS_PATH}"),
             addr,
             store,
             shutdown: Some(tx),
-            task: Some(task),
+            done: Some(done_rx),
         })
     }
 
@@ -176,8 +205,8 @@ impl MockServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(done) = self.done.take() {
+            let _ = done.await;
         }
     }
 }
@@ -402,7 +431,9 @@ fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope,
     let envelope =
         RequestEnvelope::from_element(&root).map_err(|e| schema_fault(0, 0, &e.to_string()))?;
     let actor = impersonate(&app.store.directory, user, &envelope.headers)?;
-    let executed = app.store.execute(actor, &envelope.body);
+    let executed = app
+        .store
+        .execute(actor, &envelope.body, app.delivery_delay.is_zero());
     deliver(app, executed.deliveries);
     Ok(ResponseEnvelope {
         server_version_info: Some(server_version_info()),
@@ -484,13 +515,6 @@ fn impersonate(
 
 fn deliver(app: &App, deliveries: Vec<super::transport::Delivery>) {
     if deliveries.is_empty() {
-        return;
-    }
-    if app.delivery_delay.is_zero() {
-        let mut state = app.store.lock();
-        for d in deliveries {
-            d.apply(&mut state, &app.store.directory);
-        }
         return;
     }
     let store = app.store.clone();

@@ -3,6 +3,7 @@
 //! Every operation takes the lock once and does all its work under it, so concurrent requests
 //! see each other's effects whole: a draft raced by 32 senders is sent exactly once.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -187,17 +188,17 @@ impl StoredItem {
     }
 
     /// The value of a property, for restrictions.
-    pub fn property(&self, field: FieldUri) -> Option<String> {
+    pub fn property(&self, field: FieldUri) -> Option<Cow<'_, str>> {
         match field {
-            FieldUri::ItemSubject => Some(self.subject.to_string()),
-            FieldUri::ItemClass => Some(self.item_class.to_string()),
-            FieldUri::ItemBody => self.body.as_ref().map(|(_, b)| b.to_string()),
-            FieldUri::MessageFrom => self.from.as_deref().map(str::to_owned),
-            FieldUri::MessageSender => self.sender.as_deref().map(str::to_owned),
-            FieldUri::MessageToRecipients => Some(self.to.join(";")),
-            FieldUri::MessageCcRecipients => Some(self.cc.join(";")),
-            FieldUri::MessageBccRecipients => Some(self.bcc.join(";")),
-            FieldUri::MessageIsRead => Some(self.is_read.to_string()),
+            FieldUri::ItemSubject => Some(Cow::Borrowed(&self.subject)),
+            FieldUri::ItemClass => Some(Cow::Borrowed(&self.item_class)),
+            FieldUri::ItemBody => self.body.as_ref().map(|(_, b)| Cow::Borrowed(&**b)),
+            FieldUri::MessageFrom => self.from.as_deref().map(Cow::Borrowed),
+            FieldUri::MessageSender => self.sender.as_deref().map(Cow::Borrowed),
+            FieldUri::MessageToRecipients => Some(Cow::Owned(self.to.join(";"))),
+            FieldUri::MessageCcRecipients => Some(Cow::Owned(self.cc.join(";"))),
+            FieldUri::MessageBccRecipients => Some(Cow::Owned(self.bcc.join(";"))),
+            FieldUri::MessageIsRead => Some(Cow::Owned(self.is_read.to_string())),
             _ => None,
         }
     }

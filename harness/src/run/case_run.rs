@@ -187,7 +187,12 @@ async fn attempt(
                 _ => None,
             })
             .collect(),
-        CaseRequest::Raw { .. } => BTreeSet::new(),
+        CaseRequest::Raw { body, .. } => case
+            .setup
+            .iter()
+            .filter(|s| body.contains(&format!("{{{{stalekey:{}}}}}", s.name)))
+            .map(|s| s.name.as_str())
+            .collect(),
     };
     for s in &case.setup {
         let resolved = set_up(ctx, case, client, s, stale_names.contains(s.name.as_str())).await?;
@@ -320,30 +325,48 @@ async fn build_request(
         CaseRequest::Raw {
             body,
             content_type,
+            soap_action,
             item_count,
+            mangle,
         } => {
             let mut text = body.replace("{{marker}}", ctx.marker);
+            if text.contains("{{deleted}}") {
+                let ghost = deleted_id(ctx, case, client).await?;
+                text = text.replace("{{deleted}}", &xml_escape(&ghost.id));
+            }
             for (name, r) in items {
+                let key = |id: Option<&ItemId>| {
+                    xml_escape(id.and_then(|i| i.change_key.as_deref()).unwrap_or(""))
+                };
                 text = text.replace(&format!("{{{{id:{name}}}}}"), &xml_escape(&r.current.id));
-                text = text.replace(
-                    &format!("{{{{changekey:{name}}}}}"),
-                    &xml_escape(r.current.change_key.as_deref().unwrap_or("")),
-                );
+                text = text.replace(&format!("{{{{changekey:{name}}}}}"), &key(Some(&r.current)));
+                text = text.replace(&format!("{{{{stalekey:{name}}}}}"), &key(r.stale.as_ref()));
             }
             for role in Role::ALL {
                 let placeholder = format!("{{{{address:{role}}}}}");
                 if text.contains(&placeholder) {
                     text = text.replace(&placeholder, &xml_escape(&address(role)?));
                 }
+                for folder in FolderName::ALL {
+                    let placeholder = format!("{{{{folderid:{role}:{folder}}}}}");
+                    if text.contains(&placeholder) {
+                        let owner = address(role)?;
+                        let id = client
+                            .folder_id(account(role)?, folder_of(&owner, folder.distinguished()))
+                            .await?;
+                        text = text.replace(&placeholder, &xml_escape(&id.id));
+                    }
+                }
             }
+            let bytes = text.into_bytes();
             Ok((
                 Post {
-                    body: text.into_bytes(),
+                    body: match mangle {
+                        Some(m) => m.apply(bytes),
+                        None => bytes,
+                    },
                     content_type: content_type.clone(),
-                    soap_action: Some(
-                        "http://schemas.microsoft.com/exchange/services/2006/messages/SendItem"
-                            .into(),
-                    ),
+                    soap_action: soap_action.clone(),
                 },
                 *item_count,
             ))

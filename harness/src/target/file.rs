@@ -138,7 +138,10 @@ impl TargetFile {
             .transpose()?;
         let mut accounts = BTreeMap::new();
         let mut sids = BTreeMap::new();
-        for (name, a) in raw.accounts {
+        // Report problems in file order, whatever the roles' names sort as.
+        let mut entries: Vec<_> = raw.accounts.into_iter().collect();
+        entries.sort_by_key(|(name, _)| name.span().start);
+        for (name, a) in entries {
             let role = Role::from_name(name.get_ref()).filter(|r| r.is_account()).ok_or_else(|| {
                 error(
                     name.span(),
