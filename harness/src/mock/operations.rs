@@ -272,7 +272,9 @@ impl Session<'_> {
             }),
             (true, Some(target)) => Some(target),
         };
-        if let Some(d) = destination {
+        // Only a folder the request names needs the caller's rights; the default copy stays in
+        // the item's own mailbox as part of the send (SaveItemToFolder=true, no folder).
+        if let (Some(d), Some(_)) = (destination, copy.target) {
             if self.permission(d) < FolderPermission::Author {
                 return Err(ResponseCode::ErrorAccessDenied);
             }
