@@ -687,3 +687,37 @@ async fn update_item_send_and_save_copy_sends_the_draft() {
     assert_eq!(mock.count(BOSS, Folder::Drafts, "up1").await, 0);
     assert_eq!(mock.count(CAROL, Folder::Inbox, "up1 sent").await, 1);
 }
+
+#[tokio::test]
+async fn shapes_may_name_any_schema_field_uri_but_not_a_made_up_one() {
+    let mock = Mock::start(Profile::Documented).await;
+    // exchangelib's GetFolder asks for folder fields this mock does not model.
+    let get_folder = |uris: &[&str]| {
+        let props: String = uris
+            .iter()
+            .map(|u| format!(r#"<t:FieldURI FieldURI="{u}"/>"#))
+            .collect();
+        envelope(
+            "",
+            &format!(
+                r#"<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>{props}</t:AdditionalProperties></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="drafts"/></m:FolderIds></m:GetFolder>"#
+            ),
+        )
+    };
+    let known = get_folder(&[
+        "folder:ChildFolderCount",
+        "folder:DisplayName",
+        "folder:DistinguishedFolderId",
+        "folder:EffectiveRights",
+        "folder:FolderClass",
+    ]);
+    let (status, body) = raw(&mock, BOSS, "secret", known.as_bytes(), "text/xml").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let response = ResponseEnvelope::parse(&body).expect("an EWS envelope");
+    assert!(response.fault().is_none());
+
+    let made_up = get_folder(&["folder:NoSuchField"]);
+    let (status, body) = raw(&mock, BOSS, "secret", made_up.as_bytes(), "text/xml").await;
+    assert_eq!(status, 500);
+    assert_eq!(fault_code(&body), ResponseCode::ErrorSchemaValidation);
+}

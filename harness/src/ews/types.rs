@@ -1011,10 +1011,13 @@ impl Shape {
         let mut additional_properties = Vec::new();
         if let Some(props) = e.child(TYPES_NS, "AdditionalProperties") {
             for p in props.elements().filter(|p| p.is(TYPES_NS, "FieldURI")) {
-                additional_properties.push(
-                    p.parse_attr("FieldURI")?
-                        .ok_or_else(|| p.error("attribute `FieldURI` is required"))?,
-                );
+                let uri = p.required_attr("FieldURI")?;
+                // Any `UnindexedFieldURIType` value is valid EWS (the schema checks the value);
+                // one this model does not name is a property no item here holds, so it is left
+                // out of the answer as Exchange leaves out a property an item does not have.
+                if let Ok(known) = uri.parse() {
+                    additional_properties.push(known);
+                }
             }
         }
         Ok(Self {

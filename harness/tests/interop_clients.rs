@@ -1,0 +1,615 @@
+//! Interop: two EWS client libraries written elsewhere drive the mock (documented profile) as a
+//! delegate, and each must see the outcome the SendItem reference documents for the request it
+//! really sent. A recording proxy in front of the mock shows which SendItem that was.
+//!
+//! Python `exchangelib` goes into a venv and npm `ews-javascript-api` into a node_modules folder,
+//! both cached under the cargo target dir. Where a registry cannot be reached or `python3`,
+//! `node` or `npm` is missing, a test prints a notice and passes; with `CI` set it fails instead.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ewsconf::ews::{
+    DistinguishedFolderName as Folder, Item, Request, RequestEnvelope, ResponseClass, ResponseCode,
+    ResponseEnvelope, SendItem, TargetFolderId,
+};
+use ewsconf::mock::{MockConfig, MockServer, Profile};
+use ewsconf::target::calls::{Account, folder_of};
+use ewsconf::target::{Client, ClientOptions};
+
+const BOSS: &str = "boss@example.com";
+const HELPER: &str = "helper@example.com";
+const CAROL: &str = "carol@example.com";
+const PASSWORD: &str = "secret";
+
+// Pinned, so that what the comments below say a client sends stays true.
+const EXCHANGELIB: &str = "exchangelib==5.6.0";
+const EWS_JS: &str = "ews-javascript-api@0.15.3";
+
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(300);
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+const INSTALL_HINT: &str = "install Python 3 with venv and pip (Debian: apt-get install python3 \
+     python3-venv python3-pip) and Node.js with npm (Debian: apt-get install nodejs npm)";
+
+// ---------------------------------------------------------------------------------------------
+// Skipping
+
+/// Prints why the test cannot run and lets it pass, or fails it when `CI` is set.
+fn unavailable(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "interop test cannot run under CI: {why}"
+    );
+    // Straight to stderr, not eprintln!: the notice shows even when the harness captures output.
+    let _ = writeln!(std::io::stderr(), "skipping interop test: {why}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subprocesses with a deadline
+
+struct Finished {
+    success: bool,
+    /// Killed at the deadline.
+    timed_out: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `command` to its end, killing it after `limit`. `Err` when it cannot start.
+fn run(command: &mut Command, limit: Duration) -> std::io::Result<Finished> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            // A grandchild may still hold the pipes open: leave the readers behind.
+            return Ok(Finished {
+                success: false,
+                timed_out: true,
+                stdout: String::new(),
+                stderr: format!("killed after {} s", limit.as_secs()),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Ok(Finished {
+        success: status.success(),
+        timed_out: false,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// True when `command` runs and succeeds: a probe for a tool.
+fn works(command: &mut Command) -> bool {
+    run(command, PROBE_TIMEOUT).is_ok_and(|f| f.success)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installs, cached under the target dir
+
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-cache")
+}
+
+/// What pip and npm print when the registry cannot be reached.
+const NETWORK_SIGNS: &[&str] = &[
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "Network is unreachable",
+    "Connection refused",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "Max retries exceeded",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "ENETUNREACH",
+    "network request to",
+];
+
+/// The lines of an install's output that say the registry cannot be reached.
+fn network_errors(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| NETWORK_SIGNS.iter().any(|s| l.contains(s)))
+        .take(3)
+        .collect()
+}
+
+/// Runs `install` into `dir` unless a previous run finished it (its stamp file names `what`).
+/// `None` (after [`unavailable`]) when the registry cannot be reached.
+fn cached_install(
+    dir: &Path,
+    what: &str,
+    install: impl FnOnce(&Path) -> std::io::Result<Finished>,
+) -> Option<()> {
+    let stamp = dir.join(".ewsconf-installed");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == what) {
+        return Some(());
+    }
+    // A half-finished install from an interrupted run starts over.
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("cache folder");
+    let started = Instant::now();
+    let finished = install(dir).unwrap_or_else(|e| panic!("installing {what}: {e}"));
+    let output = format!("{}\n{}", finished.stdout, finished.stderr);
+    if !finished.success {
+        let _ = std::fs::remove_dir_all(dir);
+        let network = if finished.timed_out {
+            vec![finished.stderr.as_str()]
+        } else {
+            network_errors(&output)
+        };
+        if !network.is_empty() {
+            unavailable(&format!(
+                "installing {what}: the package registry cannot be reached:\n{}",
+                network.join("\n")
+            ));
+            return None;
+        }
+        panic!("installing {what} failed:\n{output}");
+    }
+    std::fs::write(&stamp, what).expect("stamp file");
+    let _ = writeln!(
+        std::io::stderr(),
+        "installed {what} in {:.1} s (cold cache)",
+        started.elapsed().as_secs_f64()
+    );
+    Some(())
+}
+
+/// The venv's python with exchangelib in it.
+fn exchangelib_python() -> Option<PathBuf> {
+    // Debian's python3 makes venvs only with python3-venv, which brings ensurepip.
+    if !works(Command::new("python3").args(["-c", "import venv, ensurepip"])) {
+        unavailable(&format!(
+            "python3 with its venv module is missing: {INSTALL_HINT}"
+        ));
+        return None;
+    }
+    let venv = cache_dir().join("exchangelib-venv");
+    let python = venv.join("bin").join("python");
+    cached_install(&venv, EXCHANGELIB, |dir| {
+        let made = run(
+            Command::new("python3").args(["-m", "venv"]).arg(dir),
+            INSTALL_TIMEOUT,
+        )?;
+        if !made.success {
+            panic!("python3 -m venv failed ({INSTALL_HINT}):\n{}", made.stderr);
+        }
+        run(
+            Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+                "--retries",
+                "1",
+                "--timeout",
+                "30",
+                EXCHANGELIB,
+            ]),
+            INSTALL_TIMEOUT,
+        )
+    })?;
+    Some(python)
+}
+
+/// The node_modules folder with ews-javascript-api in it.
+fn ews_js_modules() -> Option<PathBuf> {
+    for tool in ["node", "npm"] {
+        if !works(Command::new(tool).arg("--version")) {
+            unavailable(&format!("{tool} is missing: {INSTALL_HINT}"));
+            return None;
+        }
+    }
+    let prefix = cache_dir().join("ews-javascript-api");
+    cached_install(&prefix, EWS_JS, |dir| {
+        run(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund"])
+                // Fewer and shorter retries than npm's default, so an unreachable registry
+                // is reported in seconds rather than minutes.
+                .args(["--fetch-retries", "2", "--fetch-retry-mintimeout", "2000"])
+                .args(["--fetch-retry-maxtimeout", "10000", "--prefix"])
+                .arg(dir)
+                .arg(EWS_JS),
+            INSTALL_TIMEOUT,
+        )
+    })?;
+    Some(prefix.join("node_modules"))
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop")).join(name)
+}
+
+/// Runs a client script as the delegate and returns the JSON object it printed last.
+async fn run_client(mut command: Command) -> serde_json::Value {
+    command
+        .env("EWS_USER", HELPER)
+        .env("EWS_PASSWORD", PASSWORD)
+        // The mock is on loopback: no proxy from the environment may sit in between.
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    let what = format!("{command:?}");
+    let finished = tokio::task::spawn_blocking(move || run(&mut command, CLIENT_TIMEOUT))
+        .await
+        .expect("client thread")
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(
+        finished.success,
+        "{what} failed{}\nstdout:\n{}\nstderr:\n{}",
+        if finished.timed_out {
+            " (timed out)"
+        } else {
+            ""
+        },
+        finished.stdout,
+        finished.stderr
+    );
+    let last = finished.stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("{what}: last line is not JSON ({e}): {last:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A recording proxy in front of the mock
+
+type Exchanges = Arc<Mutex<Vec<(Vec<u8>, Vec<u8>)>>>;
+
+/// Each response message's class and code.
+type Outcomes = Vec<(ResponseClass, Option<ResponseCode>)>;
+
+struct Recorder {
+    url: String,
+    exchanges: Exchanges,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct Upstream {
+    url: String,
+    http: reqwest::Client,
+    exchanges: Exchanges,
+}
+
+impl Recorder {
+    /// Listens on loopback and forwards every POST to `upstream`, keeping each request and
+    /// response body.
+    async fn start(upstream: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let exchanges = Exchanges::default();
+        let state = Upstream {
+            url: upstream.to_owned(),
+            http: reqwest::Client::new(),
+            exchanges: exchanges.clone(),
+        };
+        let app = axum::Router::new()
+            .fallback(axum::routing::post(forward))
+            .with_state(state);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://{addr}{}", ewsconf::mock::EWS_PATH),
+            exchanges,
+            _task: task,
+        }
+    }
+
+    /// Every SendItem that passed through, with the response messages it got.
+    fn send_items(&self) -> Vec<(SendItem, Outcomes)> {
+        let exchanges = self.exchanges.lock().unwrap();
+        exchanges
+            .iter()
+            .filter_map(|(request, response)| {
+                let Ok(RequestEnvelope {
+                    body: Request::SendItem(send),
+                    ..
+                }) = RequestEnvelope::parse(request)
+                else {
+                    return None;
+                };
+                let answer = ResponseEnvelope::parse(response)
+                    .unwrap_or_else(|e| panic!("the mock's SendItem answer: {e}"));
+                let messages = answer
+                    .response()
+                    .map(|r| {
+                        r.response_messages
+                            .iter()
+                            .map(|m| (m.response_class, m.response_code))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Some((send, messages))
+            })
+            .collect()
+    }
+
+    /// The operations the client called, in order, for failure messages.
+    fn operations(&self) -> Vec<String> {
+        let exchanges = self.exchanges.lock().unwrap();
+        exchanges
+            .iter()
+            .map(|(request, _)| match RequestEnvelope::parse(request) {
+                Ok(e) => e.body.name().to_owned(),
+                Err(e) => format!("(unparsed: {e})"),
+            })
+            .collect()
+    }
+}
+
+async fn forward(State(up): State<Upstream>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut request = up.http.post(&up.url).body(body.to_vec());
+    for name in [header::AUTHORIZATION, header::CONTENT_TYPE] {
+        if let Some(value) = headers.get(&name) {
+            request = request.header(name, value);
+        }
+    }
+    if let Some(action) = headers.get("soapaction") {
+        request = request.header("SOAPAction", action);
+    }
+    let Ok(answer) = request.send().await else {
+        return (StatusCode::BAD_GATEWAY, "the mock did not answer").into_response();
+    };
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+    let mut out = HeaderMap::new();
+    for name in [header::CONTENT_TYPE, header::WWW_AUTHENTICATE] {
+        if let Some(value) = answer.headers().get(name.as_str()) {
+            out.insert(name, value.as_bytes().try_into().unwrap());
+        }
+    }
+    let bytes = answer.bytes().await.unwrap_or_default();
+    up.exchanges
+        .lock()
+        .unwrap()
+        .push((body.to_vec(), bytes.to_vec()));
+    (status, out, bytes).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mock and what it holds afterwards
+
+struct World {
+    mock: MockServer,
+    client: Client,
+    proxy: Recorder,
+}
+
+impl World {
+    async fn start() -> Self {
+        let mock = MockServer::start(MockConfig::with_profile(Profile::Documented))
+            .await
+            .expect("mock starts");
+        let client = Client::new(mock.url(), &ClientOptions::default()).expect("client");
+        let proxy = Recorder::start(mock.url()).await;
+        Self {
+            mock,
+            client,
+            proxy,
+        }
+    }
+
+    /// Subjects of the items in `owner`'s `folder` whose subject contains `marker`, read as
+    /// `owner`.
+    async fn subjects(&self, owner: &str, folder: Folder, marker: &str) -> Vec<String> {
+        self.client
+            .find(
+                &Account::basic(owner, PASSWORD),
+                folder_of(owner, folder),
+                marker,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("FindItem in {owner}'s {folder}: {e}"))
+            .into_iter()
+            .map(|i| i.subject.unwrap_or_default())
+            .collect()
+    }
+
+    /// The one SendItem the client sent, which must have succeeded.
+    fn the_send_item(&self) -> SendItem {
+        let mut sends = self.proxy.send_items();
+        assert_eq!(
+            sends.len(),
+            1,
+            "expected one SendItem; the client called {:?}",
+            self.proxy.operations()
+        );
+        let (send, messages) = sends.remove(0);
+        assert_eq!(
+            messages,
+            vec![(ResponseClass::Success, Some(ResponseCode::NoError))],
+            "SendItem's answer"
+        );
+        send
+    }
+}
+
+/// Where a SendItem asks for its copy.
+#[derive(Debug, PartialEq, Eq)]
+enum CopySpec {
+    /// `DistinguishedFolderId Id="sentitems"` naming this mailbox: the documented workaround.
+    SentItemsOf(String),
+    /// `DistinguishedFolderId Id="sentitems"` with no `Mailbox`: quirk A for a delegate.
+    SentItemsNoMailbox,
+}
+
+fn copy_spec(send: &SendItem) -> CopySpec {
+    assert!(send.save_item_to_folder, "SaveItemToFolder must be true");
+    match &send.saved_item_folder_id {
+        Some(TargetFolderId::DistinguishedFolderId(d)) if d.id == Folder::SentItems => {
+            match d.mailbox.as_ref().and_then(|m| m.email_address.clone()) {
+                Some(address) => CopySpec::SentItemsOf(address.to_ascii_lowercase()),
+                None => CopySpec::SentItemsNoMailbox,
+            }
+        }
+        other => panic!("unexpected SavedItemFolderId {other:?}"),
+    }
+}
+
+fn marker(client: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("interop-{client}-{nanos:09}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchangelib_delegate_send_sees_the_documented_outcome() {
+    let Some(python) = exchangelib_python() else {
+        return;
+    };
+    let world = World::start().await;
+    let subject = marker("exchangelib");
+
+    let mut command = Command::new(python);
+    command.arg(script("exchangelib_delegate_send.py")).args([
+        &world.proxy.url,
+        BOSS,
+        CAROL,
+        &subject,
+    ]);
+    let result = run_client(command).await;
+    assert_eq!(result["sent"], true, "{result}");
+
+    // Observed with exchangelib 5.6.0: `Message.send(save_copy=True)` on a saved draft sends
+    // SendItem SaveItemToFolder="true" with `DistinguishedFolderId Id="sentitems"` naming the
+    // principal's Mailbox (account.sent resolves in the account's own mailbox), which is the
+    // documented workaround, so quirk A does not arise. Both shapes are judged below in case a
+    // later exchangelib spells it otherwise.
+    let spec = copy_spec(&world.the_send_item());
+    eprintln!("exchangelib's SendItem asked for the copy in: {spec:?}");
+
+    assert_eq!(
+        world.subjects(CAROL, Folder::Inbox, &subject).await,
+        [subject.as_str()]
+    );
+    let drafts = world.subjects(BOSS, Folder::Drafts, &subject).await;
+    let boss_sent = world.subjects(BOSS, Folder::SentItems, &subject).await;
+    let helper_sent = world.subjects(HELPER, Folder::SentItems, &subject).await;
+    match spec {
+        CopySpec::SentItemsOf(owner) => {
+            assert_eq!(owner, BOSS, "the copy was asked for in another mailbox");
+            assert_eq!(
+                boss_sent,
+                [subject.as_str()],
+                "the copy is in boss's Sent Items"
+            );
+            assert!(drafts.is_empty(), "the draft left boss's Drafts");
+        }
+        CopySpec::SentItemsNoMailbox => {
+            assert_eq!(
+                drafts,
+                [subject.as_str()],
+                "quirk A: the draft stays in boss's Drafts"
+            );
+            assert!(
+                boss_sent.is_empty(),
+                "quirk A: no copy in boss's Sent Items"
+            );
+        }
+    }
+    assert!(helper_sent.is_empty(), "no copy in helper's Sent Items");
+    world.mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ews_javascript_api_send_and_save_copy_hits_quirk_a() {
+    let Some(modules) = ews_js_modules() else {
+        return;
+    };
+    let world = World::start().await;
+    let subject = marker("ews-js");
+    let helper = Account::basic(HELPER, PASSWORD);
+    let draft = world
+        .client
+        .create_in(
+            &helper,
+            folder_of(BOSS, Folder::Drafts),
+            Item::message(&subject)
+                .with_body("sent by ews-javascript-api as a delegate")
+                .to(CAROL),
+        )
+        .await
+        .expect("the delegate saves a draft in boss's Drafts");
+
+    let mut command = Command::new("node");
+    command
+        .arg(script("ews_js_send_and_save_copy.js"))
+        .args([&world.proxy.url, &draft.id])
+        .env("NODE_PATH", &modules);
+    let result = run_client(command).await;
+    assert_eq!(result["sent"], true, "{result}");
+    assert_eq!(result["subject"], subject.as_str(), "Bind read the draft");
+
+    // SendAndSaveCopy() with no folder sends SavedItemFolderId = sentitems with no Mailbox.
+    let send = world.the_send_item();
+    assert_eq!(copy_spec(&send), CopySpec::SentItemsNoMailbox);
+
+    // Quirk A, as documented: delivered, answered Success (checked above), no copy anywhere,
+    // and the draft still in boss's Drafts.
+    assert_eq!(
+        world.subjects(CAROL, Folder::Inbox, &subject).await,
+        [subject.as_str()]
+    );
+    assert_eq!(
+        world.subjects(BOSS, Folder::Drafts, &subject).await,
+        [subject.as_str()],
+        "the draft stays in boss's Drafts"
+    );
+    assert!(
+        world
+            .subjects(BOSS, Folder::SentItems, &subject)
+            .await
+            .is_empty()
+    );
+    assert!(
+        world
+            .subjects(HELPER, Folder::SentItems, &subject)
+            .await
+            .is_empty()
+    );
+    world.mock.shutdown().await;
+}
