@@ -34,6 +34,13 @@ pub enum BaselineError {
 /// response, and each state expectation with what was observed. `secrets` are redacted too.
 pub fn render(outcome: &Outcome, secrets: &[&str]) -> String {
     let mut n = Normalizer::new(secrets.iter().copied());
+    // Ids are numbered in the order the case's exchanges first show them, setup included.
+    for e in &outcome.exchanges {
+        n.learn(&e.request);
+        if let Some(body) = &e.response {
+            n.learn(body);
+        }
+    }
     let mut out = format!("case: {}\nverdict: {}\n", outcome.id, outcome.verdict);
     if let Some(reason) = &outcome.reason {
         out.push_str(&format!("reason: {}\n", n.text(reason)));

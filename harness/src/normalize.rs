@@ -62,11 +62,41 @@ impl Normalizer {
         }
     }
 
+    /// Learns the ids and change keys a document carries, without writing it, so that the
+    /// same values are replaced wherever they appear later, even in text that is not XML.
+    pub fn learn(&mut self, text: &str) {
+        if let Ok(root) = Element::parse(text.as_bytes()) {
+            self.learn_element(&root);
+        }
+    }
+
+    fn learn_element(&mut self, e: &Element) {
+        for a in e.attributes.iter().filter(|a| a.namespace.is_none()) {
+            self.attribute_value(e, &a.name, &a.value);
+        }
+        for child in e.elements() {
+            self.learn_element(child);
+        }
+    }
+
     /// The value rules applied to free text.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in &self.secrets {
             out = out.replace(secret.as_str(), "SECRET");
+        }
+        // Known ids anywhere in the text, longest first so that no id is cut by a shorter one.
+        let mut known: Vec<(&String, &String)> = self
+            .ids
+            .iter()
+            .chain(self.change_keys.iter())
+            .filter(|(k, _)| k.len() >= 4)
+            .collect();
+        if !known.is_empty() && known.iter().any(|(k, _)| out.contains(k.as_str())) {
+            known.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
+            for (raw, placeholder) in known {
+                out = out.replace(raw.as_str(), placeholder);
+            }
         }
         let out = replace_markers(&out);
         let out = replace_hosts(&out);
