@@ -339,6 +339,7 @@ fn fuzz(
         regressions: Some(regressions.to_owned()),
         max_body: ewsconf::mock::DEFAULT_MAX_BODY_BYTES,
         shrink_steps: 200,
+        max_failures: 10,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {

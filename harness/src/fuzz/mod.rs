@@ -51,6 +51,8 @@ pub struct FuzzOptions {
     pub max_body: usize,
     /// Most shrink steps per failure.
     pub shrink_steps: usize,
+    /// Most failures shrunk and written; later failing names are only counted.
+    pub max_failures: usize,
 }
 
 /// Why the fuzz run could not go on.
@@ -237,7 +239,7 @@ pub async fn fuzz(
             }
             stats.failures += 1;
             // Each malformation name is shrunk once: its first failure stands for the rest.
-            if failed_names.insert(name) {
+            if report.failures.len() < options.max_failures && failed_names.insert(name) {
                 if let Some(tree) = trees[i].take() {
                     report
                         .failures

@@ -17,6 +17,7 @@ struct CaseFile {
     reference: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     requires: Vec<String>,
+    poll_timeout_secs: u64,
     setup: Vec<Setup>,
     request: Request,
     expect: Expect,
@@ -184,6 +185,8 @@ pub fn regression_case(id: &str, case: &FuzzCase, seed: u64, findings: &[Finding
         } else {
             Vec::new()
         },
+        // Drafts and copies move with the send itself; no delivery is awaited.
+        poll_timeout_secs: 10,
         setup,
         request: Request {
             sender: if shape.impersonate {
