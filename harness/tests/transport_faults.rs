@@ -1,0 +1,207 @@
+//! Targets that misbehave at the transport level, scripted with wiremock (and a socket that
+//! hangs up): the affected cases end `error` or `fail` with a clear reason, the run goes on,
+//! and the reports are still written.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ewsconf::case::{Case, load_dir};
+use ewsconf::ews::{
+    Folder, FolderId, Item, ItemId, ItemKind, OperationResponse, ResponseBody, ResponseEnvelope,
+    ResponseMessage, RootFolder,
+};
+use ewsconf::run::{Interrupt, RunOptions, RunSummary, Verdict, run};
+use ewsconf::schema::SchemaSet;
+use ewsconf::target::{ClientOptions, Target, TargetFile};
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn cases() -> Vec<Case> {
+    let all = load_dir(&PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cases"
+    )))
+    .unwrap();
+    all.into_iter()
+        .filter(|c| c.id.starts_with("reference/"))
+        .collect()
+}
+
+fn envelope(operation: &str, message: ResponseMessage) -> String {
+    ResponseEnvelope {
+        server_version_info: None,
+        body: ResponseBody::Response(OperationResponse::new(operation, vec![message])),
+    }
+    .to_xml()
+}
+
+/// A server that answers the set-up and observation calls sensibly and SendItem with `send`.
+async fn scripted(send: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    let mut created = ResponseMessage::success();
+    created.items = vec![Item {
+        item_id: Some(ItemId::new("AAMkAGNyZWF0ZWQ=").with_change_key("CQAAABYA")),
+        ..Item::new(ItemKind::Message)
+    }];
+    let mut found = ResponseMessage::success();
+    found.root_folder = Some(RootFolder {
+        indexed_paging_offset: None,
+        total_items_in_view: Some(0),
+        includes_last_item_in_range: Some(true),
+        items: Vec::new(),
+    });
+    let mut folder = ResponseMessage::success();
+    folder.folders = vec![Folder {
+        folder_id: Some(FolderId::new("AQMkAGZvbGRlcg==")),
+        ..Folder::default()
+    }];
+    for (operation, message) in [
+        ("CreateItem", created),
+        ("FindItem", found),
+        ("GetFolder", folder),
+        ("DeleteItem", ResponseMessage::success()),
+    ] {
+        let body = envelope(operation, message);
+        Mock::given(method("POST"))
+            .and(body_string_contains(format!("<m:{operation}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/xml; charset=utf-8")
+                    .set_body_string(body),
+            )
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(body_string_contains("SendItem"))
+        .respond_with(send)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn target(url: &str, timeout: Duration) -> Target {
+    let text = format!(
+        "url = \"{url}\"\n[accounts.principal]\naddress = \"boss@example.com\"\npassword_env = \"P\"\n\
+         [accounts.delegate]\naddress = \"helper@example.com\"\npassword_env = \"P\"\n\
+         [accounts.recipient]\naddress = \"carol@example.com\"\npassword_env = \"P\"\n"
+    );
+    let file = TargetFile::parse("target.toml", &text, &|_| Some("pw".into())).unwrap();
+    Target::remote(
+        file,
+        &ClientOptions {
+            timeout,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+async fn run_against(target: &Target) -> RunSummary {
+    let mut cases = cases();
+    for case in &mut cases {
+        case.poll_timeout = Duration::from_millis(200);
+    }
+    let options = RunOptions {
+        jobs: 4,
+        keep: false,
+        case_timeout: Duration::from_secs(30),
+        schemas: SchemaSet::embedded().unwrap(),
+    };
+    run(target, &cases, &options, &Interrupt::default(), |_| {})
+        .await
+        .expect("the run completes")
+}
+
+/// Every case ran, every verdict is `error` or `fail` with a reason or finding containing
+/// `needle`, and the reports were written and name every case.
+fn assert_reported(summary: &RunSummary, needle: &str) {
+    assert_eq!(
+        summary.outcomes.len(),
+        cases().len(),
+        "the run went on through every case"
+    );
+    for o in &summary.outcomes {
+        assert!(
+            matches!(o.verdict, Verdict::Error | Verdict::Fail),
+            "{}: {}",
+            o.id,
+            o.verdict
+        );
+        let text = format!("{:?} {:?}", o.reason, o.findings);
+        assert!(text.contains(needle), "{}: no `{needle}` in {text}", o.id);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ewsconf::report::write_all(summary, dir.path()).expect("reports are written");
+    let junit = std::fs::read_to_string(paths.junit).unwrap();
+    let html = std::fs::read_to_string(paths.html).unwrap();
+    for o in &summary.outcomes {
+        assert!(
+            junit.contains(&o.id) && html.contains(&o.id),
+            "{} missing from the reports",
+            o.id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_times_out_gives_error_with_the_timeout() {
+    let server = scripted(ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).await;
+    let target = target(
+        &format!("{}/EWS/Exchange.asmx", server.uri()),
+        Duration::from_millis(500),
+    );
+    let summary = run_against(&target).await;
+    assert_reported(&summary, "no response");
+    assert!(summary.outcomes.iter().all(|o| o.verdict == Verdict::Error));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_with_garbage_fails_with_not_an_ews_response() {
+    let server =
+        scripted(ResponseTemplate::new(500).set_body_string("<<< Internal Server Error %%%")).await;
+    let target = target(
+        &format!("{}/EWS/Exchange.asmx", server.uri()),
+        Duration::from_secs(5),
+    );
+    let summary = run_against(&target).await;
+    assert_reported(&summary, "no SOAP Fault");
+    assert!(summary.outcomes.iter().all(|o| o.verdict == Verdict::Fail));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_invalid_body_fails_on_the_schema() {
+    let bad = envelope("SendItem", ResponseMessage::success())
+        .replace("ResponseClass=\"Success\"", "ResponseClass=\"Maybe\"");
+    let server = scripted(
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/xml")
+            .set_body_string(bad),
+    )
+    .await;
+    let target = target(
+        &format!("{}/EWS/Exchange.asmx", server.uri()),
+        Duration::from_secs(5),
+    );
+    let summary = run_against(&target).await;
+    assert_reported(&summary, "schema");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_hangs_up_gives_error_with_the_reason() {
+    // Accept every connection and close it at once, without a byte.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/EWS/Exchange.asmx",
+        listener.local_addr().unwrap()
+    );
+    let accepting = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
+    let target = target(&url, Duration::from_secs(5));
+    let summary = run_against(&target).await;
+    assert_reported(&summary, "broke off");
+    accepting.abort();
+}
