@@ -468,7 +468,7 @@ async fn raw(
     content_type: &str,
 ) -> (u16, Vec<u8>) {
     let post = Post {
-        body: body.to_vec(),
+        body: body.to_vec().into(),
         content_type: content_type.into(),
         soap_action: None,
     };

@@ -62,7 +62,7 @@ impl Mock {
     /// Sends `body` as `user` and returns the status and the raw response bytes.
     async fn post_raw(&self, user: &str, body: Vec<u8>, action: &str) -> (u16, Vec<u8>) {
         let post = Post {
-            body,
+            body: body.into(),
             content_type: "text/xml; charset=utf-8".into(),
             soap_action: Some(format!(
                 "http://schemas.microsoft.com/exchange/services/2006/messages/{action}"

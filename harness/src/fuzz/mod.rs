@@ -158,7 +158,38 @@ struct Ctx<'a> {
 struct Checked {
     findings: Vec<Finding>,
     invariants: usize,
-    exchanges: Vec<ExchangeRecord>,
+    raw: Raw,
+}
+
+/// An exchange kept as it came (bodies shared, not copied) until a report needs it.
+struct Raw {
+    label: String,
+    account: String,
+    post: Post,
+    answer: Option<(u16, Vec<u8>, Duration)>,
+    schema_errors: Vec<String>,
+}
+
+impl Raw {
+    fn records(&self) -> Vec<ExchangeRecord> {
+        // An oversize body is 16 MiB of padding: the report keeps its start.
+        let request = &self.post.body[..self.post.body.len().min(64 * 1024)];
+        vec![ExchangeRecord {
+            label: self.label.clone(),
+            account: self.account.clone(),
+            request: String::from_utf8_lossy(request).into_owned(),
+            status: self.answer.as_ref().map(|a| a.0),
+            response: self
+                .answer
+                .as_ref()
+                .map(|a| String::from_utf8_lossy(&a.1).into_owned()),
+            elapsed_ms: self
+                .answer
+                .as_ref()
+                .map_or(0.0, |a| a.2.as_secs_f64() * 1000.0),
+            schema_errors: self.schema_errors.clone(),
+        }]
+    }
 }
 
 /// Runs the loop; `progress` sees the number of requests done so far.
@@ -233,7 +264,7 @@ pub async fn fuzz(
             report.invariants += checked.invariants;
             first_exchanges
                 .entry(name)
-                .or_insert_with(|| checked.exchanges.clone());
+                .or_insert_with(|| checked.raw.records());
             if checked.findings.is_empty() {
                 continue;
             }
@@ -360,7 +391,7 @@ async fn shrink(
         original,
         shrunk,
         findings: checked.findings,
-        exchanges: checked.exchanges,
+        exchanges: checked.raw.records(),
         case_file: None,
     })
 }
@@ -488,7 +519,7 @@ async fn run_batch(
                 };
                 let rendered = case.render(pool, sid, ctx.options.max_body);
                 let post = Post {
-                    body: rendered.body,
+                    body: rendered.body.into(),
                     content_type: rendered.content_type,
                     soap_action: rendered.soap_action,
                 };
@@ -598,14 +629,11 @@ fn check(
     let exchange = match result {
         Ok(exchange) => exchange,
         Err(e) => {
-            let record = ExchangeRecord {
+            let raw = Raw {
                 label: format!("SendItem ({})", case.name()),
                 account: account.to_owned(),
-                request: String::from_utf8_lossy(&post.body[..post.body.len().min(64 * 1024)])
-                    .into_owned(),
-                status: None,
-                response: None,
-                elapsed_ms: 0.0,
+                post,
+                answer: None,
                 schema_errors: Vec::new(),
             };
             let check = if matches!(e, TargetError::Timeout { .. }) {
@@ -616,7 +644,7 @@ fn check(
             return Checked {
                 findings: vec![finding(check, "an HTTP answer", e.to_string())],
                 invariants: 1,
-                exchanges: vec![record],
+                raw,
             };
         }
     };
@@ -727,19 +755,16 @@ fn check(
         }
     }
 
-    let record = ExchangeRecord {
-        label: format!("SendItem ({})", case.name()),
-        account: account.to_owned(),
-        request: String::from_utf8_lossy(&post.body[..post.body.len().min(64 * 1024)]).into_owned(),
-        status: Some(exchange.status),
-        response: Some(String::from_utf8_lossy(&exchange.body).into_owned()),
-        elapsed_ms: exchange.elapsed.as_secs_f64() * 1000.0,
-        schema_errors,
-    };
     Checked {
         findings,
         invariants,
-        exchanges: vec![record],
+        raw: Raw {
+            label: format!("SendItem ({})", case.name()),
+            account: account.to_owned(),
+            post,
+            answer: Some((exchange.status, exchange.body, exchange.elapsed)),
+            schema_errors,
+        },
     }
 }
 

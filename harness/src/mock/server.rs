@@ -68,7 +68,8 @@ pub struct MockConfig {
     pub max_body_bytes: usize,
     /// Deliberate defects (all off unless a test turns them on).
     pub defects: super::profile::Defects,
-    /// Threads serving requests: one beside a client in the same process, more standalone.
+    /// Threads of its own serving requests; 0 serves on the caller's runtime, which measures
+    /// fastest beside a client in the same process.
     pub server_threads: usize,
 }
 
@@ -80,7 +81,7 @@ impl Default for MockConfig {
             delivery_delay: Duration::ZERO,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             defects: super::profile::Defects::default(),
-            server_threads: 2,
+            server_threads: 0,
         }
     }
 }
@@ -119,8 +120,8 @@ impl MockServer {
 
     /// Starts a mock on `addr`.
     ///
-    /// The server runs on threads of its own (`config.server_threads`), so a client in the same
-    /// process does not share its scheduler with it.
+    /// The server runs on the caller's runtime, or on threads of its own when
+    /// `config.server_threads` asks for them.
     pub async fn bind(config: MockConfig, addr: SocketAddr) -> Result<Self, MockError> {
         let schemas = SchemaSet::embedded()?;
         let listener =
@@ -148,34 +149,35 @@ impl MockServer {
             .with_state(app);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.server_threads.max(1))
-            .thread_name("ewsconf-mock")
-            .enable_all()
-            .build()
-            .map_err(|source| MockError::Bind { addr, source })?;
-        std::thread::Builder::new()
-            .name("ewsconf-mock-main".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => {
-                            let serve =
-                                axum::serve(listener, router).with_graceful_shutdown(async {
-                                    let _ = rx.await;
-                                });
-                            if let Err(e) = serve.await {
-                                tracing::error!("mock server stopped: {e}");
-                            }
-                        }
-                        Err(e) => tracing::error!("mock server could not listen: {e}"),
+        let serve = async move {
+            match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => {
+                    let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    });
+                    if let Err(e) = serve.await {
+                        tracing::error!("mock server stopped: {e}");
                     }
-                });
+                }
+                Err(e) => tracing::error!("mock server could not listen: {e}"),
+            }
+            let _ = done_tx.send(());
+        };
+        if config.server_threads == 0 {
+            tokio::spawn(serve);
+        } else {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(config.server_threads)
+                .thread_name("ewsconf-mock")
+                .enable_all()
+                .build()
+                .map_err(|source| MockError::Bind { addr, source })?;
+            std::thread::Builder::new()
+                .name("ewsconf-mock-main".into())
                 // Delayed deliveries still pending are dropped with the runtime.
-                drop(runtime);
-                let _ = done_tx.send(());
-            })
-            .map_err(|source| MockError::Bind { addr, source })?;
+                .spawn(move || runtime.block_on(serve))
+                .map_err(|source| MockError::Bind { addr, source })?;
+        }
         Ok(Self {
             url: format!("http://{addr}{EWS_PATH}"),
             addr,

@@ -364,7 +364,8 @@ async fn build_request(
                     body: match mangle {
                         Some(m) => m.apply(bytes),
                         None => bytes,
-                    },
+                    }
+                    .into(),
                     content_type: content_type.clone(),
                     soap_action: soap_action.clone(),
                 },

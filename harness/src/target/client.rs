@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
 use crate::ews::{RequestEnvelope, ResponseEnvelope, XmlError};
@@ -53,8 +54,8 @@ impl TargetError {
 /// A request as it goes on the wire.
 #[derive(Debug, Clone)]
 pub struct Post {
-    /// The body bytes, sent as they are.
-    pub body: Vec<u8>,
+    /// The body bytes, sent as they are; cheap to clone.
+    pub body: Bytes,
     /// `Content-Type`.
     pub content_type: String,
     /// `SOAPAction`, if any.
@@ -65,7 +66,7 @@ impl Post {
     /// A SOAP 1.1 request with the usual headers.
     pub fn soap(envelope: &RequestEnvelope) -> Self {
         Self {
-            body: envelope.to_xml().into_bytes(),
+            body: Bytes::from(envelope.to_xml()),
             content_type: "text/xml; charset=utf-8".into(),
             soap_action: Some(format!(
                 "http://schemas.microsoft.com/exchange/services/2006/messages/{}",
