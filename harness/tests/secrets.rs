@@ -1,6 +1,6 @@
-//! Secrets never reach a report: a run against a mock whose accounts use canary passwords (and
-//! one canary bearer token), through a target file that names environment variables, leaves no
-//! trace of them in any file written or in the terminal summary.
+//! Secrets never reach a report or a baseline: a run against a mock whose accounts use canary
+//! passwords (and one canary bearer token), through a target file that names environment
+//! variables, leaves no trace of them in any file written or in the terminal summary.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -104,6 +104,8 @@ async fn no_password_or_token_appears_in_any_report() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     report::write_all(&summary, dir.path()).unwrap();
+    // Baselines too, written without being told the secrets: nothing in them may carry one.
+    ewsconf::baseline::update(&summary, &dir.path().join("baseline"), &[]).unwrap();
     let terminal = report::terminal::summary(&summary, false);
 
     // Assert: the run really used the accounts (something passed), and nothing leaked.
@@ -113,7 +115,7 @@ async fn no_password_or_token_appears_in_any_report() {
         ewsconf::target::Auth::basic("boss@example.com", format!("{PASSWORD}-boss")).header_value();
     let encoded = basic.trim_start_matches("Basic ").to_owned();
     let files = every_file(dir.path());
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files.len(), 3 + cases.len(), "{files:?}");
     for file in files {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         assert!(
