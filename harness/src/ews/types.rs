@@ -262,6 +262,23 @@ wire_enum! {
     }
 }
 
+/// Writes an element whose identity is `Id` and an optional `ChangeKey` (ItemId, FolderId, …).
+fn write_id(w: &mut XmlWriter, name: &str, id: &str, change_key: Option<&str>) {
+    let mut attrs = vec![("Id", id)];
+    if let Some(ck) = change_key {
+        attrs.push(("ChangeKey", ck));
+    }
+    w.empty(name, &attrs);
+}
+
+/// Reads `Id` (required) and `ChangeKey` (optional).
+fn read_id(e: &Element) -> Result<(String, Option<String>), XmlError> {
+    Ok((
+        e.required_attr("Id")?.to_owned(),
+        e.attr("ChangeKey").map(str::to_owned),
+    ))
+}
+
 /// `t:ItemId`: the id of an item in the store, with the change key of the version the client saw.
 /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/itemid>
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -288,18 +305,12 @@ impl ItemId {
     }
 
     fn write_as(&self, w: &mut XmlWriter, name: &str) {
-        let mut attrs = vec![("Id", self.id.as_str())];
-        if let Some(ck) = &self.change_key {
-            attrs.push(("ChangeKey", ck));
-        }
-        w.empty(name, &attrs);
+        write_id(w, name, &self.id, self.change_key.as_deref());
     }
 
     fn read(e: &Element) -> Result<Self, XmlError> {
-        Ok(Self {
-            id: e.required_attr("Id")?.to_owned(),
-            change_key: e.attr("ChangeKey").map(str::to_owned),
-        })
+        let (id, change_key) = read_id(e)?;
+        Ok(Self { id, change_key })
     }
 }
 
@@ -442,18 +453,12 @@ impl FolderId {
     }
 
     fn write_as(&self, w: &mut XmlWriter, name: &str) {
-        let mut attrs = vec![("Id", self.id.as_str())];
-        if let Some(ck) = &self.change_key {
-            attrs.push(("ChangeKey", ck));
-        }
-        w.empty(name, &attrs);
+        write_id(w, name, &self.id, self.change_key.as_deref());
     }
 
     fn read(e: &Element) -> Result<Self, XmlError> {
-        Ok(Self {
-            id: e.required_attr("Id")?.to_owned(),
-            change_key: e.attr("ChangeKey").map(str::to_owned),
-        })
+        let (id, change_key) = read_id(e)?;
+        Ok(Self { id, change_key })
     }
 }
 

@@ -156,6 +156,17 @@ impl Session<'_> {
         Ok(key)
     }
 
+    /// A folder the actor may read, or the code Exchange answers instead.
+    fn readable_folder(&self, folder: &TargetFolderId) -> Result<FolderKey, ResponseCode> {
+        let key = self
+            .resolve_folder(folder)
+            .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))?;
+        if self.permission(key) < FolderPermission::Reviewer {
+            return Err(ResponseCode::ErrorAccessDenied);
+        }
+        Ok(key)
+    }
+
     fn locate(&self, id: &BaseItemId) -> Result<(u64, &StoredItem), ResponseCode> {
         let BaseItemId::ItemId(item_id) = id else {
             // Occurrence and master ids name calendar items, which this store does not hold.
@@ -404,12 +415,7 @@ impl Session<'_> {
             .parent_folder_ids
             .iter()
             .map(|folder| {
-                let key = self
-                    .resolve_folder(folder)
-                    .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))?;
-                if self.permission(key) < FolderPermission::Reviewer {
-                    return Err(ResponseCode::ErrorAccessDenied);
-                }
+                let key = self.readable_folder(folder)?;
                 let matching: Vec<(u64, &StoredItem)> =
                     if request.traversal == ItemTraversal::Shallow {
                         self.state
@@ -485,12 +491,7 @@ impl Session<'_> {
             .folder_ids
             .iter()
             .map(|folder| {
-                let key = self
-                    .resolve_folder(folder)
-                    .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))?;
-                if self.permission(key) < FolderPermission::Reviewer {
-                    return Err(ResponseCode::ErrorAccessDenied);
-                }
+                let key = self.readable_folder(folder)?;
                 let mut m = ResponseMessage::success();
                 m.folders = vec![self.state.folder(key)];
                 Ok(m)
