@@ -72,20 +72,7 @@ pub(crate) fn subject(marker: &str, case: &Case, name: &str) -> String {
 pub(crate) async fn run_case(ctx: &RunContext<'_>, case: &Case) -> Outcome {
     let started = Instant::now();
     let (client, log) = ctx.target.client.with_log();
-    let mut outcome = Outcome {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        category: case.category.clone(),
-        tags: case.tags.clone(),
-        reference: case.reference.clone(),
-        verdict: Verdict::Error,
-        reason: None,
-        findings: Vec::new(),
-        exchanges: Vec::new(),
-        state: Vec::new(),
-        elapsed_ms: 0.0,
-        changed: None,
-    };
+    let mut outcome = super::error_outcome(case, None);
     let mut under_test = None;
     match attempt(ctx, case, &client, &log, &mut under_test).await {
         Ok(judgement) => {

@@ -137,7 +137,8 @@ pub async fn run(
     })
 }
 
-fn interrupted(case: &Case, why: &str) -> Outcome {
+/// An outcome for `case` that ends in `error` for `why`, until something better is known.
+pub(crate) fn error_outcome(case: &Case, why: Option<&str>) -> Outcome {
     Outcome {
         id: case.id.clone(),
         title: case.title.clone(),
@@ -145,13 +146,17 @@ fn interrupted(case: &Case, why: &str) -> Outcome {
         tags: case.tags.clone(),
         reference: case.reference.clone(),
         verdict: Verdict::Error,
-        reason: Some(why.to_owned()),
+        reason: why.map(str::to_owned),
         findings: Vec::new(),
         exchanges: Vec::new(),
         state: Vec::new(),
         elapsed_ms: 0.0,
         changed: None,
     }
+}
+
+fn interrupted(case: &Case, why: &str) -> Outcome {
+    error_outcome(case, Some(why))
 }
 
 /// Checks that the target answers, and which requirements it meets.
