@@ -140,13 +140,11 @@ pub async fn check_preconditions(target: &Target, marker: &str) -> Result<(), Qu
     account(target, Role::Recipient)?;
     let drafts = folder_of(&principal.address, Folder::Drafts);
     let mut missing = Vec::new();
-    if target
-        .client
-        .can_open(delegate, drafts.clone())
-        .await
-        .is_err()
-    {
-        missing.push("read the principal's Drafts".to_owned());
+    match target.client.can_open(delegate, drafts.clone()).await {
+        // No answer at all is not a missing right: say so instead.
+        Err(e @ CallError::Target(_)) => return Err(e.into()),
+        Err(_) => missing.push("read the principal's Drafts".to_owned()),
+        Ok(()) => {}
     }
     let probe = Item::message(format!("{marker} rights probe")).to(principal.address.clone());
     match target.client.create_in(delegate, drafts, probe).await {

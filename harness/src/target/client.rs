@@ -242,13 +242,18 @@ impl Client {
 
     fn classify(&self, e: &reqwest::Error) -> TargetError {
         let url = self.url.to_string();
-        // reqwest puts the cause chain in `source()`; show it without the URL it repeats.
-        let mut reason = e.to_string();
+        // reqwest's own message repeats the URL; the cause chain in `source()` says what happened.
+        let mut causes = Vec::new();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
-            reason = format!("{reason}: {s}");
+            causes.push(s.to_string());
             source = s.source();
         }
+        let reason = if causes.is_empty() {
+            e.to_string()
+        } else {
+            causes.join(": ")
+        };
         if e.is_timeout() {
             TargetError::Timeout {
                 url,
