@@ -48,9 +48,17 @@ pub fn render(summary: &RunSummary) -> Result<String, JunitError> {
 }
 
 fn test_case(o: &Outcome) -> TestCase {
-    let status = match o.verdict {
-        Verdict::Pass | Verdict::Quirk => TestCaseStatus::success(),
-        Verdict::Fail => {
+    let status = match (o.verdict, &o.changed) {
+        // A regression run fails on a change in behaviour, whatever the verdict.
+        (Verdict::Pass | Verdict::Quirk, Some(diff)) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message("behaviour changed from the baseline");
+            s.set_type("changed");
+            s.set_description(xml_text(&format!("changed from the baseline:\n{diff}")));
+            s
+        }
+        (Verdict::Pass | Verdict::Quirk, None) => TestCaseStatus::success(),
+        (Verdict::Fail, _) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let message = match o.findings.first() {
                 Some(f) => finding_summary(f),
@@ -58,10 +66,14 @@ fn test_case(o: &Outcome) -> TestCase {
             };
             s.set_message(xml_text(&one_line(&message)));
             s.set_type("conformance");
-            s.set_description(xml_text(&failure_text(o)));
+            let mut text = failure_text(o);
+            if let Some(diff) = &o.changed {
+                let _ = write!(text, "\nchanged from the baseline:\n{diff}");
+            }
+            s.set_description(xml_text(&text));
             s
         }
-        Verdict::Error => {
+        (Verdict::Error, _) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
             let reason = o
                 .reason
@@ -72,7 +84,7 @@ fn test_case(o: &Outcome) -> TestCase {
             s.set_description(xml_text(&format!("{reason}\nReference: {}\n", o.reference)));
             s
         }
-        Verdict::Skip => {
+        (Verdict::Skip, _) => {
             let mut s = TestCaseStatus::skipped();
             let reason = o.reason.as_deref().unwrap_or("precondition not met");
             s.set_message(xml_text(&one_line(reason)));
@@ -255,14 +267,15 @@ mod tests {
         // Assert
         assert_eq!(t.suites, 3, "{xml}");
         assert_eq!(t.cases, 7);
-        assert_eq!(t.failures, 1);
+        // The failed case, and the passing case whose behaviour changed from the baseline.
+        assert_eq!(t.failures, 2);
         assert_eq!(t.errors, 1);
         assert_eq!(t.skipped, 1);
         assert!(
             t.case_names
                 .contains(&"save-rules/false-with-folder".to_owned())
         );
-        assert!(xml.contains(r#"<testsuites name="ewsconf 20250101T000000Z-abc" tests="7" skipped="1" failures="1" errors="1" time="1.234">"#), "{xml}");
+        assert!(xml.contains(r#"<testsuites name="ewsconf 20250101T000000Z-abc" tests="7" skipped="1" failures="2" errors="1" time="1.234">"#), "{xml}");
         assert!(xml.contains(r#"classname="save-rules""#));
         assert!(xml.contains(r#"time="0.040""#), "{xml}");
     }
@@ -297,7 +310,7 @@ mod tests {
     }
 
     #[test]
-    fn quirk_and_changed_go_to_system_out() {
+    fn quirk_goes_to_system_out_and_a_change_also_to_the_failure_text() {
         let xml = render(&fixture::summary()).unwrap();
 
         let t = tally(&xml);
@@ -312,6 +325,18 @@ mod tests {
                 .contains("-ErrorInvalidIdMalformed\n+ErrorItemNotFound")
         );
         assert!(t.system_out.contains("changed from the baseline"));
+        assert!(
+            t.failure_text
+                .contains("changed from the baseline:\n--- baseline"),
+            "{}",
+            t.failure_text
+        );
+        assert!(
+            t.failure_text
+                .contains("-ErrorInvalidIdMalformed\n+ErrorItemNotFound"),
+            "{}",
+            t.failure_text
+        );
     }
 
     #[test]
@@ -333,7 +358,7 @@ mod tests {
         let report = quick_junit::Report::deserialize_from_str(&xml).unwrap();
 
         assert_eq!(report.tests, 7);
-        assert_eq!(report.failures, 1);
+        assert_eq!(report.failures, 2);
         assert_eq!(report.errors, 1);
     }
 
