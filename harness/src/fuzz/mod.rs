@@ -306,11 +306,7 @@ pub async fn fuzz(
             failure.case_file = Some(path);
         }
     }
-    report.summary.run_id = format!(
-        "{}-fuzz-{}",
-        started_at.replace([':', '-'], "").trim_end_matches('Z'),
-        options.seed
-    );
+    report.summary.run_id = crate::run::run_id(&started_at, &format!("fuzz-{}", options.seed));
     report.summary.elapsed = report.elapsed;
     report.summary.outcomes = report
         .by_name

@@ -204,10 +204,9 @@ pub async fn delegate_copy(target: &Target, keep: bool) -> Result<RunSummary, Qu
         crate::run::clean_up(target, &marker).await;
     }
     Ok(RunSummary {
-        run_id: format!(
-            "{}-quirk-{}",
-            started_at.replace([':', '-'], "").trim_end_matches('Z'),
-            &marker["ewsconf-".len()..]
+        run_id: crate::run::run_id(
+            &started_at,
+            &format!("quirk-{}", crate::run::marker_tail(&marker)),
         ),
         target: target.description.clone(),
         server_version: None,

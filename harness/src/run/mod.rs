@@ -75,6 +75,19 @@ pub fn new_marker() -> String {
     format!("ewsconf-{:08x}", h.finish() as u32)
 }
 
+/// A run's id, also its report folder's name: the start time, compact, then `tail`.
+pub fn run_id(started_at: &str, tail: &str) -> String {
+    format!(
+        "{}-{tail}",
+        started_at.replace([':', '-'], "").trim_end_matches('Z')
+    )
+}
+
+/// The part of a run marker after `ewsconf-`.
+pub(crate) fn marker_tail(marker: &str) -> &str {
+    marker.strip_prefix("ewsconf-").unwrap_or(marker)
+}
+
 /// Runs `cases` against `target`; `on_outcome` sees each outcome as it completes.
 pub async fn run(
     target: &Target,
@@ -123,11 +136,7 @@ pub async fn run(
         clean_up(target, &marker).await;
     }
     Ok(RunSummary {
-        run_id: format!(
-            "{}-{}",
-            started_at.replace([':', '-'], "").trim_end_matches('Z'),
-            &marker["ewsconf-".len()..]
-        ),
+        run_id: run_id(&started_at, marker_tail(&marker)),
         target: target.description.clone(),
         server_version,
         started: started_at,
