@@ -1,37 +1,30 @@
 //! Baselines for users: stable across runs against the same server, and a one-line change in the
 //! server's behaviour shows as `changed` on exactly the cases it affects.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use ewsconf::baseline;
-use ewsconf::case::{Case, ExpectedAnswer, load_dir};
+use ewsconf::case::ExpectedAnswer;
 use ewsconf::ews::ResponseCode;
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::run::{Interrupt, RunOptions, RunSummary, run};
-use ewsconf::schema::SchemaSet;
+use ewsconf::run::{Interrupt, RunSummary, run};
 use ewsconf::target::Target;
-
-fn suite() -> Vec<Case> {
-    load_dir(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cases"
-    )))
-    .unwrap()
-}
 
 async fn run_against(config: MockConfig) -> RunSummary {
     let target = Target::embedded(config).await.unwrap();
-    let options = RunOptions {
-        jobs: 4,
-        keep: false,
-        case_timeout: Duration::from_secs(60),
-        schemas: SchemaSet::embedded().unwrap(),
-    };
-    let summary = run(&target, &suite(), &options, &Interrupt::default(), |_| {})
-        .await
-        .unwrap();
+    let options = common::run_options(4);
+    let summary = run(
+        &target,
+        &common::suite(),
+        &options,
+        &Interrupt::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
     target.shutdown().await;
     summary
 }
@@ -67,7 +60,7 @@ async fn two_runs_against_the_same_profile_write_identical_baselines() {
     )
     .unwrap();
     let (a, b) = (files(one.path()), files(two.path()));
-    assert_eq!(a.len(), suite().len());
+    assert_eq!(a.len(), common::suite().len());
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert_eq!(
             String::from_utf8_lossy(x),
@@ -89,7 +82,7 @@ async fn a_one_line_change_in_the_server_marks_exactly_the_affected_cases_change
     )
     .unwrap();
     // The cases whose answer depends on a change key that does not match.
-    let stale_cases: BTreeSet<String> = suite()
+    let stale_cases: BTreeSet<String> = common::suite()
         .into_iter()
         .filter(|c| match &c.expect.answer {
             ExpectedAnswer::Messages(list) => list

@@ -2,13 +2,15 @@
 //! broken mock it finds the defect, shrinks it to one ItemId, and writes a case that
 //! `ewsconf run` then fails on.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
 use ewsconf::case::load_dir;
 use ewsconf::fuzz::{FuzzOptions, FuzzReport, fuzz, sequence};
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::run::{Interrupt, RunOptions, Verdict, run};
+use ewsconf::run::{Interrupt, Verdict, run};
 use ewsconf::schema::SchemaSet;
 use ewsconf::target::Target;
 
@@ -88,12 +90,7 @@ async fn finds_shrinks_and_replays(defects: Defects, seed: u64) {
     }
     assert_eq!(cases.len(), report.failures.len());
     let target = Target::embedded(broken).await.unwrap();
-    let run_options = RunOptions {
-        jobs: 2,
-        keep: false,
-        case_timeout: Duration::from_secs(60),
-        schemas: SchemaSet::embedded().unwrap(),
-    };
+    let run_options = common::run_options(2);
     let summary = run(&target, &cases, &run_options, &Interrupt::default(), |_| {})
         .await
         .unwrap();

@@ -1,27 +1,19 @@
 //! The judge can fail: the whole suite against a mock with one deliberate defect turns exactly
 //! the cases that defect concerns to `fail`, and leaves every other verdict as it was.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use ewsconf::case::{Case, CaseRequest, ExpectedAnswer, FolderName, ItemRef, StateKind, load_dir};
+use ewsconf::case::{Case, CaseRequest, ExpectedAnswer, FolderName, ItemRef, StateKind};
 use ewsconf::ews::{ResponseClass, ResponseCode};
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::run::{Interrupt, RunOptions, Verdict, run};
-use ewsconf::schema::SchemaSet;
+use ewsconf::run::{Interrupt, Verdict, run};
 use ewsconf::target::Target;
 
-fn suite() -> Vec<Case> {
-    load_dir(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cases"
-    )))
-    .unwrap()
-}
-
 async fn verdicts(defects: Defects) -> BTreeMap<String, Verdict> {
-    let mut cases = suite();
+    let mut cases = common::suite();
     // A broken server never settles the state: do not wait long for it.
     for case in &mut cases {
         case.poll_timeout = Duration::from_millis(500);
@@ -32,12 +24,7 @@ async fn verdicts(defects: Defects) -> BTreeMap<String, Verdict> {
     })
     .await
     .unwrap();
-    let options = RunOptions {
-        jobs: 8,
-        keep: false,
-        case_timeout: Duration::from_secs(60),
-        schemas: SchemaSet::embedded().unwrap(),
-    };
+    let options = common::run_options(8);
     let summary = run(&target, &cases, &options, &Interrupt::default(), |_| {})
         .await
         .unwrap();
@@ -97,7 +84,7 @@ fn errs_on_a_real_item(case: &Case) -> bool {
 }
 
 async fn check(defects: Defects, concerned: impl Fn(&Case) -> bool) {
-    let cases = suite();
+    let cases = common::suite();
     let verdicts = verdicts(defects).await;
     let mut wrong = Vec::new();
     for case in &cases {

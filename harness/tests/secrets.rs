@@ -2,14 +2,14 @@
 //! passwords (and one canary bearer token), through a target file that names environment
 //! variables, leaves no trace of them in any file written or in the terminal summary.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ewsconf::case::load_dir;
 use ewsconf::mock::{Directory, MockConfig, MockServer, Profile};
 use ewsconf::report;
-use ewsconf::run::{Interrupt, RunOptions, run};
-use ewsconf::schema::SchemaSet;
+use ewsconf::run::{Interrupt, run};
 use ewsconf::target::{ClientOptions, Target, TargetFile};
 
 const PASSWORD: &str = "canary-pw-7f3a9c";
@@ -86,21 +86,12 @@ async fn no_password_or_token_appears_in_any_report() {
     };
     let file = TargetFile::parse("target.toml", &target_file(mock.url()), &env).unwrap();
     let target = Target::remote(file, &ClientOptions::default()).unwrap();
-    let mut cases = load_dir(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cases"
-    )))
-    .unwrap();
+    let mut cases = common::suite();
     // The bearer account cannot log in to the mock, so its cases never settle: do not wait long.
     for case in &mut cases {
         case.poll_timeout = Duration::from_secs(1);
     }
-    let options = RunOptions {
-        jobs: 4,
-        keep: false,
-        case_timeout: Duration::from_secs(60),
-        schemas: SchemaSet::embedded().unwrap(),
-    };
+    let options = common::run_options(4);
 
     // Act
     let summary = run(&target, &cases, &options, &Interrupt::default(), |_| {})

@@ -1,33 +1,27 @@
 //! The whole conformance suite in `cases/` against the embedded mock, over loopback HTTP, under
 //! both profiles.
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-use ewsconf::case::{Case, load_dir};
+use ewsconf::case::Case;
 use ewsconf::mock::{MockConfig, Profile};
-use ewsconf::run::{Interrupt, RunOptions, RunSummary, Verdict, run};
-use ewsconf::schema::SchemaSet;
+use ewsconf::run::{Interrupt, RunSummary, Verdict, run};
 use ewsconf::target::Target;
-
-fn suite() -> Vec<Case> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases"));
-    load_dir(&dir).unwrap_or_else(|e| panic!("the suite loads: {e}"))
-}
 
 async fn run_suite(profile: Profile) -> RunSummary {
     let target = Target::embedded(MockConfig::with_profile(profile))
         .await
         .expect("mock starts");
-    let options = RunOptions {
-        jobs: 4,
-        keep: false,
-        case_timeout: Duration::from_secs(60),
-        schemas: SchemaSet::embedded().unwrap(),
-    };
-    let summary = run(&target, &suite(), &options, &Interrupt::default(), |_| {})
-        .await
-        .expect("runs");
+    let options = common::run_options(4);
+    let summary = run(
+        &target,
+        &common::suite(),
+        &options,
+        &Interrupt::default(),
+        |_| {},
+    )
+    .await
+    .expect("runs");
     target.shutdown().await;
     summary
 }
@@ -73,7 +67,7 @@ fn snapshot(summary: &RunSummary, profile: Profile) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_intended_every_case_passes() {
     let summary = run_suite(Profile::Intended).await;
-    assert_eq!(summary.outcomes.len(), suite().len());
+    assert_eq!(summary.outcomes.len(), common::suite().len());
     let wrong = explain(&summary, |_, v| v == Verdict::Pass);
     assert!(wrong.is_empty(), "{wrong:#?}");
     snapshot(&summary, Profile::Intended);
@@ -81,7 +75,7 @@ async fn under_intended_every_case_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_documented_the_quirk_cases_are_quirk_and_the_rest_pass() {
-    let cases = suite();
+    let cases = common::suite();
     let summary = run_suite(Profile::Documented).await;
     let quirky: Vec<&str> = cases
         .iter()

@@ -2,27 +2,23 @@
 //! hangs up): the affected cases end `error` or `fail` with a clear reason, the run goes on,
 //! and the reports are still written.
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Duration;
 
-use ewsconf::case::{Case, load_dir};
+use ewsconf::case::Case;
 use ewsconf::ews::{
     Folder, FolderId, Item, ItemId, ItemKind, OperationResponse, ResponseBody, ResponseEnvelope,
     ResponseMessage, RootFolder,
 };
 use ewsconf::run::{Interrupt, RunOptions, RunSummary, Verdict, run};
-use ewsconf::schema::SchemaSet;
 use ewsconf::target::{ClientOptions, Target, TargetFile};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn cases() -> Vec<Case> {
-    let all = load_dir(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cases"
-    )))
-    .unwrap();
-    all.into_iter()
+    common::suite()
+        .into_iter()
         .filter(|c| c.id.starts_with("reference/"))
         .collect()
 }
@@ -103,10 +99,8 @@ async fn run_against(target: &Target) -> RunSummary {
         case.poll_timeout = Duration::from_millis(200);
     }
     let options = RunOptions {
-        jobs: 4,
-        keep: false,
         case_timeout: Duration::from_secs(30),
-        schemas: SchemaSet::embedded().unwrap(),
+        ..common::run_options(4)
     };
     run(target, &cases, &options, &Interrupt::default(), |_| {})
         .await

@@ -78,3 +78,19 @@ pub fn read_shared(dir: &std::path::Path, relative: &str) -> Vec<u8> {
     let path = dir.join(relative);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
+
+/// The conformance suite in `cases/`.
+pub fn suite() -> Vec<ewsconf::case::Case> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases"));
+    ewsconf::case::load_dir(&dir).unwrap_or_else(|e| panic!("the suite loads: {e}"))
+}
+
+/// Run options for tests: `jobs` cases at once, the embedded schemas, nothing kept.
+pub fn run_options(jobs: usize) -> ewsconf::run::RunOptions {
+    ewsconf::run::RunOptions {
+        jobs,
+        keep: false,
+        case_timeout: Duration::from_secs(60),
+        schemas: ewsconf::schema::SchemaSet::embedded().expect("the project's schemas compile"),
+    }
+}
