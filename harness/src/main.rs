@@ -322,12 +322,7 @@ fn fuzz(
     regressions: &Path,
     progress: bool,
 ) -> anyhow::Result<u8> {
-    let seed = seed.unwrap_or_else(|| {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        h.finish()
-    });
+    let seed = seed.unwrap_or_else(ewsconf::run::random_u64);
     println!("seed {seed} (ewsconf fuzz --seed {seed} sends the same sequence)");
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let options = ewsconf::fuzz::FuzzOptions {

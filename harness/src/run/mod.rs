@@ -64,6 +64,12 @@ pub enum RunError {
 
 /// A run id that is unique enough to tell runs and their items apart: time and randomness.
 pub fn new_marker() -> String {
+    format!("ewsconf-{:08x}", random_u64() as u32)
+}
+
+/// A value that differs from run to run: the standard library's random hash keys over the time
+/// and the process id. Enough for markers and seeds; not for secrets.
+pub fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -72,7 +78,7 @@ pub fn new_marker() -> String {
             .map_or(0, |d| d.as_nanos()),
     );
     h.write_u32(std::process::id());
-    format!("ewsconf-{:08x}", h.finish() as u32)
+    h.finish()
 }
 
 /// A run's id, also its report folder's name: the start time, compact, then `tail`.
