@@ -1,4 +1,5 @@
-//! `ewsconf validate` as a user runs it: `OK` or `file:line:col` per error, and the exit code.
+//! The command line as a user runs it: `ewsconf validate` (`OK` or `file:line:col` per error, and
+//! the exit code), and output into a pipe that closes early.
 
 use std::process::Command;
 
@@ -65,4 +66,21 @@ fn valid_and_invalid_files_are_reported_with_positions_and_exit_codes() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("messages.xsd"), "{err}");
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_without_a_panic() {
+    use std::process::Stdio;
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../cases");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ewsconf"))
+        .args(["list", "--cases", cases])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Close the reading end before the listing (80 lines) is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
