@@ -248,3 +248,90 @@ fn the_project_schema_set_knows_only_the_seven_operations() {
     expected.sort();
     assert_eq!(requests, expected);
 }
+
+/// A SendItem response whose one message carries `code`.
+fn response_with_code(code: &str) -> String {
+    format!(
+        r#"<m:SendItemResponse xmlns:m="{M}"><m:ResponseMessages><m:SendItemResponseMessage ResponseClass="Error"><m:ResponseCode>{code}</m:ResponseCode></m:SendItemResponseMessage></m:ResponseMessages></m:SendItemResponse>"#,
+        M = common::M
+    )
+}
+
+/// A GetFolder request for the distinguished folder `name`.
+fn get_folder(name: &str) -> String {
+    format!(
+        r#"<m:GetFolder xmlns:m="{M}" xmlns:t="{T}"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="{name}"/></m:FolderIds></m:GetFolder>"#,
+        M = common::M,
+        T = common::T
+    )
+}
+
+/// The validator checks long enumerations as one compiled pattern; it must accept exactly the
+/// values the schema lists, as the official schemas (checked value by value) do.
+#[test]
+fn compiled_enumerations_accept_exactly_the_listed_values() {
+    let messages = std::fs::read_to_string(repo().join("schemas/messages.xsd")).unwrap();
+    let types = std::fs::read_to_string(repo().join("schemas/types.xsd")).unwrap();
+    let codes = enumeration(&messages, "ResponseCodeType");
+    let folders = enumeration(&types, "DistinguishedFolderIdNameType");
+    let near_misses = |values: &[String]| -> Vec<String> {
+        let mut out = vec![String::new(), " ".to_owned(), "Error".to_owned()];
+        for v in values.iter().step_by(7) {
+            out.push(format!("{v}x"));
+            out.push(format!(" {v}"));
+            out.push(format!("{v} "));
+            out.push(v[..v.len() - 1].to_owned());
+            out.push(v.to_uppercase());
+            out.push(v.to_lowercase());
+        }
+        out.retain(|m| !values.contains(m));
+        out
+    };
+    let newest = official(SchemaEra::Current);
+    let cases = [
+        (
+            &codes,
+            response_with_code as fn(&str) -> String,
+            "ResponseCodeType",
+        ),
+        (
+            &folders,
+            get_folder as fn(&str) -> String,
+            "DistinguishedFolderIdNameType",
+        ),
+    ];
+    for (values, doc, type_name) in cases {
+        for value in values.iter() {
+            let doc = doc(value);
+            assert_eq!(
+                errors(ours(), doc.as_bytes()),
+                Vec::<String>::new(),
+                "{value}"
+            );
+            if let Some(set) = newest {
+                assert_eq!(errors(set, doc.as_bytes()), Vec::<String>::new(), "{value}");
+            }
+        }
+        for miss in near_misses(values) {
+            let doc = doc(&miss);
+            let ours = errors(ours(), doc.as_bytes());
+            assert!(
+                ours.iter().any(|e| e.contains(&format!(
+                    "[facet 'enumeration'] The value '{miss}' is not one of the {} values of {type_name}.",
+                    values.len()
+                ))),
+                "{miss:?}: {ours:?}"
+            );
+            assert!(
+                ours.iter().all(|e| e.len() < 400),
+                "short messages: {ours:?}"
+            );
+            if let Some(set) = newest {
+                assert!(
+                    !errors(set, doc.as_bytes()).is_empty(),
+                    "official accepts {miss:?}"
+                );
+            }
+        }
+    }
+}

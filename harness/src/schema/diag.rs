@@ -160,6 +160,7 @@ pub unsafe extern "C" fn on_error(user_data: *mut c_void, error: *mut ffi::XmlEr
                 Phase::Validate => {
                     // SAFETY: during the callback `node` is null or a live node of the tree.
                     let (line, column) = unsafe { element_position(source, line, error.node) };
+                    let message = super::enumerations::describe(&message).unwrap_or(message);
                     XmlError::new(XmlErrorKind::Schema, line, column, message)
                 }
             };

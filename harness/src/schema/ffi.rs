@@ -37,6 +37,10 @@ opaque! {
     xmlSchemaParserCtxt;
     /// `xmlSchemaValidCtxt`: the context that validates documents against one compiled schema.
     xmlSchemaValidCtxt;
+    /// `xmlSAXHandler`: a parser's table of SAX callbacks.
+    xmlSAXHandler;
+    /// `xmlSchemaSAXPlug`: a validation layer spliced into a parser's SAX callbacks.
+    xmlSchemaSAXPlugStruct;
 }
 
 /// `xmlChar`: libxml2's UTF-8 code unit.
@@ -112,6 +116,17 @@ pub struct XmlNodePrefix {
     pub last: *mut XmlNodePrefix,
     /// Parent: for an attribute, the element that carries it.
     pub parent: *mut XmlNodePrefix,
+}
+
+/// The two leading fields of `struct _xmlParserCtxt` (`parser.h`): its SAX callback table and
+/// the user data those callbacks receive. Only read and written through a pointer to a live
+/// parser context, never constructed.
+#[repr(C)]
+pub struct XmlParserCtxtPrefix {
+    /// `sax`: the callbacks the parser calls.
+    pub sax: *mut xmlSAXHandler,
+    /// `userData`: the first argument of every callback (the context itself by default).
+    pub user_data: *mut c_void,
 }
 
 /// `xmlStructuredErrorFunc`.
@@ -216,4 +231,16 @@ unsafe extern "C" {
     pub fn xmlSchemaValidateDoc(ctxt: *mut xmlSchemaValidCtxt, doc: *mut xmlDoc) -> c_int;
     /// Frees a validation context.
     pub fn xmlSchemaFreeValidCtxt(ctxt: *mut xmlSchemaValidCtxt);
+    /// Splices streaming validation into a SAX callback table: `*sax` and `*user_data` are
+    /// replaced by the validator's; null on failure.
+    pub fn xmlSchemaSAXPlug(
+        ctxt: *mut xmlSchemaValidCtxt,
+        sax: *mut *mut xmlSAXHandler,
+        user_data: *mut *mut c_void,
+    ) -> *mut xmlSchemaSAXPlugStruct;
+    /// Removes a plug and puts the original `*sax` back (and `*user_data`, when `*sax` was not
+    /// null); 0 on success.
+    pub fn xmlSchemaSAXUnplug(plug: *mut xmlSchemaSAXPlugStruct) -> c_int;
+    /// 1 when the validation context has seen no error since it last started, 0 otherwise.
+    pub fn xmlSchemaIsValid(ctxt: *mut xmlSchemaValidCtxt) -> c_int;
 }

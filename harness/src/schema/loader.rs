@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, c_char};
 use std::path::{Path, PathBuf};
 use std::ptr;
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use super::ffi;
 
@@ -166,11 +166,29 @@ fn scheme(url: &str) -> Option<String> {
     valid.then(|| head.to_ascii_lowercase())
 }
 
-fn embedded(name: &str) -> Option<&'static str> {
-    EMBEDDED
+/// The embedded schemas as libxml2 is given them: long enumerations compiled into patterns
+/// ([`super::enumerations`]), NUL-terminated.
+pub fn embedded(name: &str) -> Option<&'static str> {
+    static COMPILED: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    COMPILED
+        .get_or_init(|| {
+            let mut all = Vec::new();
+            let files = EMBEDDED
+                .iter()
+                .map(|(name, text)| {
+                    let source = text.strip_suffix('\0').unwrap_or(text);
+                    let (mut text, compiled) = super::enumerations::compile(source);
+                    text.push('\0');
+                    all.extend(compiled);
+                    (*name, text)
+                })
+                .collect();
+            super::enumerations::remember(all);
+            files
+        })
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, text)| *text)
+        .map(|(_, text)| text.as_str())
 }
 
 fn refuse(url: &str, why: &str) -> *mut ffi::xmlParserInput {
@@ -220,7 +238,40 @@ unsafe extern "C" fn load_entity(
 
 #[cfg(test)]
 mod tests {
-    use super::{percent_decode, scheme};
+    use super::{embedded, percent_decode, scheme};
+
+    #[test]
+    fn long_enumerations_are_compiled_and_nothing_else_changes() {
+        let original = |name: &str| super::EMBEDDED.iter().find(|(n, _)| *n == name).unwrap().1;
+        for name in ["xml.xsd", "soap-envelope.xsd"] {
+            assert_eq!(embedded(name), Some(original(name)), "{name}");
+        }
+        for name in ["types.xsd", "messages.xsd"] {
+            let served = embedded(name).expect(name);
+            assert!(served.ends_with('\0'), "{name}");
+            assert_eq!(
+                served.lines().count(),
+                original(name).lines().count(),
+                "{name}"
+            );
+        }
+        let compiled: Vec<(&str, usize)> = super::super::enumerations::remembered()
+            .iter()
+            .map(|c| (c.type_name.as_str(), c.values))
+            .collect();
+        assert!(
+            compiled.contains(&("ResponseCodeType", 529)),
+            "{compiled:?}"
+        );
+        assert!(
+            compiled
+                .iter()
+                .any(|(name, _)| *name == "DistinguishedFolderIdNameType"),
+            "{compiled:?}"
+        );
+        let served = embedded("messages.xsd").unwrap();
+        assert!(!served.contains("<xs:enumeration value=\"ErrorAccessDenied\"/>"));
+    }
 
     #[test]
     fn percent_escapes_decode() {

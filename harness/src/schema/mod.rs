@@ -6,12 +6,17 @@
 //! so one pass validates the envelope against SOAP and the Body's child against EWS; a bare EWS
 //! element (say `m:SendItemResponse`) validates against the same set.
 //!
+//! Each document is first streamed: the validator rides on the parser's SAX events and no tree
+//! is built. Only a document that fails is parsed again into a tree and validated over it,
+//! which gives every error the line and column of its element's start tag.
+//!
 //! Documents are untrusted: [`SchemaSet::validate`] never fails and never panics. Before parsing,
 //! a byte scan enforces [`Limits`], UTF-8, and the absence of any DOCTYPE; libxml2 then parses
 //! without network, entity substitution, DTD loading, recovery or XInclude, and its entity
 //! loader loads nothing while a document is being handled.
 
 mod diag;
+mod enumerations;
 mod errors;
 mod ffi;
 mod limits;
@@ -36,11 +41,13 @@ const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 /// Parser options for untrusted documents: never RECOVER, NOENT, DTDLOAD, DTDATTR, DTDVALID,
 /// XINCLUDE or HUGE. IGNORE_ENC keeps an `encoding="…"` declaration from switching away from
 /// the UTF-8 the pre-scan checked.
-const PARSE_OPTIONS: c_int = ffi::XML_PARSE_NONET
+const PARSE_OPTIONS: c_int = STREAM_OPTIONS | ffi::XML_PARSE_COMPACT | ffi::XML_PARSE_NOBLANKS;
+
+/// [`PARSE_OPTIONS`] without the two that only shape a tree (and NOBLANKS would take
+/// whitespace away from the streaming validator).
+const STREAM_OPTIONS: c_int = ffi::XML_PARSE_NONET
     | ffi::XML_PARSE_NOERROR
     | ffi::XML_PARSE_NOWARNING
-    | ffi::XML_PARSE_COMPACT
-    | ffi::XML_PARSE_NOBLANKS
     | ffi::XML_PARSE_IGNORE_ENC;
 
 /// A parser context keeps every name it has seen in its dictionary; past this many parsed bytes
@@ -53,6 +60,16 @@ pub fn embedded_schemas() -> impl Iterator<Item = (&'static str, &'static str)> 
     loader::EMBEDDED
         .iter()
         .map(|(name, text)| (*name, text.strip_suffix('\0').unwrap_or(text)))
+}
+
+/// The same files as [`embedded_schemas`], as the validator hands them to libxml2: long
+/// enumerations (`ResponseCodeType`, `DistinguishedFolderIdNameType`) are written as one
+/// equivalent pattern, which libxml2 checks in one pass instead of value by value.
+pub fn compiled_schemas() -> impl Iterator<Item = (&'static str, &'static str)> {
+    loader::EMBEDDED.iter().filter_map(|(name, _)| {
+        let text = loader::embedded(name)?;
+        Some((*name, text.strip_suffix('\0').unwrap_or(text)))
+    })
 }
 
 /// A compiled schema set: the SOAP 1.1 envelope schema, EWS messages and types, and the `xml:`
@@ -217,7 +234,11 @@ fn thread_tag() -> u64 {
 /// One thread's worth of libxml2 state for validating documents.
 struct Contexts {
     parser: NonNull<ffi::xmlParserCtxt>,
+    /// Validates over a tree. Kept apart from `stream`: a context once plugged into SAX
+    /// events keeps looking up namespaces in SAX bindings, which a tree walk does not fill.
     valid: NonNull<ffi::xmlSchemaValidCtxt>,
+    /// Validates SAX events as the parser produces them.
+    stream: NonNull<ffi::xmlSchemaValidCtxt>,
     used_bytes: usize,
     /// The [`thread_tag`] of the thread that used it last.
     owner: u64,
@@ -230,25 +251,32 @@ unsafe impl Send for Contexts {}
 impl Contexts {
     fn new(schema: NonNull<ffi::xmlSchema>) -> Option<Self> {
         // SAFETY: plain allocations; `schema` is a live compiled schema.
-        let (parser, valid) = unsafe {
+        let (parser, valid, stream) = unsafe {
             (
                 ffi::xmlNewParserCtxt(),
                 ffi::xmlSchemaNewValidCtxt(schema.as_ptr()),
+                ffi::xmlSchemaNewValidCtxt(schema.as_ptr()),
             )
         };
-        match (NonNull::new(parser), NonNull::new(valid)) {
-            (Some(parser), Some(valid)) => Some(Self {
+        match (
+            NonNull::new(parser),
+            NonNull::new(valid),
+            NonNull::new(stream),
+        ) {
+            (Some(parser), Some(valid), Some(stream)) => Some(Self {
                 parser,
                 valid,
+                stream,
                 used_bytes: 0,
                 owner: 0,
             }),
             _ => {
-                // SAFETY: each pointer is null or freshly allocated and unused; both free
+                // SAFETY: each pointer is null or freshly allocated and unused; the free
                 // functions accept null.
                 unsafe {
                     ffi::xmlFreeParserCtxt(parser);
                     ffi::xmlSchemaFreeValidCtxt(valid);
+                    ffi::xmlSchemaFreeValidCtxt(stream);
                 }
                 None
             }
@@ -257,6 +285,63 @@ impl Contexts {
 
     /// Parses and validates `doc` (already pre-scanned; `size == doc.len()`).
     fn run(&mut self, doc: &[u8], size: c_int) -> Vec<XmlError> {
+        if self.streams_valid(doc, size) {
+            return Vec::new();
+        }
+        self.diagnose(doc, size)
+    }
+
+    /// Streams `doc` through the parser with the validator plugged into its SAX events,
+    /// building no tree: true when it is well-formed and valid. Errors are only noticed here;
+    /// [`Contexts::diagnose`] reports them.
+    fn streams_valid(&mut self, doc: &[u8], size: c_int) -> bool {
+        let sink = Sink::doc(doc);
+        let _mode = ModeGuard::new(Mode::Nothing);
+        let _route = ThreadErrorRoute::to(&sink);
+        let parser = self.parser.as_ptr().cast::<ffi::XmlParserCtxtPrefix>();
+        let stream = self.stream.as_ptr();
+        // SAFETY: the parser context is ours alone and live, and its first two fields are
+        // `sax` and `userData`; they are restored before returning, after the plug (which
+        // points into them) is removed. With a null `sax` the plug installs only the
+        // validator's callbacks, so no tree is built. `doc` outlives the parse and `size` is
+        // its length. `sink` outlives the error handler, which is unset before returning.
+        unsafe {
+            let (sax, user_data) = ((*parser).sax, (*parser).user_data);
+            (*parser).sax = ptr::null_mut();
+            let plug =
+                ffi::xmlSchemaSAXPlug(stream, &raw mut (*parser).sax, &raw mut (*parser).user_data);
+            let mut valid = false;
+            if !plug.is_null() {
+                ffi::xmlSchemaSetValidStructuredErrors(
+                    stream,
+                    Some(diag::on_error),
+                    sink.as_user_data(),
+                );
+                let tree = ffi::xmlCtxtReadMemory(
+                    self.parser.as_ptr(),
+                    doc.as_ptr().cast(),
+                    size,
+                    ptr::null(),
+                    ptr::null(),
+                    STREAM_OPTIONS,
+                );
+                valid = tree.is_null() && ffi::xmlSchemaIsValid(stream) == 1;
+                ffi::xmlFreeDoc(tree);
+                ffi::xmlSchemaSetValidStructuredErrors(
+                    stream,
+                    Some(diag::on_error),
+                    ptr::null_mut(),
+                );
+                ffi::xmlSchemaSAXUnplug(plug);
+            }
+            (*parser).sax = sax;
+            (*parser).user_data = user_data;
+            valid && !sink.has_errors()
+        }
+    }
+
+    /// Parses `doc` into a tree and validates it, collecting every error with its position.
+    fn diagnose(&mut self, doc: &[u8], size: c_int) -> Vec<XmlError> {
         let sink = Sink::doc(doc);
         let fallback = {
             let _mode = ModeGuard::new(Mode::Nothing);
@@ -360,10 +445,11 @@ impl Contexts {
 
 impl Drop for Contexts {
     fn drop(&mut self) {
-        // SAFETY: both were allocated by libxml2 in `Contexts::new` and are freed once.
+        // SAFETY: all three were allocated by libxml2 in `Contexts::new` and are freed once.
         unsafe {
             ffi::xmlFreeParserCtxt(self.parser.as_ptr());
             ffi::xmlSchemaFreeValidCtxt(self.valid.as_ptr());
+            ffi::xmlSchemaFreeValidCtxt(self.stream.as_ptr());
         }
     }
 }
