@@ -86,17 +86,21 @@ async fn create_drafts(client: &Client, n: usize, tag: &str) -> Vec<ItemId> {
 }
 
 /// One timed run: requests per second, process CPU microseconds per request (client and
-/// server together), and how many answers were not a single Success.
+/// server together), the server threads' share of it, and how many answers were not a single
+/// Success.
 struct Run {
     rate: f64,
     cpu_us: f64,
+    server_cpu_us: f64,
     failures: usize,
 }
 
-/// Sends one SendItem per id from `CONCURRENCY` tasks sharing `client`.
-async fn send_all(client: &Client, ids: Arc<Vec<ItemId>>) -> Run {
+/// Sends one SendItem per id from `CONCURRENCY` tasks sharing `client`; `server` lists the
+/// threads that serve them, when they are threads of their own.
+async fn send_all(client: &Client, ids: Arc<Vec<ItemId>>, server: &[String]) -> Run {
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_seconds();
+    let server_before = threads_cpu_seconds(server);
     let started = Instant::now();
     let tasks: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
@@ -127,17 +131,45 @@ async fn send_all(client: &Client, ids: Arc<Vec<ItemId>>) -> Run {
     }
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
+    let server_cpu = threads_cpu_seconds(server) - server_before;
     Run {
         rate: ids.len() as f64 / secs,
         cpu_us: cpu * 1e6 / ids.len() as f64,
+        server_cpu_us: server_cpu * 1e6 / ids.len() as f64,
         failures,
     }
 }
 
-/// User plus system CPU time of this process so far, in seconds (`/proc/self/stat`, in clock
-/// ticks of 1/100 s, Linux's USER_HZ).
+/// User plus system CPU time of this process so far, in seconds.
 fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    stat_cpu_seconds("/proc/self/stat")
+}
+
+/// The ids of this process's threads.
+fn thread_ids() -> std::collections::BTreeSet<String> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|dir| {
+            dir.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// CPU time of the given threads of this process so far, in seconds; NaN when there are none.
+fn threads_cpu_seconds(threads: &[String]) -> f64 {
+    if threads.is_empty() {
+        return f64::NAN;
+    }
+    threads
+        .iter()
+        .map(|t| stat_cpu_seconds(&format!("/proc/self/task/{t}/stat")))
+        .sum()
+}
+
+/// User plus system CPU time from a `/proc/.../stat` file, in seconds (clock ticks of 1/100 s,
+/// Linux's USER_HZ).
+fn stat_cpu_seconds(path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(path) else {
         return f64::NAN;
     };
     // The command name may hold spaces; the fields after it are plain.
@@ -155,10 +187,12 @@ fn cpu_seconds() -> f64 {
 
 /// A mock served from its own OS thread on a current-thread runtime, as wiremock serves; it
 /// stops when the returned sender is dropped.
-fn mock_on_own_thread() -> (String, std::sync::mpsc::Sender<()>) {
+fn mock_on_own_thread() -> (String, Vec<String>, std::sync::mpsc::Sender<()>) {
+    let before = thread_ids();
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
+    let thread = std::thread::Builder::new().name("ewsconf-mock".into());
+    let _ = thread.spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -179,7 +213,8 @@ fn mock_on_own_thread() -> (String, std::sync::mpsc::Sender<()>) {
         });
     });
     let url = url_rx.recv().expect("the mock thread reports its URL");
-    (url, stop_tx)
+    let threads = thread_ids().difference(&before).cloned().collect();
+    (url, threads, stop_tx)
 }
 
 /// The bytes the mock answers a successful one-item SendItem with.
@@ -376,13 +411,15 @@ fn main() -> ExitCode {
             .await
             .expect("mock starts");
         let shared_client = client(shared.url());
-        let (own_url, stop_own) = mock_on_own_thread();
+        let (own_url, own_threads, stop_own) = mock_on_own_thread();
         let own_client = client(&own_url);
         let canned = canned_success(&shared_client).await;
+        let before = thread_ids();
         let wire = wiremock::MockServer::builder()
             .disable_request_recording()
             .start()
             .await;
+        let wire_threads: Vec<String> = thread_ids().difference(&before).cloned().collect();
         wiremock::Mock::given(wiremock::matchers::method("POST"))
             .and(wiremock::matchers::path(ewsconf::mock::EWS_PATH))
             .respond_with(
@@ -396,8 +433,8 @@ fn main() -> ExitCode {
         // Warm the servers and the connection pools.
         for c in [&shared_client, &own_client] {
             let warm = Arc::new(create_drafts(c, 2 * CONCURRENCY, "warm").await);
-            send_all(c, warm.clone()).await;
-            send_all(&wire_client, warm).await;
+            send_all(c, warm.clone(), &[]).await;
+            send_all(&wire_client, warm, &[]).await;
         }
 
         // [mock on the client's runtime, mock on its own thread, wiremock]
@@ -406,11 +443,11 @@ fn main() -> ExitCode {
         for run in 0..RUNS {
             let tag = run.to_string();
             let drafts = Arc::new(create_drafts(&shared_client, SENDS_PER_RUN, &tag).await);
-            results[0].push(send_all(&shared_client, drafts).await);
+            results[0].push(send_all(&shared_client, drafts, &[]).await);
             let drafts = Arc::new(create_drafts(&own_client, SENDS_PER_RUN, &tag).await);
-            results[1].push(send_all(&own_client, drafts.clone()).await);
+            results[1].push(send_all(&own_client, drafts.clone(), &own_threads).await);
             // The same request bodies; wiremock answers them all alike.
-            results[2].push(send_all(&wire_client, drafts).await);
+            results[2].push(send_all(&wire_client, drafts, &wire_threads).await);
         }
         for r in results.iter().flatten() {
             failures += r.failures;
@@ -427,6 +464,14 @@ fn main() -> ExitCode {
 
     let rate = |runs: &[Run]| median(runs.iter().map(|r| r.rate).collect());
     let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.cpu_us).collect());
+    let server_cpu = |runs: &[Run]| {
+        let us = median(runs.iter().map(|r| r.server_cpu_us).collect());
+        if us.is_nan() {
+            "(shares the client's threads)".to_owned()
+        } else {
+            format!("{us:.0}")
+        }
+    };
     let all = |runs: &[Run]| {
         runs.iter()
             .map(|r| format!("{:.0}", r.rate))
@@ -457,20 +502,21 @@ fn main() -> ExitCode {
     println!();
     println!(
         "| server | requests/s (median of {RUNS}) | CPU µs per request, client + server \
-         (median) | runs, requests/s |"
+         (median) | of which the server's threads | runs, requests/s |"
     );
-    println!("|---|---:|---:|---|");
+    println!("|---|---:|---:|---:|---|");
     for (name, runs) in names.iter().zip(&results) {
         println!(
-            "| {name} | {:.0} | {:.0} | {} |",
+            "| {name} | {:.0} | {:.0} | {} | {} |",
             rate(runs),
             cpu(runs),
+            server_cpu(runs),
             all(runs)
         );
     }
     let wire_rate = rate(&results[2]);
     println!(
-        "| ratio mock / wiremock | {:.2} (own thread: {:.2}) | | |",
+        "| ratio mock / wiremock | {:.2} (own thread: {:.2}) | | | |",
         rate(&results[0]) / wire_rate,
         rate(&results[1]) / wire_rate
     );
