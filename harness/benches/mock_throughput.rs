@@ -229,6 +229,18 @@ async fn canned_success(mock_client: &Client) -> Vec<u8> {
     exchange.body
 }
 
+/// Makes `server` answer every POST to the EWS path with `canned`.
+async fn canned_mock(server: &wiremock::MockServer, canned: &[u8]) {
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(ewsconf::mock::EWS_PATH))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_raw(canned.to_vec(), "text/xml; charset=utf-8"),
+        )
+        .mount(server)
+        .await;
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -361,11 +373,15 @@ fn stages() -> (Vec<(&'static str, f64)>, usize, usize) {
             time(calls, |_| Post::soap(&request)),
         ),
         (
-            "mock: parse (Element::parse)",
+            "mock: validate and build the tree (SchemaSet::parse_valid)",
+            time(calls, |_| schemas.parse_valid(&bytes)),
+        ),
+        (
+            "(for comparison) Element::parse alone",
             time(calls, |_| Element::parse(&bytes)),
         ),
         (
-            "mock: validate (libxml2, embedded schemas)",
+            "(for comparison) SchemaSet::validate alone",
             time(calls, |_| schemas.validate(&bytes)),
         ),
         (
@@ -420,25 +436,30 @@ fn main() -> ExitCode {
             .start()
             .await;
         let wire_threads: Vec<String> = thread_ids().difference(&before).cloned().collect();
-        wiremock::Mock::given(wiremock::matchers::method("POST"))
-            .and(wiremock::matchers::path(ewsconf::mock::EWS_PATH))
-            .respond_with(
-                wiremock::ResponseTemplate::new(200)
-                    .set_body_raw(canned.clone(), "text/xml; charset=utf-8"),
-            )
-            .mount(&wire)
-            .await;
+        canned_mock(&wire, &canned).await;
         let wire_client = client(&format!("{}{}", wire.uri(), ewsconf::mock::EWS_PATH));
+        // wiremock as a user starts it: `MockServer::start()`, which records every request.
+        let before = thread_ids();
+        let wire_default = wiremock::MockServer::start().await;
+        let default_threads: Vec<String> = thread_ids().difference(&before).cloned().collect();
+        canned_mock(&wire_default, &canned).await;
+        let default_client = client(&format!(
+            "{}{}",
+            wire_default.uri(),
+            ewsconf::mock::EWS_PATH
+        ));
 
         // Warm the servers and the connection pools.
         for c in [&shared_client, &own_client] {
             let warm = Arc::new(create_drafts(c, 2 * CONCURRENCY, "warm").await);
             send_all(c, warm.clone(), &[]).await;
-            send_all(&wire_client, warm, &[]).await;
+            send_all(&wire_client, warm.clone(), &[]).await;
+            send_all(&default_client, warm, &[]).await;
         }
 
-        // [mock on the client's runtime, mock on its own thread, wiremock]
-        let mut results: [Vec<Run>; 3] = Default::default();
+        // [mock on the client's runtime, mock on its own thread, wiremock recording off,
+        //  wiremock as started by default]
+        let mut results: [Vec<Run>; 4] = Default::default();
         let mut failures = 0;
         for run in 0..RUNS {
             let tag = run.to_string();
@@ -447,7 +468,8 @@ fn main() -> ExitCode {
             let drafts = Arc::new(create_drafts(&own_client, SENDS_PER_RUN, &tag).await);
             results[1].push(send_all(&own_client, drafts.clone(), &own_threads).await);
             // The same request bodies; wiremock answers them all alike.
-            results[2].push(send_all(&wire_client, drafts, &wire_threads).await);
+            results[2].push(send_all(&wire_client, drafts.clone(), &wire_threads).await);
+            results[3].push(send_all(&default_client, drafts, &default_threads).await);
         }
         for r in results.iter().flatten() {
             failures += r.failures;
@@ -482,6 +504,7 @@ fn main() -> ExitCode {
         "ewsconf mock, on the client's runtime",
         "ewsconf mock, own thread + current-thread runtime",
         "wiremock 0.6, canned body, recording off (own thread)",
+        "wiremock 0.6, canned body, defaults: records requests (own thread)",
     ];
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!();
@@ -514,12 +537,14 @@ fn main() -> ExitCode {
             all(runs)
         );
     }
-    let wire_rate = rate(&results[2]);
-    println!(
-        "| ratio mock / wiremock | {:.2} (own thread: {:.2}) | | | |",
-        rate(&results[0]) / wire_rate,
-        rate(&results[1]) / wire_rate
-    );
+    for (which, wire) in [("recording off", &results[2]), ("defaults", &results[3])] {
+        let wire_rate = rate(wire);
+        println!(
+            "| ratio mock / wiremock {which} | {:.2} (own thread: {:.2}) | | | |",
+            rate(&results[0]) / wire_rate,
+            rate(&results[1]) / wire_rate
+        );
+    }
     println!();
     let (rows, request_len, response_len) = stages();
     println!(

@@ -411,15 +411,19 @@ impl ResponseEnvelope {
     ///
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditemresponse>
     pub fn parse(doc: &[u8]) -> Result<Self, XmlError> {
-        let root = Element::parse(doc)?;
+        Self::from_element(&Element::parse(doc)?)
+    }
+
+    /// Reads a response envelope, or a bare `m:{Operation}Response` element, from its tree.
+    pub fn from_element(root: &Element) -> Result<Self, XmlError> {
         // An `Envelope` in the wrong namespace is reported as such, not as an unknown response.
         if root.name != "Envelope" {
             return Ok(Self {
                 server_version_info: None,
-                body: ResponseBody::Response(OperationResponse::from_xml(&root)?),
+                body: ResponseBody::Response(OperationResponse::from_xml(root)?),
             });
         }
-        let (header, body) = envelope_parts(&root)?;
+        let (header, body) = envelope_parts(root)?;
         let server_version_info = header
             .and_then(|h| h.child(TYPES_NS, "ServerVersionInfo"))
             .map(ServerVersionInfo::from_xml)
@@ -429,7 +433,7 @@ impl ResponseEnvelope {
             let soap_body = root
                 .child(SOAP_NS, "Body")
                 .ok_or_else(|| root.error("element `Body` is required"))?;
-            ResponseBody::Fault(SoapFault::read(body_el, &[&root, soap_body])?)
+            ResponseBody::Fault(SoapFault::read(body_el, &[root, soap_body])?)
         } else {
             ResponseBody::Response(OperationResponse::from_xml(body_el)?)
         };

@@ -383,6 +383,16 @@ impl XmlWriter {
     }
 }
 
+/// `parent/name`, the path of a child element (without `format!`, which costs more here than
+/// the copy itself).
+pub fn child_path(parent: &str, name: &str) -> String {
+    let mut path = String::with_capacity(parent.len() + 1 + name.len());
+    path.push_str(parent);
+    path.push('/');
+    path.push_str(name);
+    path
+}
+
 /// `xs:boolean` spelling used when writing.
 pub fn bool_str(value: bool) -> &'static str {
     if value { "true" } else { "false" }
@@ -545,7 +555,7 @@ impl<'a> TreeBuilder<'a> {
         }
         let (line, column) = self.position(offset);
         let path = match stack.last() {
-            Some(parent) => format!("{}/{}", parent.path, name),
+            Some(parent) => child_path(&parent.path, &name),
             None => name.clone(),
         };
         Ok(Element {

@@ -645,22 +645,22 @@ fn check(
         }
     };
     let is_xml = exchange.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
-    let schema_errors: Vec<String> = if is_xml {
-        ctx.options
-            .schemas
-            .validate(&exchange.body)
-            .errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect()
-    } else {
-        Vec::new()
+    // A valid answer is validated and read in one pass; any other is read on its own.
+    let (schema_errors, envelope): (Vec<String>, _) = match is_xml {
+        true => match ctx.options.schemas.parse_valid(&exchange.body) {
+            Ok(root) => (Vec::new(), ResponseEnvelope::from_element(&root)),
+            Err(validation) => (
+                validation.errors.iter().map(|e| e.to_string()).collect(),
+                ResponseEnvelope::parse(&exchange.body),
+            ),
+        },
+        false => (Vec::new(), ResponseEnvelope::parse(&exchange.body)),
     };
     let observed = Observed {
         status: exchange.status,
         is_xml,
         schema_errors: schema_errors.clone(),
-        envelope: ResponseEnvelope::parse(&exchange.body).map_err(|e| e.to_string()),
+        envelope: envelope.map_err(|e| e.to_string()),
         item_count: Some(item_count),
         folders: BTreeMap::new(),
     };

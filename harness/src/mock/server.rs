@@ -404,32 +404,13 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
 
 /// Everything after the HTTP gates: the SOAP-level checks and the operation.
 fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope, Box<SoapFault>> {
-    let root = Element::parse(bytes).map_err(|e| match e {
-        XmlError::Syntax {
-            line,
-            column,
-            message,
-        } => schema_fault(line, column, &message),
-        XmlError::Doctype { line, column } => schema_fault(
-            line,
-            column,
-            "For security reasons DTD is prohibited in this XML document.",
-        ),
-        XmlError::TooDeep { line, column } => {
-            schema_fault(line, column, "The document nests too deep.")
-        }
-        XmlError::Shape {
-            line,
-            column,
-            message,
-            ..
-        } => schema_fault(line, column, &message),
-    })?;
+    // One pass validates the request and builds its tree; only a refused request is read
+    // again, to answer with the fault Exchange gives for what is wrong with it.
+    let root = match app.schemas.parse_valid(bytes) {
+        Ok(root) => root,
+        Err(validation) => return Err(refusal(bytes, &validation)),
+    };
     check_version_and_operation(&root)?;
-    let validation = app.schemas.validate(bytes);
-    if let Some(first) = validation.errors.first() {
-        return Err(schema_fault(first.line, first.column, &first.message));
-    }
     let envelope =
         RequestEnvelope::from_element(&root).map_err(|e| schema_fault(0, 0, &e.to_string()))?;
     let actor = impersonate(&app.store.directory, user, &envelope.headers)?;
@@ -441,6 +422,42 @@ fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope,
         server_version_info: Some(server_version_info()),
         body: ResponseBody::Response(executed.response),
     })
+}
+
+/// The fault for a request the schemas refuse: not well-formed XML, then a bad version or an
+/// unknown operation, then the first schema error.
+fn refusal(bytes: &[u8], validation: &crate::schema::Validation) -> Box<SoapFault> {
+    let root = match Element::parse(bytes) {
+        Ok(root) => root,
+        Err(XmlError::Syntax {
+            line,
+            column,
+            message,
+        }) => return schema_fault(line, column, &message),
+        Err(XmlError::Doctype { line, column }) => {
+            return schema_fault(
+                line,
+                column,
+                "For security reasons DTD is prohibited in this XML document.",
+            );
+        }
+        Err(XmlError::TooDeep { line, column }) => {
+            return schema_fault(line, column, "The document nests too deep.");
+        }
+        Err(XmlError::Shape {
+            line,
+            column,
+            message,
+            ..
+        }) => return schema_fault(line, column, &message),
+    };
+    if let Err(fault) = check_version_and_operation(&root) {
+        return fault;
+    }
+    match validation.errors.first() {
+        Some(first) => schema_fault(first.line, first.column, &first.message),
+        None => schema_fault(0, 0, "The request failed schema validation."),
+    }
 }
 
 /// A bad `RequestServerVersion` and an operation the server does not know get their own faults,

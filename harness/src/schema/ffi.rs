@@ -8,7 +8,7 @@
 
 #![allow(non_camel_case_types, non_snake_case)]
 
-use std::ffi::{c_char, c_int, c_uchar, c_void};
+use std::ffi::{c_char, c_int, c_long, c_uchar, c_uint, c_void};
 use std::marker::{PhantomData, PhantomPinned};
 
 macro_rules! opaque {
@@ -37,8 +37,6 @@ opaque! {
     xmlSchemaParserCtxt;
     /// `xmlSchemaValidCtxt`: the context that validates documents against one compiled schema.
     xmlSchemaValidCtxt;
-    /// `xmlSAXHandler`: a parser's table of SAX callbacks.
-    xmlSAXHandler;
     /// `xmlSchemaSAXPlug`: a validation layer spliced into a parser's SAX callbacks.
     xmlSchemaSAXPlugStruct;
 }
@@ -129,6 +127,68 @@ pub struct XmlParserCtxtPrefix {
     pub user_data: *mut c_void,
 }
 
+/// `XML_SAX2_MAGIC`: marks an [`xmlSAXHandler`] as carrying the SAX2 (namespace) callbacks.
+pub const XML_SAX2_MAGIC: c_uint = 0xDEED_BEAF;
+
+/// Any SAX callback the validator never sets; only its size and place matter.
+pub type UnusedSaxFunc = Option<unsafe extern "C" fn()>;
+
+/// `startElementNsSAX2Func`: a start tag with its namespaces and attributes resolved.
+/// `attributes` holds `nb_attributes` groups of five pointers: local name, prefix, URI, value
+/// start and value end.
+pub type StartElementNsFunc = unsafe extern "C" fn(
+    ctx: *mut c_void,
+    localname: *const xmlChar,
+    prefix: *const xmlChar,
+    uri: *const xmlChar,
+    nb_namespaces: c_int,
+    namespaces: *mut *const xmlChar,
+    nb_attributes: c_int,
+    nb_defaulted: c_int,
+    attributes: *mut *const xmlChar,
+);
+/// `endElementNsSAX2Func`.
+pub type EndElementNsFunc = unsafe extern "C" fn(
+    ctx: *mut c_void,
+    localname: *const xmlChar,
+    prefix: *const xmlChar,
+    uri: *const xmlChar,
+);
+/// `charactersSAXFunc` (and `cdataBlockSAXFunc`, `ignorableWhitespaceSAXFunc`): `len` bytes of
+/// character data, not NUL-terminated.
+pub type CharactersFunc = unsafe extern "C" fn(ctx: *mut c_void, ch: *const xmlChar, len: c_int);
+
+/// `struct _xmlSAXHandler` from `parser.h`, field for field: 27 SAX1 callbacks, `initialized`,
+/// then the SAX2 extensions.
+#[repr(C)]
+pub struct xmlSAXHandler {
+    /// `internalSubset` … `endElement` (16 callbacks, in header order).
+    pub sax1_head: [UnusedSaxFunc; 16],
+    /// `reference`.
+    pub reference: UnusedSaxFunc,
+    /// `characters`.
+    pub characters: Option<CharactersFunc>,
+    /// `ignorableWhitespace`.
+    pub ignorable_whitespace: Option<CharactersFunc>,
+    /// `processingInstruction`, `comment`, `warning`, `error`, `fatalError`,
+    /// `getParameterEntity`.
+    pub sax1_middle: [UnusedSaxFunc; 6],
+    /// `cdataBlock`.
+    pub cdata_block: Option<CharactersFunc>,
+    /// `externalSubset`.
+    pub external_subset: UnusedSaxFunc,
+    /// `initialized`: [`XML_SAX2_MAGIC`] for a SAX2 handler.
+    pub initialized: c_uint,
+    /// `_private`.
+    pub private: *mut c_void,
+    /// `startElementNs`.
+    pub start_element_ns: Option<StartElementNsFunc>,
+    /// `endElementNs`.
+    pub end_element_ns: Option<EndElementNsFunc>,
+    /// `serror`.
+    pub serror: Option<xmlStructuredErrorFunc>,
+}
+
 /// `xmlStructuredErrorFunc`.
 pub type xmlStructuredErrorFunc =
     unsafe extern "C" fn(user_data: *mut c_void, error: *mut XmlErrorRaw);
@@ -194,6 +254,8 @@ unsafe extern "C" {
         encoding: *const c_char,
         options: c_int,
     ) -> *mut xmlDoc;
+    /// How many bytes of the input the parser has consumed so far.
+    pub fn xmlByteConsumed(ctxt: *mut xmlParserCtxt) -> c_long;
     /// The last error raised in a parser context, or null.
     pub fn xmlCtxtGetLastError(ctx: *mut c_void) -> *mut XmlErrorRaw;
     /// Frees a document tree.

@@ -21,6 +21,7 @@ mod errors;
 mod ffi;
 mod limits;
 mod loader;
+mod tree;
 
 use std::ffi::c_int;
 use std::path::Path;
@@ -32,6 +33,9 @@ pub use errors::{CompileError, SchemaError, Validation, XmlError, XmlErrorKind};
 pub use limits::{LIBXML2_MAX_DEPTH, Limits};
 
 use diag::{Phase, Sink};
+use tree::SaxTree;
+
+use crate::ews::Element;
 use loader::{EMBEDDED_PREFIX, Mode, ModeGuard};
 
 const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -160,27 +164,52 @@ impl SchemaSet {
     /// Never fails and never panics, whatever the input: every problem is an [`XmlError`] in the
     /// returned [`Validation`].
     pub fn validate(&self, doc: &[u8]) -> Validation {
-        if let Err(error) = limits::prescan(doc, &self.limits) {
-            return Validation::single(error);
+        match self.check(doc, false) {
+            Ok(_) => Validation::default(),
+            Err(errors) => Validation { errors },
         }
+    }
+
+    /// Validates one document and, when it is valid, returns it as the [`Element`] tree that
+    /// [`Element::parse`] would build, made in the same pass over the bytes. An invalid
+    /// document gives the same [`Validation`] as [`SchemaSet::validate`].
+    pub fn parse_valid(&self, doc: &[u8]) -> Result<Element, Validation> {
+        match self.check(doc, true) {
+            Ok(Some(root)) => Ok(root),
+            // Valid, but the events did not make a tree (never seen): read it the usual way.
+            Ok(None) => Element::parse(doc).map_err(|e| {
+                Validation::single(XmlError::new(
+                    XmlErrorKind::Internal,
+                    0,
+                    0,
+                    format!("valid, but the wire model cannot read it: {e}"),
+                ))
+            }),
+            Err(errors) => Err(Validation { errors }),
+        }
+    }
+
+    /// Validates `doc`, building its tree when `build` asks for it; the errors if invalid.
+    fn check(&self, doc: &[u8], build: bool) -> Result<Option<Element>, Vec<XmlError>> {
+        limits::prescan(doc, &self.limits).map_err(|error| vec![error])?;
         let Ok(size) = c_int::try_from(doc.len()) else {
-            return Validation::single(XmlError::new(
+            return Err(vec![XmlError::new(
                 XmlErrorKind::TooLarge,
                 0,
                 0,
                 "document is larger than libxml2 can take (2 GiB)",
-            ));
+            )]);
         };
         loader::init();
         let Some(mut contexts) = self.take_contexts() else {
-            return Validation::single(XmlError::new(
+            return Err(vec![XmlError::new(
                 XmlErrorKind::Internal,
                 0,
                 0,
                 "libxml2 could not allocate a validation context",
-            ));
+            )]);
         };
-        let errors = contexts.run(doc, size);
+        let result = contexts.run(doc, size, build);
         contexts.used_bytes = contexts.used_bytes.saturating_add(doc.len());
         if contexts.used_bytes <= RECYCLE_AFTER_BYTES {
             self.pool
@@ -188,7 +217,7 @@ impl SchemaSet {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .push(contexts);
         }
-        Validation { errors }
+        result
     }
 
     /// A context set for the calling thread: preferably the one it used last, since moving
@@ -283,31 +312,53 @@ impl Contexts {
         }
     }
 
-    /// Parses and validates `doc` (already pre-scanned; `size == doc.len()`).
-    fn run(&mut self, doc: &[u8], size: c_int) -> Vec<XmlError> {
-        if self.streams_valid(doc, size) {
-            return Vec::new();
+    /// Parses and validates `doc` (already pre-scanned; `size == doc.len()`), building its
+    /// [`Element`] tree on the way when `build` is set.
+    fn run(
+        &mut self,
+        doc: &[u8],
+        size: c_int,
+        build: bool,
+    ) -> Result<Option<Element>, Vec<XmlError>> {
+        let mut tree = build.then(|| SaxTree::new(doc, self.parser.as_ptr()));
+        if self.streams_valid(doc, size, tree.as_mut()) {
+            return Ok(tree.and_then(SaxTree::finish));
         }
-        self.diagnose(doc, size)
+        let errors = self.diagnose(doc, size);
+        if errors.is_empty() {
+            // The tree walk found nothing the stream did (never seen): the walk decides.
+            return Ok(None);
+        }
+        Err(errors)
     }
 
-    /// Streams `doc` through the parser with the validator plugged into its SAX events,
-    /// building no tree: true when it is well-formed and valid. Errors are only noticed here;
-    /// [`Contexts::diagnose`] reports them.
-    fn streams_valid(&mut self, doc: &[u8], size: c_int) -> bool {
+    /// Streams `doc` through the parser with the validator plugged into its SAX events: true
+    /// when it is well-formed and valid. Without `tree` no tree of any kind is built; with it,
+    /// the events also feed `tree`. Errors are only noticed here; [`Contexts::diagnose`]
+    /// reports them.
+    fn streams_valid(&mut self, doc: &[u8], size: c_int, tree: Option<&mut SaxTree<'_>>) -> bool {
         let sink = Sink::doc(doc);
         let _mode = ModeGuard::new(Mode::Nothing);
         let _route = ThreadErrorRoute::to(&sink);
         let parser = self.parser.as_ptr().cast::<ffi::XmlParserCtxtPrefix>();
         let stream = self.stream.as_ptr();
+        let mut handler = SaxTree::handler();
         // SAFETY: the parser context is ours alone and live, and its first two fields are
         // `sax` and `userData`; they are restored before returning, after the plug (which
         // points into them) is removed. With a null `sax` the plug installs only the
-        // validator's callbacks, so no tree is built. `doc` outlives the parse and `size` is
-        // its length. `sink` outlives the error handler, which is unset before returning.
+        // validator's callbacks, so no tree is built; with `handler` (which outlives the
+        // parse) it also calls the tree builder, whose user data is `tree`, borrowed for the
+        // whole call. `doc` outlives the parse and `size` is its length. `sink` outlives the
+        // error handler, which is unset before returning.
         unsafe {
             let (sax, user_data) = ((*parser).sax, (*parser).user_data);
-            (*parser).sax = ptr::null_mut();
+            match tree {
+                Some(tree) => {
+                    (*parser).sax = &raw mut handler;
+                    (*parser).user_data = ptr::from_mut(tree).cast();
+                }
+                None => (*parser).sax = ptr::null_mut(),
+            }
             let plug =
                 ffi::xmlSchemaSAXPlug(stream, &raw mut (*parser).sax, &raw mut (*parser).user_data);
             let mut valid = false;
