@@ -1,10 +1,12 @@
 //! Throughput and memory of the reference mock.
 //!
 //! - SendItem of fresh drafts over loopback with keep-alive, from 32 concurrent tasks sharing one
-//!   `ewsconf::target::Client`, against the stateful mock and against a `wiremock` server that
-//!   answers every POST with the mock's own SendItem success bytes. The drafts are created
-//!   before the timed part; each figure is the median of 5 runs, mock and wiremock runs
-//!   interleaved.
+//!   `ewsconf::target::Client`, against the stateful mock (as tasks on the client's runtime, its
+//!   default, and on one thread of its own, as wiremock runs) and against `wiremock` servers that answer every POST with the
+//!   mock's own SendItem success bytes (as `MockServer::start()` starts one, recording every
+//!   request, and with recording off). The drafts are created before the timed part; each
+//!   figure is the median of 7 runs, all servers' runs interleaved. Each server's own threads'
+//!   CPU time is read from `/proc`.
 //! - Peak RSS (`VmHWM`) of a fresh process of this binary before and after 100,000 drafts are
 //!   created in the mock's store over HTTP. That process also runs the client, so its figure
 //!   includes the client's share.
@@ -23,7 +25,7 @@ use ewsconf::mock::{MockConfig, MockServer, Profile};
 use ewsconf::target::calls::{Account, folder_of};
 use ewsconf::target::{Client, ClientOptions, Post};
 
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 /// SendItem requests per timed run, each for its own fresh draft.
 const SENDS_PER_RUN: usize = 5_000;
 /// Client tasks sending at once.
@@ -183,38 +185,6 @@ fn stat_cpu_seconds(path: &str) -> f64 {
         (Some(u), Some(s)) => (u + s) / 100.0,
         _ => f64::NAN,
     }
-}
-
-/// A mock served from its own OS thread on a current-thread runtime, as wiremock serves; it
-/// stops when the returned sender is dropped.
-fn mock_on_own_thread() -> (String, Vec<String>, std::sync::mpsc::Sender<()>) {
-    let before = thread_ids();
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::Builder::new().name("ewsconf-mock".into());
-    let _ = thread.spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        runtime.block_on(async {
-            let mock = MockServer::start(MockConfig::with_profile(Profile::Intended))
-                .await
-                .expect("mock starts");
-            let _ = url_tx.send(mock.url().to_owned());
-            // Serve until the bench drops the sender; poll so the runtime keeps serving.
-            while matches!(
-                stop_rx.try_recv(),
-                Err(std::sync::mpsc::TryRecvError::Empty)
-            ) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            mock.shutdown().await;
-        });
-    });
-    let url = url_rx.recv().expect("the mock thread reports its URL");
-    let threads = thread_ids().difference(&before).cloned().collect();
-    (url, threads, stop_tx)
 }
 
 /// The bytes the mock answers a successful one-item SendItem with.
@@ -427,8 +397,15 @@ fn main() -> ExitCode {
             .await
             .expect("mock starts");
         let shared_client = client(shared.url());
-        let (own_url, own_threads, stop_own) = mock_on_own_thread();
-        let own_client = client(&own_url);
+        let before = thread_ids();
+        let own = MockServer::start(MockConfig {
+            server_threads: 1,
+            ..MockConfig::with_profile(Profile::Intended)
+        })
+        .await
+        .expect("mock starts");
+        let own_threads: Vec<String> = thread_ids().difference(&before).cloned().collect();
+        let own_client = client(own.url());
         let canned = canned_success(&shared_client).await;
         let before = thread_ids();
         let wire = wiremock::MockServer::builder()
@@ -475,7 +452,7 @@ fn main() -> ExitCode {
             failures += r.failures;
         }
         shared.shutdown().await;
-        drop(stop_own);
+        own.shutdown().await;
         (results, failures)
     });
     if failures > 0 {
@@ -501,8 +478,8 @@ fn main() -> ExitCode {
             .join(" ")
     };
     let names = [
-        "ewsconf mock, on the client's runtime",
-        "ewsconf mock, own thread + current-thread runtime",
+        "ewsconf mock, default (server_threads 0): tasks on the client's runtime",
+        "ewsconf mock, server_threads 1: own thread, current-thread runtime",
         "wiremock 0.6, canned body, recording off (own thread)",
         "wiremock 0.6, canned body, defaults: records requests (own thread)",
     ];

@@ -125,6 +125,37 @@ async fn save_rules_matrix_puts_the_copy_where_the_request_says() {
     }
 }
 
+/// A mock on threads of its own (one on a current-thread runtime, or several) serves the same
+/// answers, and stops when told to, whatever runtime the caller has.
+#[tokio::test]
+async fn a_mock_on_threads_of_its_own_serves_and_stops() {
+    for threads in [1, 2] {
+        let mock = Mock::with(MockConfig {
+            server_threads: threads,
+            ..MockConfig::with_profile(Profile::Intended)
+        })
+        .await;
+        let id = mock.draft(BOSS, BOSS, "own-thread send", &[CAROL]).await;
+        assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
+        assert_eq!(mock.count(BOSS, Folder::SentItems, "own-thread ").await, 1);
+        assert_eq!(mock.count(CAROL, Folder::Inbox, "own-thread ").await, 1);
+        let url = mock.server.url().to_owned();
+        tokio::time::timeout(Duration::from_secs(10), mock.server.shutdown())
+            .await
+            .expect("the mock stops");
+        let post = Post {
+            body: b"<x/>".to_vec().into(),
+            content_type: "text/xml".into(),
+            soap_action: None,
+        };
+        let after = mock.client.post(&Mock::account(BOSS).auth, post).await;
+        assert!(
+            after.is_err(),
+            "{url} still answers after shutdown with {threads} threads"
+        );
+    }
+}
+
 #[tokio::test]
 async fn per_item_errors_come_back_in_order_with_successes() {
     let mock = Mock::start(Profile::Intended).await;

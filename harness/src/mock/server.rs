@@ -68,8 +68,13 @@ pub struct MockConfig {
     pub max_body_bytes: usize,
     /// Deliberate defects (all off unless a test turns them on).
     pub defects: super::profile::Defects,
-    /// Threads of its own serving requests; 0 serves on the caller's runtime, which measures
-    /// fastest beside a client in the same process.
+    /// Threads of its own serving requests; 0 (the default) serves on the caller's runtime,
+    /// 1 on one thread with a current-thread runtime (as wiremock serves), more on a
+    /// multi-threaded runtime.
+    ///
+    /// On the caller's runtime the mock's work spreads over all its workers, which suits the
+    /// runner and the fuzz loop. On one thread of its own it costs less CPU per request beside
+    /// a client that keeps many requests in flight (`cargo bench --bench mock_throughput`).
     pub server_threads: usize,
 }
 
@@ -166,12 +171,18 @@ impl MockServer {
         if config.server_threads == 0 {
             tokio::spawn(serve);
         } else {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(config.server_threads)
-                .thread_name("ewsconf-mock")
-                .enable_all()
-                .build()
-                .map_err(|source| MockError::Bind { addr, source })?;
+            let runtime = match config.server_threads {
+                1 => tokio::runtime::Builder::new_current_thread(),
+                n => {
+                    let mut builder = tokio::runtime::Builder::new_multi_thread();
+                    builder.worker_threads(n);
+                    builder
+                }
+            }
+            .thread_name("ewsconf-mock")
+            .enable_all()
+            .build()
+            .map_err(|source| MockError::Bind { addr, source })?;
             std::thread::Builder::new()
                 .name("ewsconf-mock-main".into())
                 // Delayed deliveries still pending are dropped with the runtime.
