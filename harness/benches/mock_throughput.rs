@@ -2,7 +2,8 @@
 //!
 //! - SendItem of fresh drafts over loopback with keep-alive, from 32 concurrent tasks sharing one
 //!   `ewsconf::target::Client`, against the stateful mock (as tasks on the client's runtime, its
-//!   default, and on one thread of its own, as wiremock runs) and against `wiremock` servers that answer every POST with the
+//!   default, and on one thread of its own, as wiremock runs) and against `wiremock` servers
+//!   that answer every POST with the
 //!   mock's own SendItem success bytes (as `MockServer::start()` starts one, recording every
 //!   request, and with recording off). The drafts are created before the timed part; each
 //!   figure is the median of 7 runs, all servers' runs interleaved. Each server's own threads'
