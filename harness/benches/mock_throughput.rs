@@ -3,11 +3,10 @@
 //! - SendItem of fresh drafts over loopback with keep-alive, from 32 concurrent tasks sharing one
 //!   `ewsconf::target::Client`, against the stateful mock (as tasks on the client's runtime, its
 //!   default, and on one thread of its own, as wiremock runs) and against `wiremock` servers
-//!   that answer every POST with the
-//!   mock's own SendItem success bytes (as `MockServer::start()` starts one, recording every
-//!   request, and with recording off). The drafts are created before the timed part; each
-//!   figure is the median of 7 runs, all servers' runs interleaved. Each server's own threads'
-//!   CPU time is read from `/proc`.
+//!   that answer every POST with the mock's own SendItem success bytes (as
+//!   `MockServer::start()` starts one, recording every request, and with recording off). The
+//!   drafts are created before the timed part; each figure is the median of 7 runs, all
+//!   servers' runs interleaved. Each server's own threads' CPU time is read from `/proc`.
 //! - Peak RSS (`VmHWM`) of a fresh process of this binary before and after 100,000 drafts are
 //!   created in the mock's store over HTTP. That process also runs the client, so its figure
 //!   includes the client's share.
