@@ -398,16 +398,18 @@ pub fn bool_str(value: bool) -> &'static str {
     if value { "true" } else { "false" }
 }
 
-struct TreeBuilder<'a> {
+/// Line and 1-based column of byte offsets in one document, counting newlines forward from the
+/// last offset asked for, so a whole parse counts each byte once.
+pub(crate) struct LineCounter<'a> {
     doc: &'a [u8],
-    // Incremental line counting: the offset up to which newlines have been counted.
+    /// The offset up to which newlines have been counted.
     counted_to: usize,
     line: u32,
     line_start: usize,
 }
 
-impl<'a> TreeBuilder<'a> {
-    fn new(doc: &'a [u8]) -> Self {
+impl<'a> LineCounter<'a> {
+    pub(crate) fn new(doc: &'a [u8]) -> Self {
         Self {
             doc,
             counted_to: 0,
@@ -416,10 +418,11 @@ impl<'a> TreeBuilder<'a> {
         }
     }
 
-    fn position(&mut self, offset: usize) -> (u32, u32) {
+    /// Line and column of byte `offset` (clamped to the document).
+    pub(crate) fn position(&mut self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.doc.len());
         if offset < self.counted_to {
-            // quick-xml can report an error before text already counted: count again from the
+            // A parser can report an error before text already counted: count again from the
             // start, or `offset - line_start` underflows.
             self.counted_to = 0;
             self.line = 1;
@@ -432,7 +435,26 @@ impl<'a> TreeBuilder<'a> {
             }
         }
         self.counted_to = offset;
-        (self.line, (offset - self.line_start) as u32 + 1)
+        let column = u32::try_from(offset - self.line_start + 1).unwrap_or(u32::MAX);
+        (self.line, column)
+    }
+}
+
+struct TreeBuilder<'a> {
+    doc: &'a [u8],
+    lines: LineCounter<'a>,
+}
+
+impl<'a> TreeBuilder<'a> {
+    fn new(doc: &'a [u8]) -> Self {
+        Self {
+            doc,
+            lines: LineCounter::new(doc),
+        }
+    }
+
+    fn position(&mut self, offset: usize) -> (u32, u32) {
+        self.lines.position(offset)
     }
 
     fn syntax(&mut self, offset: usize, message: impl fmt::Display) -> XmlError {

@@ -9,7 +9,7 @@
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
-use crate::ews::xml::{Attribute, Element, MAX_DEPTH, Node, child_path};
+use crate::ews::xml::{Attribute, Element, LineCounter, MAX_DEPTH, Node, child_path};
 
 use super::ffi;
 
@@ -21,10 +21,7 @@ pub struct SaxTree<'a> {
     root: Option<Element>,
     /// Set when an event could not be turned into the tree `Element::parse` would build.
     pub broken: bool,
-    // Incremental line counting, as in `Element::parse`.
-    counted_to: usize,
-    line: u32,
-    line_start: usize,
+    lines: LineCounter<'a>,
 }
 
 impl<'a> SaxTree<'a> {
@@ -36,9 +33,7 @@ impl<'a> SaxTree<'a> {
             stack: Vec::new(),
             root: None,
             broken: false,
-            counted_to: 0,
-            line: 1,
-            line_start: 0,
+            lines: LineCounter::new(doc),
         }
     }
 
@@ -68,26 +63,6 @@ impl<'a> SaxTree<'a> {
         }
     }
 
-    /// Line and 1-based column of byte `offset`, counting forward from the last call.
-    fn position(&mut self, offset: usize) -> (u32, u32) {
-        let offset = offset.min(self.doc.len());
-        if offset < self.counted_to {
-            self.counted_to = 0;
-            self.line = 1;
-            self.line_start = 0;
-        }
-        let counted = self.doc.get(self.counted_to..offset).unwrap_or_default();
-        for (i, b) in counted.iter().enumerate() {
-            if *b == b'\n' {
-                self.line += 1;
-                self.line_start = self.counted_to + i + 1;
-            }
-        }
-        self.counted_to = offset;
-        let column = u32::try_from(offset - self.line_start + 1).unwrap_or(u32::MAX);
-        (self.line, column)
-    }
-
     /// Byte offset of the `<` that opens the start tag the parser has just read.
     fn start_tag_offset(&self) -> Option<usize> {
         // SAFETY: the parser context is live for the whole parse that calls back here.
@@ -102,7 +77,7 @@ impl<'a> SaxTree<'a> {
             return None;
         }
         let offset = self.start_tag_offset()?;
-        let (line, column) = self.position(offset);
+        let (line, column) = self.lines.position(offset);
         let name = element.name.to_owned();
         let path = match self.stack.last() {
             Some(parent) => child_path(&parent.path, &name),
