@@ -10,24 +10,6 @@ use ewsconf::baseline;
 use ewsconf::case::ExpectedAnswer;
 use ewsconf::ews::ResponseCode;
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::run::{Interrupt, RunSummary, run};
-use ewsconf::target::Target;
-
-async fn run_against(config: MockConfig) -> RunSummary {
-    let target = Target::embedded(config).await.unwrap();
-    let options = common::run_options(4);
-    let summary = run(
-        &target,
-        &common::suite(),
-        &options,
-        &Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    target.shutdown().await;
-    summary
-}
 
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -48,13 +30,13 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 async fn two_runs_against_the_same_profile_write_identical_baselines() {
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     baseline::update(
-        &run_against(MockConfig::with_profile(Profile::Documented)).await,
+        &common::run_suite(MockConfig::with_profile(Profile::Documented)).await,
         one.path(),
         &[],
     )
     .unwrap();
     baseline::update(
-        &run_against(MockConfig::with_profile(Profile::Documented)).await,
+        &common::run_suite(MockConfig::with_profile(Profile::Documented)).await,
         two.path(),
         &[],
     )
@@ -76,7 +58,7 @@ async fn a_one_line_change_in_the_server_marks_exactly_the_affected_cases_change
     // Arrange: a baseline of the mock as it is.
     let dir = tempfile::tempdir().unwrap();
     baseline::update(
-        &run_against(MockConfig::with_profile(Profile::Intended)).await,
+        &common::run_suite(MockConfig::with_profile(Profile::Intended)).await,
         dir.path(),
         &[],
     )
@@ -98,7 +80,7 @@ async fn a_one_line_change_in_the_server_marks_exactly_the_affected_cases_change
     );
 
     // Act: the same run against a mock that answers stale change keys with another code.
-    let mut summary = run_against(MockConfig {
+    let mut summary = common::run_suite(MockConfig {
         defects: Defects {
             stale_as_not_found: true,
             ..Defects::default()

@@ -5,26 +5,7 @@ mod common;
 
 use ewsconf::case::Case;
 use ewsconf::mock::{MockConfig, Profile};
-use ewsconf::run::{Interrupt, RunSummary, Verdict, run};
-use ewsconf::target::Target;
-
-async fn run_suite(profile: Profile) -> RunSummary {
-    let target = Target::embedded(MockConfig::with_profile(profile))
-        .await
-        .expect("mock starts");
-    let options = common::run_options(4);
-    let summary = run(
-        &target,
-        &common::suite(),
-        &options,
-        &Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .expect("runs");
-    target.shutdown().await;
-    summary
-}
+use ewsconf::run::{RunSummary, Verdict};
 
 fn explain(summary: &RunSummary, wanted: impl Fn(&str, Verdict) -> bool) -> Vec<String> {
     summary
@@ -66,7 +47,7 @@ fn snapshot(summary: &RunSummary, profile: Profile) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_intended_every_case_passes() {
-    let summary = run_suite(Profile::Intended).await;
+    let summary = common::run_suite(MockConfig::with_profile(Profile::Intended)).await;
     assert_eq!(summary.outcomes.len(), common::suite().len());
     let wrong = explain(&summary, |_, v| v == Verdict::Pass);
     assert!(wrong.is_empty(), "{wrong:#?}");
@@ -76,7 +57,7 @@ async fn under_intended_every_case_passes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_documented_the_quirk_cases_are_quirk_and_the_rest_pass() {
     let cases = common::suite();
-    let summary = run_suite(Profile::Documented).await;
+    let summary = common::run_suite(MockConfig::with_profile(Profile::Documented)).await;
     let quirky: Vec<&str> = cases
         .iter()
         .filter(|c| is_quirk_case(c))

@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: where the shared reference data lives, and a
-//! watchdog for inputs that must not hang.
+//! Helpers shared by the integration tests: where the shared reference data lives, a watchdog
+//! for inputs that must not hang, and the suite with the options to run it.
 
 #![allow(dead_code)]
 
@@ -93,4 +93,22 @@ pub fn run_options(jobs: usize) -> ewsconf::run::RunOptions {
         case_timeout: Duration::from_secs(60),
         schemas: ewsconf::schema::SchemaSet::embedded().expect("the project's schemas compile"),
     }
+}
+
+/// The whole suite, 4 cases at once, against an embedded mock started with `config`.
+pub async fn run_suite(config: ewsconf::mock::MockConfig) -> ewsconf::run::RunSummary {
+    let target = ewsconf::target::Target::embedded(config)
+        .await
+        .expect("mock starts");
+    let summary = ewsconf::run::run(
+        &target,
+        &suite(),
+        &run_options(4),
+        &ewsconf::run::Interrupt::default(),
+        |_| {},
+    )
+    .await
+    .expect("runs");
+    target.shutdown().await;
+    summary
 }
