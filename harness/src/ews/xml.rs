@@ -5,6 +5,7 @@
 //! code above this module ever looks at a prefix. The tree keeps each element's line and column so
 //! that a typed-parse error can point into the document.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use quick_xml::events::{BytesStart, Event};
@@ -211,6 +212,15 @@ impl Element {
         out
     }
 
+    /// Appends character data, joined to the text node that ends the children if there is one
+    /// (a parser may report one run of text in pieces).
+    pub(crate) fn append_text(&mut self, text: Cow<'_, str>) {
+        match self.children.last_mut() {
+            Some(Node::Text(previous)) => previous.push_str(&text),
+            _ => self.children.push(Node::Text(text.into_owned())),
+        }
+    }
+
     /// A shape error located at this element.
     pub fn error(&self, message: impl Into<String>) -> XmlError {
         XmlError::Shape {
@@ -383,11 +393,14 @@ impl XmlWriter {
     }
 }
 
-/// `parent/name`, the path of a child element (without `format!`, which costs more here than
-/// the copy itself).
-pub fn child_path(parent: &str, name: &str) -> String {
-    let mut path = String::with_capacity(parent.len() + 1 + name.len());
-    path.push_str(parent);
+/// The path of an element named `name` under `parent` (`parent/name`), or `name` for the root.
+/// Built without `format!`, which costs more here than the copy itself.
+pub(crate) fn path_below(parent: Option<&Element>, name: &str) -> String {
+    let Some(parent) = parent else {
+        return name.to_owned();
+    };
+    let mut path = String::with_capacity(parent.path.len() + 1 + name.len());
+    path.push_str(&parent.path);
     path.push('/');
     path.push_str(name);
     path
@@ -500,8 +513,7 @@ impl<'a> TreeBuilder<'a> {
                     self.attach(&mut stack, &mut root, element, before)?;
                 }
                 Event::Text(text) => {
-                    let text = text.xml10_content().into_owned();
-                    self.push_text(&mut stack, &root, text, before)?;
+                    self.push_text(&mut stack, &root, text.xml10_content(), before)?;
                 }
                 Event::GeneralRef(reference) => {
                     let text = match reference.resolve_char_ref() {
@@ -518,11 +530,10 @@ impl<'a> TreeBuilder<'a> {
                         }
                         Err(e) => return Err(self.syntax(before, e)),
                     };
-                    self.push_text(&mut stack, &root, text, before)?;
+                    self.push_text(&mut stack, &root, Cow::Owned(text), before)?;
                 }
                 Event::CData(data) => {
-                    let text = data.xml10_content().into_owned();
-                    self.push_text(&mut stack, &root, text, before)?;
+                    self.push_text(&mut stack, &root, data.xml10_content(), before)?;
                 }
                 Event::DocType(_) => {
                     let (line, column) = self.position(before);
@@ -576,10 +587,7 @@ impl<'a> TreeBuilder<'a> {
             });
         }
         let (line, column) = self.position(offset);
-        let path = match stack.last() {
-            Some(parent) => child_path(&parent.path, &name),
-            None => name.clone(),
-        };
+        let path = path_below(stack.last(), &name);
         Ok(Element {
             namespace,
             name,
@@ -625,16 +633,12 @@ impl<'a> TreeBuilder<'a> {
         &mut self,
         stack: &mut [Element],
         root: &Option<Element>,
-        text: String,
+        text: Cow<'_, str>,
         offset: usize,
     ) -> Result<(), XmlError> {
         match stack.last_mut() {
             Some(parent) => {
-                if let Some(Node::Text(prev)) = parent.children.last_mut() {
-                    prev.push_str(&text);
-                } else {
-                    parent.children.push(Node::Text(text));
-                }
+                parent.append_text(text);
                 Ok(())
             }
             None if text.trim().is_empty() => Ok(()),

@@ -646,15 +646,14 @@ fn check(
     };
     let is_xml = exchange.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
     // A valid answer is validated and read in one pass; any other is read on its own.
-    let (schema_errors, envelope): (Vec<String>, _) = match is_xml {
-        true => match ctx.options.schemas.parse_valid(&exchange.body) {
-            Ok(root) => (Vec::new(), ResponseEnvelope::from_element(&root)),
-            Err(validation) => (
-                validation.errors.iter().map(|e| e.to_string()).collect(),
-                ResponseEnvelope::parse(&exchange.body),
-            ),
-        },
-        false => (Vec::new(), ResponseEnvelope::parse(&exchange.body)),
+    let parsed = is_xml.then(|| ctx.options.schemas.parse_valid(&exchange.body));
+    let (schema_errors, envelope): (Vec<String>, _) = match parsed {
+        Some(Ok(root)) => (Vec::new(), ResponseEnvelope::from_element(&root)),
+        Some(Err(validation)) => (
+            validation.errors.iter().map(|e| e.to_string()).collect(),
+            ResponseEnvelope::parse(&exchange.body),
+        ),
+        None => (Vec::new(), ResponseEnvelope::parse(&exchange.body)),
     };
     let observed = Observed {
         status: exchange.status,

@@ -300,8 +300,10 @@ pub fn remembered() -> &'static [Compiled] {
 pub fn describe(message: &str) -> Option<String> {
     let (head, rest) = message.split_once("[facet 'pattern'] The value '")?;
     COMPILED.get()?.iter().find_map(|c| {
-        let tail = format!("' is not accepted by the pattern '{}'.", c.pattern);
-        let value = rest.strip_suffix(&tail)?;
+        let value = rest
+            .strip_suffix("'.")?
+            .strip_suffix(c.pattern.as_str())?
+            .strip_suffix("' is not accepted by the pattern '")?;
         Some(format!(
             "{head}[facet 'enumeration'] The value '{value}' is not one of the {} values of {}.",
             c.values, c.type_name

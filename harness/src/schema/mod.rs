@@ -368,7 +368,9 @@ impl Contexts {
                     Some(diag::on_error),
                     sink.as_user_data(),
                 );
-                let tree = ffi::xmlCtxtReadMemory(
+                // The callbacks build no libxml2 document; should one come back anyway, the
+                // stream is not trusted and the document goes to `diagnose`.
+                let document = ffi::xmlCtxtReadMemory(
                     self.parser.as_ptr(),
                     doc.as_ptr().cast(),
                     size,
@@ -376,8 +378,8 @@ impl Contexts {
                     ptr::null(),
                     STREAM_OPTIONS,
                 );
-                valid = tree.is_null() && ffi::xmlSchemaIsValid(stream) == 1;
-                ffi::xmlFreeDoc(tree);
+                valid = document.is_null() && ffi::xmlSchemaIsValid(stream) == 1;
+                ffi::xmlFreeDoc(document);
                 ffi::xmlSchemaSetValidStructuredErrors(
                     stream,
                     Some(diag::on_error),

@@ -9,7 +9,7 @@
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
-use crate::ews::xml::{Attribute, Element, LineCounter, MAX_DEPTH, Node, child_path};
+use crate::ews::xml::{Attribute, Element, LineCounter, MAX_DEPTH, Node, path_below};
 
 use super::ffi;
 
@@ -79,10 +79,7 @@ impl<'a> SaxTree<'a> {
         let offset = self.start_tag_offset()?;
         let (line, column) = self.lines.position(offset);
         let name = element.name.to_owned();
-        let path = match self.stack.last() {
-            Some(parent) => child_path(&parent.path, &name),
-            None => name.clone(),
-        };
+        let path = path_below(self.stack.last(), &name);
         self.stack.push(Element {
             namespace: element.namespace.map(str::to_owned),
             name,
@@ -107,12 +104,7 @@ impl<'a> SaxTree<'a> {
     }
 
     fn text(&mut self, text: &str) -> Option<()> {
-        let parent = self.stack.last_mut()?;
-        if let Some(Node::Text(previous)) = parent.children.last_mut() {
-            previous.push_str(text);
-        } else {
-            parent.children.push(Node::Text(text.to_owned()));
-        }
+        self.stack.last_mut()?.append_text(text.into());
         Some(())
     }
 }
