@@ -186,6 +186,28 @@ fn truncated_input_is_not_well_formed_with_a_position() {
     assert!(error.line > 1 && error.column > 0, "{error}");
 }
 
+/// Cut anywhere before its root element closes, a valid document is refused, by both the
+/// checking and the tree-building entry points, and the same way each time; with white space
+/// after its root element it stays valid.
+#[test]
+fn every_cut_of_a_valid_document_is_refused() {
+    let set = SchemaSet::embedded().unwrap();
+    let full = common::success_envelope().into_bytes();
+    let root_closed = full.iter().rposition(|&b| b == b'>').unwrap() + 1;
+    within(WATCHDOG_SECS, "every cut", move || {
+        for cut in 0..root_closed {
+            let doc = &full[..cut];
+            let validation = set.validate(doc);
+            assert!(!validation.is_valid(), "valid when cut at byte {cut}");
+            assert_eq!(set.parse_valid(doc).err(), Some(validation), "cut at {cut}");
+        }
+        for tail in ["", " ", "\n", " \r\n\t "] {
+            let doc = [&full[..root_closed], tail.as_bytes()].concat();
+            assert!(set.validate(&doc).is_valid(), "tail {tail:?}");
+            assert!(set.parse_valid(&doc).is_ok(), "tail {tail:?}");
+        }
+    });
+}
 #[test]
 fn invalid_utf8_is_not_well_formed_with_a_clear_message() {
     let mut doc = common::success_envelope().into_bytes();

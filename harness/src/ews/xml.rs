@@ -11,7 +11,6 @@ use std::fmt;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
-use quick_xml::writer::Writer;
 
 use super::{MESSAGES_NS, SOAP_NS, TYPES_NS};
 
@@ -250,19 +249,18 @@ impl Element {
             Some(TYPES_NS) => format!("t:{}", self.name),
             _ => self.name.clone(),
         };
-        let mut start = BytesStart::new(prefixed.as_str());
-        match self.namespace.as_deref() {
-            Some(SOAP_NS | MESSAGES_NS | TYPES_NS) => {}
-            Some(other) => start.push_attribute(("xmlns", other)),
-            None => {}
-        }
-        for a in &self.attributes {
-            // Foreign-namespace attributes are not part of the EWS subset this model writes.
-            if a.namespace.is_none() {
-                start.push_attribute((a.name.as_str(), a.value.as_str()));
-            }
-        }
-        w.write_start(start);
+        let default_namespace = match self.namespace.as_deref() {
+            Some(SOAP_NS | MESSAGES_NS | TYPES_NS) | None => None,
+            Some(other) => Some(("xmlns", other)),
+        };
+        // Foreign-namespace attributes are not part of the EWS subset this model writes.
+        let attributes = self
+            .attributes
+            .iter()
+            .filter(|a| a.namespace.is_none())
+            .map(|a| (a.name.as_str(), a.value.as_str()));
+        w.open(&prefixed, default_namespace.into_iter().chain(attributes));
+        w.buf.push(b'>');
         for child in &self.children {
             match child {
                 Node::Element(e) => e.write_to(w),
@@ -296,9 +294,12 @@ pub trait ToXml {
 
 /// Builds an XML document in memory with the prefixes `soap:`, `m:` and `t:`.
 ///
-/// Writing to a `Vec` cannot fail, so the methods return nothing.
+/// Markup goes straight into one buffer; character data is escaped with quick-xml's `escape`
+/// (`<`, `>`, `&`, `'`, `"`), attribute values also have tab, line feed and carriage return
+/// written as character references so that they survive attribute-value normalization.
+/// Writing to memory cannot fail, so the methods return nothing.
 pub struct XmlWriter {
-    inner: Writer<Vec<u8>>,
+    buf: Vec<u8>,
 }
 
 impl Default for XmlWriter {
@@ -311,52 +312,52 @@ impl XmlWriter {
     /// An empty document.
     pub fn new() -> Self {
         Self {
-            inner: Writer::new(Vec::with_capacity(1024)),
+            buf: Vec::with_capacity(1024),
         }
     }
 
     /// Writes the XML declaration.
     pub fn declaration(&mut self) {
-        self.raw(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+        self.buf
+            .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     }
 
-    fn raw(&mut self, bytes: &[u8]) {
-        self.inner.get_mut().extend_from_slice(bytes);
-    }
-
-    fn event(&mut self, event: Event<'_>) {
-        // Writing into a Vec<u8> has no I/O error to report.
-        self.inner
-            .write_event(event)
-            .unwrap_or_else(|e| unreachable!("writing to memory failed: {e}"));
+    /// Writes `<name attrs…`, the start tag without its closing `>`.
+    fn open<'a>(&mut self, name: &str, attrs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        self.buf.push(b'<');
+        self.buf.extend_from_slice(name.as_bytes());
+        for (key, value) in attrs {
+            self.buf.push(b' ');
+            self.buf.extend_from_slice(key.as_bytes());
+            self.buf.extend_from_slice(b"=\"");
+            escape_attribute_into(&mut self.buf, value);
+            self.buf.push(b'"');
+        }
     }
 
     /// Opens `<name attrs…>`.
     pub fn start(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        let mut start = BytesStart::new(name);
-        start.extend_attributes(attrs.iter().copied());
-        self.write_start(start);
-    }
-
-    fn write_start(&mut self, start: BytesStart<'_>) {
-        self.event(Event::Start(start));
+        self.open(name, attrs.iter().copied());
+        self.buf.push(b'>');
     }
 
     /// Writes `<name attrs…/>`.
     pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        let mut start = BytesStart::new(name);
-        start.extend_attributes(attrs.iter().copied());
-        self.event(Event::Empty(start));
+        self.open(name, attrs.iter().copied());
+        self.buf.extend_from_slice(b"/>");
     }
 
     /// Closes `</name>`.
     pub fn end(&mut self, name: &str) {
-        self.event(Event::End(quick_xml::events::BytesEnd::new(name)));
+        self.buf.extend_from_slice(b"</");
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.push(b'>');
     }
 
     /// Writes escaped character data.
     pub fn text(&mut self, text: &str) {
-        self.event(Event::Text(quick_xml::events::BytesText::new(text)));
+        self.buf
+            .extend_from_slice(quick_xml::escape::escape(text).as_bytes());
     }
 
     /// Writes `<name>text</name>`.
@@ -382,7 +383,7 @@ impl XmlWriter {
 
     /// The document so far.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.inner.into_inner()
+        self.buf
     }
 
     /// The document so far, as a string.
@@ -391,6 +392,29 @@ impl XmlWriter {
         String::from_utf8(self.into_bytes())
             .unwrap_or_else(|e| unreachable!("writer produced invalid UTF-8: {e}"))
     }
+}
+
+/// Appends `value` escaped for a double-quoted attribute.
+fn escape_attribute_into(buf: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'&' => b"&amp;",
+            b'\'' => b"&apos;",
+            b'"' => b"&quot;",
+            b'\t' => b"&#9;",
+            b'\n' => b"&#10;",
+            b'\r' => b"&#13;",
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[from..i]);
+        buf.extend_from_slice(escaped);
+        from = i + 1;
+    }
+    buf.extend_from_slice(&bytes[from..]);
 }
 
 /// The path of an element named `name` under `parent` (`parent/name`), or `name` for the root.
@@ -645,5 +669,54 @@ impl<'a> TreeBuilder<'a> {
             None if root.is_some() => Err(self.syntax(offset, "text after the root element")),
             None => Err(self.syntax(offset, "text before the root element")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use quick_xml::events::{BytesEnd, BytesText};
+
+    /// What quick-xml's own event writer makes of the same calls.
+    fn quick_xml_writes(name: &str, attrs: &[(&str, &str)], text: &str) -> Vec<u8> {
+        let mut w = quick_xml::writer::Writer::new(Vec::new());
+        let mut start = BytesStart::new(name);
+        start.extend_attributes(attrs.iter().copied());
+        let events = [
+            Event::Start(start.clone()),
+            Event::Text(BytesText::new(text)),
+            Event::Empty(start),
+            Event::End(BytesEnd::new(name)),
+        ];
+        for event in events {
+            w.write_event(event).expect("writing to memory");
+        }
+        w.into_inner()
+    }
+
+    proptest! {
+        #[test]
+        fn writer_writes_what_quick_xml_writes(
+            value in "[a-z<>&'\"\t\n\r ]{0,12}",
+            text in "[a-z<>&'\"\t\n\r ]{0,12}",
+        ) {
+            let attrs = [("Id", value.as_str()), ("ChangeKey", "k")];
+            let mut w = XmlWriter::new();
+            w.start("t:ItemId", &attrs);
+            w.text(&text);
+            w.empty("t:ItemId", &attrs);
+            w.end("t:ItemId");
+            prop_assert_eq!(w.into_bytes(), quick_xml_writes("t:ItemId", &attrs, &text));
+        }
+    }
+
+    #[test]
+    fn attribute_values_keep_their_whitespace_through_a_parse() {
+        let value = "a\tb\nc\r\nd <&'\"> e";
+        let mut w = XmlWriter::new();
+        w.empty("x", &[("v", value)]);
+        let root = Element::parse(&w.into_bytes()).expect("the writer's output parses");
+        assert_eq!(root.attr("v"), Some(value));
     }
 }

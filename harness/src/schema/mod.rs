@@ -54,6 +54,14 @@ const STREAM_OPTIONS: c_int = ffi::XML_PARSE_NONET
     | ffi::XML_PARSE_NOWARNING
     | ffi::XML_PARSE_IGNORE_ENC;
 
+/// Spaces streamed after a small document (see [`Contexts::streams_valid`]): libxml2's
+/// `INPUT_CHUNK`, the least input it wants ahead of the byte it reads.
+const STREAM_PADDING: usize = 250;
+
+/// Documents up to this size are streamed padded. A larger one runs short of input only in
+/// its last few hundred bytes, and its copy would keep a large buffer alive.
+const MAX_PADDED_BYTES: usize = 64 * 1024;
+
 /// A parser context keeps every name it has seen in its dictionary; past this many parsed bytes
 /// the contexts are replaced, so hostile streams of fresh names cannot grow memory for ever.
 const RECYCLE_AFTER_BYTES: usize = 64 * 1024 * 1024;
@@ -271,6 +279,8 @@ struct Contexts {
     used_bytes: usize,
     /// The [`thread_tag`] of the thread that used it last.
     owner: u64,
+    /// The last small document streamed, with [`STREAM_PADDING`] spaces after it.
+    padded: Vec<u8>,
 }
 
 // SAFETY: libxml2 contexts have no thread affinity; a `Contexts` is only ever used by the one
@@ -298,6 +308,7 @@ impl Contexts {
                 stream,
                 used_bytes: 0,
                 owner: 0,
+                padded: Vec::new(),
             }),
             _ => {
                 // SAFETY: each pointer is null or freshly allocated and unused; the free
@@ -321,7 +332,7 @@ impl Contexts {
         build: bool,
     ) -> Result<Option<Element>, Vec<XmlError>> {
         let mut tree = build.then(|| SaxTree::new(doc, self.parser.as_ptr()));
-        if self.streams_valid(doc, size, tree.as_mut()) {
+        if self.streams_valid(doc, tree.as_mut()) {
             return Ok(tree.and_then(SaxTree::finish));
         }
         let errors = self.diagnose(doc, size);
@@ -336,8 +347,25 @@ impl Contexts {
     /// when it is well-formed and valid. Without `tree` no tree of any kind is built; with it,
     /// the events also feed `tree`. Errors are only noticed here; [`Contexts::diagnose`]
     /// reports them.
-    fn streams_valid(&mut self, doc: &[u8], size: c_int, tree: Option<&mut SaxTree<'_>>) -> bool {
+    fn streams_valid(&mut self, doc: &[u8], tree: Option<&mut SaxTree<'_>>) -> bool {
         let sink = Sink::doc(doc);
+        // libxml2 2.9 tops up its input whenever fewer than 250 bytes are left to read, which
+        // in a small document is at almost every token. White space after the root element
+        // belongs to every well-formed document (`Misc` in the XML grammar), so a small
+        // document is streamed with spaces after it: the same bytes at the same offsets,
+        // well-formed and valid exactly when the document is, but never short of input while
+        // its own bytes are read.
+        let input: &[u8] = if doc.len() <= MAX_PADDED_BYTES {
+            self.padded.clear();
+            self.padded.extend_from_slice(doc);
+            self.padded.resize(doc.len() + STREAM_PADDING, b' ');
+            &self.padded
+        } else {
+            doc
+        };
+        let Ok(size) = c_int::try_from(input.len()) else {
+            return false;
+        };
         let _mode = ModeGuard::new(Mode::Nothing);
         let _route = ThreadErrorRoute::to(&sink);
         let parser = self.parser.as_ptr().cast::<ffi::XmlParserCtxtPrefix>();
@@ -348,7 +376,7 @@ impl Contexts {
         // points into them) is removed. With a null `sax` the plug installs only the
         // validator's callbacks, so no tree is built; with `handler` (which outlives the
         // parse) it also calls the tree builder, whose user data is `tree`, borrowed for the
-        // whole call. `doc` outlives the parse and `size` is its length. `sink` outlives the
+        // whole call. `input` outlives the parse and `size` is its length. `sink` outlives the
         // error handler, which is unset before returning.
         unsafe {
             let (sax, user_data) = ((*parser).sax, (*parser).user_data);
@@ -372,7 +400,7 @@ impl Contexts {
                 // stream is not trusted and the document goes to `diagnose`.
                 let document = ffi::xmlCtxtReadMemory(
                     self.parser.as_ptr(),
-                    doc.as_ptr().cast(),
+                    input.as_ptr().cast(),
                     size,
                     ptr::null(),
                     ptr::null(),
