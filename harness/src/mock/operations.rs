@@ -302,20 +302,25 @@ impl Session<'_> {
             && ((quirk_a && profile.reproduces(Quirk::DelegateCopyA))
                 || (quirk_b && profile.reproduces(Quirk::DelegateCopyB)));
 
-        let mut message = item.clone();
+        // A silent send leaves the draft where it is; otherwise the draft itself becomes the
+        // message, and the saved copy is the only clone.
+        let mut message = match silent {
+            true => item.clone(),
+            false => self
+                .state
+                .remove(number)
+                .ok_or(ResponseCode::ErrorItemNotFound)?,
+        };
         message.is_draft = false;
         message.sent = Some(now());
         message.from = Some(directory.users()[from].address.as_str().into());
         message.sender = sender.map(Into::into);
-        if !silent {
-            self.state.remove(number);
-            if let Some(d) = destination {
-                let mut saved = message.clone();
-                saved.folder = d;
-                saved.version = 1;
-                saved.is_read = true;
-                self.state.insert(saved);
-            }
+        if let (false, Some(d)) = (silent, destination) {
+            let mut saved = message.clone();
+            saved.folder = d;
+            saved.version = 1;
+            saved.is_read = true;
+            self.state.insert(saved);
         }
         self.deliveries.push(Delivery {
             sender_mailbox: from,

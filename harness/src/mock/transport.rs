@@ -37,49 +37,66 @@ impl Delivery {
     /// Delivers the message and files the reports, under the store's lock.
     pub fn apply(self, state: &mut State, directory: &Directory) -> Delivered {
         let mut outcome = Delivered::default();
-        let mut seen = std::collections::BTreeSet::new();
+        // Each mailbox gets one copy, however often (and in whatever case) it is addressed.
+        let mut inboxes: Vec<UserIndex> = Vec::new();
         for address in self.message.recipients() {
-            let address = address.to_ascii_lowercase();
-            if !seen.insert(address.clone()) {
-                continue;
-            }
-            match directory.by_address(&address) {
+            match directory.by_address(address) {
+                Some(user) if inboxes.contains(&user) => {}
                 Some(user) => {
-                    let mut copy = self.message.clone();
-                    copy.folder = inbox(user);
-                    copy.version = 1;
-                    copy.is_draft = false;
-                    copy.is_read = false;
-                    state.insert(copy);
-                    outcome.delivered.push(address);
+                    inboxes.push(user);
+                    outcome.delivered.push(address.to_ascii_lowercase());
                 }
-                None if directory.is_local(&address) => outcome.failed.push(address),
+                None if directory.is_local(address) => {
+                    let address = address.to_ascii_lowercase();
+                    if !outcome.failed.contains(&address) {
+                        outcome.failed.push(address);
+                    }
+                }
                 None => {}
             }
         }
         let sender = directory.users()[self.sender_mailbox].address.as_str();
-        if !outcome.failed.is_empty() {
-            state.insert(report(
+        let ndr = (!outcome.failed.is_empty()).then(|| {
+            report(
                 &self,
                 sender,
                 NDR_CLASS,
                 "Undeliverable",
                 "Delivery has failed to these recipients or groups:",
                 &outcome.failed,
-            ));
-        }
-        if self.message.delivery_receipt && !outcome.delivered.is_empty() {
-            state.insert(report(
+            )
+        });
+        let dr = (self.message.delivery_receipt && !outcome.delivered.is_empty()).then(|| {
+            report(
                 &self,
                 sender,
                 DR_CLASS,
                 "Delivered",
                 "Your message has been delivered to the following recipients:",
                 &outcome.delivered,
-            ));
+            )
+        });
+        // The last Inbox takes the message itself, the others a copy.
+        if let Some((&last, others)) = inboxes.split_last() {
+            for &user in others {
+                state.insert(received(self.message.clone(), user));
+            }
+            state.insert(received(self.message, last));
+        }
+        for report in ndr.into_iter().chain(dr) {
+            state.insert(report);
         }
         outcome
     }
+}
+
+/// `message` as it lands in `user`'s Inbox: unread, a first version.
+fn received(mut message: StoredItem, user: UserIndex) -> StoredItem {
+    message.folder = inbox(user);
+    message.version = 1;
+    message.is_draft = false;
+    message.is_read = false;
+    message
 }
 
 fn inbox(user: UserIndex) -> FolderKey {
@@ -120,5 +137,45 @@ fn report(
         read_receipt: false,
         created: now(),
         sent: Some(now()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ews::Item;
+    use crate::mock::{Profile, Store};
+
+    #[test]
+    fn each_mailbox_gets_one_copy_and_each_failure_is_named_once() {
+        let store = Store::new(Directory::documented_defaults(), Profile::Intended);
+        let directory = &store.directory;
+        let boss = directory.by_address("boss@example.com").unwrap();
+        let carol = directory.by_address("carol@example.com").unwrap();
+        let item = Item::message("twice")
+            .to("carol@example.com")
+            .to("nobody@example.com")
+            .to("CAROL@example.com")
+            .to("Nobody@Example.com")
+            .to("someone@elsewhere.test");
+        let message =
+            StoredItem::from_wire(&item, store.folder_key(boss, MockFolder::Outbox), false);
+        let mut state = store.lock();
+        let outcome = Delivery {
+            sender_mailbox: boss,
+            message,
+        }
+        .apply(&mut state, directory);
+        assert_eq!(outcome.delivered, ["carol@example.com"]);
+        assert_eq!(outcome.failed, ["nobody@example.com"]);
+        let carol_inbox: Vec<_> = state.in_folder(inbox(carol)).collect();
+        assert_eq!(carol_inbox.len(), 1);
+        assert_eq!(&*carol_inbox[0].1.subject, "twice");
+        assert!(!carol_inbox[0].1.is_read);
+        let reports: Vec<_> = state.in_folder(inbox(boss)).collect();
+        assert_eq!(reports.len(), 1);
+        assert_eq!(&*reports[0].1.item_class, NDR_CLASS);
+        let body = &reports[0].1.body.as_ref().unwrap().1;
+        assert_eq!(body.matches("nobody@example.com").count(), 1, "{body}");
     }
 }

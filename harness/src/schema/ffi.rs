@@ -254,6 +254,24 @@ unsafe extern "C" {
         encoding: *const c_char,
         options: c_int,
     ) -> *mut xmlDoc;
+    /// Makes a context ready to push-parse a new document (`chunk` may be null).
+    pub fn xmlCtxtResetPush(
+        ctxt: *mut xmlParserCtxt,
+        chunk: *const c_char,
+        size: c_int,
+        filename: *const c_char,
+        encoding: *const c_char,
+    ) -> c_int;
+    /// Sets parser options on a context; returns the options it did not know (0 when all set).
+    pub fn xmlCtxtUseOptions(ctxt: *mut xmlParserCtxt, options: c_int) -> c_int;
+    /// Push-parses `size` bytes; with `terminate` set they are the end of the document.
+    /// Returns the last error number (0 when none).
+    pub fn xmlParseChunk(
+        ctxt: *mut xmlParserCtxt,
+        chunk: *const c_char,
+        size: c_int,
+        terminate: c_int,
+    ) -> c_int;
     /// How many bytes of the input the parser has consumed so far.
     pub fn xmlByteConsumed(ctxt: *mut xmlParserCtxt) -> c_long;
     /// The last error raised in a parser context, or null.

@@ -6,8 +6,8 @@
 //! so one pass validates the envelope against SOAP and the Body's child against EWS; a bare EWS
 //! element (say `m:SendItemResponse`) validates against the same set.
 //!
-//! Each document is first streamed: the validator rides on the parser's SAX events and no tree
-//! is built. Only a document that fails is parsed again into a tree and validated over it,
+//! Each document is first streamed: pushed whole to libxml2's push parser, with the validator
+//! riding on its SAX events and no libxml2 tree built. Only a document that fails is parsed again into a tree and validated over it,
 //! which gives every error the line and column of its element's start tag.
 //!
 //! Documents are untrusted: [`SchemaSet::validate`] never fails and never panics. Before parsing,
@@ -53,14 +53,6 @@ const STREAM_OPTIONS: c_int = ffi::XML_PARSE_NONET
     | ffi::XML_PARSE_NOERROR
     | ffi::XML_PARSE_NOWARNING
     | ffi::XML_PARSE_IGNORE_ENC;
-
-/// Spaces streamed after a small document (see [`Contexts::streams_valid`]): libxml2's
-/// `INPUT_CHUNK`, the least input it wants ahead of the byte it reads.
-const STREAM_PADDING: usize = 250;
-
-/// Documents up to this size are streamed padded. A larger one runs short of input only in
-/// its last few hundred bytes, and its copy would keep a large buffer alive.
-const MAX_PADDED_BYTES: usize = 64 * 1024;
 
 /// A parser context keeps every name it has seen in its dictionary; past this many parsed bytes
 /// the contexts are replaced, so hostile streams of fresh names cannot grow memory for ever.
@@ -270,7 +262,12 @@ fn thread_tag() -> u64 {
 
 /// One thread's worth of libxml2 state for validating documents.
 struct Contexts {
+    /// Reads a refused document into a tree, to find where it is wrong.
     parser: NonNull<ffi::xmlParserCtxt>,
+    /// Streams documents through the validator, in push mode: the whole document is pushed
+    /// as one final chunk, so the parser never stops to top up its input. Kept apart from
+    /// `parser`, so neither mode inherits state from the other.
+    push: NonNull<ffi::xmlParserCtxt>,
     /// Validates over a tree. Kept apart from `stream`: a context once plugged into SAX
     /// events keeps looking up namespaces in SAX bindings, which a tree walk does not fill.
     valid: NonNull<ffi::xmlSchemaValidCtxt>,
@@ -279,8 +276,6 @@ struct Contexts {
     used_bytes: usize,
     /// The [`thread_tag`] of the thread that used it last.
     owner: u64,
-    /// The last small document streamed, with [`STREAM_PADDING`] spaces after it.
-    padded: Vec<u8>,
 }
 
 // SAFETY: libxml2 contexts have no thread affinity; a `Contexts` is only ever used by the one
@@ -290,8 +285,9 @@ unsafe impl Send for Contexts {}
 impl Contexts {
     fn new(schema: NonNull<ffi::xmlSchema>) -> Option<Self> {
         // SAFETY: plain allocations; `schema` is a live compiled schema.
-        let (parser, valid, stream) = unsafe {
+        let (parser, push, valid, stream) = unsafe {
             (
+                ffi::xmlNewParserCtxt(),
                 ffi::xmlNewParserCtxt(),
                 ffi::xmlSchemaNewValidCtxt(schema.as_ptr()),
                 ffi::xmlSchemaNewValidCtxt(schema.as_ptr()),
@@ -299,22 +295,24 @@ impl Contexts {
         };
         match (
             NonNull::new(parser),
+            NonNull::new(push),
             NonNull::new(valid),
             NonNull::new(stream),
         ) {
-            (Some(parser), Some(valid), Some(stream)) => Some(Self {
+            (Some(parser), Some(push), Some(valid), Some(stream)) => Some(Self {
                 parser,
+                push,
                 valid,
                 stream,
                 used_bytes: 0,
                 owner: 0,
-                padded: Vec::new(),
             }),
             _ => {
                 // SAFETY: each pointer is null or freshly allocated and unused; the free
                 // functions accept null.
                 unsafe {
                     ffi::xmlFreeParserCtxt(parser);
+                    ffi::xmlFreeParserCtxt(push);
                     ffi::xmlSchemaFreeValidCtxt(valid);
                     ffi::xmlSchemaFreeValidCtxt(stream);
                 }
@@ -331,8 +329,8 @@ impl Contexts {
         size: c_int,
         build: bool,
     ) -> Result<Option<Element>, Vec<XmlError>> {
-        let mut tree = build.then(|| SaxTree::new(doc, self.parser.as_ptr()));
-        if self.streams_valid(doc, tree.as_mut()) {
+        let mut tree = build.then(|| SaxTree::new(doc, self.push.as_ptr()));
+        if self.streams_valid(doc, size, tree.as_mut()) {
             return Ok(tree.and_then(SaxTree::finish));
         }
         let errors = self.diagnose(doc, size);
@@ -343,41 +341,26 @@ impl Contexts {
         Err(errors)
     }
 
-    /// Streams `doc` through the parser with the validator plugged into its SAX events: true
-    /// when it is well-formed and valid. Without `tree` no tree of any kind is built; with it,
-    /// the events also feed `tree`. Errors are only noticed here; [`Contexts::diagnose`]
+    /// Streams `doc` through the push parser with the validator plugged into its SAX events:
+    /// true when it is well-formed and valid. Without `tree` no tree of any kind is built; with
+    /// it, the events also feed `tree`. Errors are only noticed here; [`Contexts::diagnose`]
     /// reports them.
-    fn streams_valid(&mut self, doc: &[u8], tree: Option<&mut SaxTree<'_>>) -> bool {
+    fn streams_valid(&mut self, doc: &[u8], size: c_int, tree: Option<&mut SaxTree<'_>>) -> bool {
         let sink = Sink::doc(doc);
-        // libxml2 2.9 tops up its input whenever fewer than 250 bytes are left to read, which
-        // in a small document is at almost every token. White space after the root element
-        // belongs to every well-formed document (`Misc` in the XML grammar), so a small
-        // document is streamed with spaces after it: the same bytes at the same offsets,
-        // well-formed and valid exactly when the document is, but never short of input while
-        // its own bytes are read.
-        let input: &[u8] = if doc.len() <= MAX_PADDED_BYTES {
-            self.padded.clear();
-            self.padded.extend_from_slice(doc);
-            self.padded.resize(doc.len() + STREAM_PADDING, b' ');
-            &self.padded
-        } else {
-            doc
-        };
-        let Ok(size) = c_int::try_from(input.len()) else {
-            return false;
-        };
         let _mode = ModeGuard::new(Mode::Nothing);
         let _route = ThreadErrorRoute::to(&sink);
-        let parser = self.parser.as_ptr().cast::<ffi::XmlParserCtxtPrefix>();
+        let push = self.push.as_ptr();
+        let parser = push.cast::<ffi::XmlParserCtxtPrefix>();
         let stream = self.stream.as_ptr();
         let mut handler = SaxTree::handler();
-        // SAFETY: the parser context is ours alone and live, and its first two fields are
-        // `sax` and `userData`; they are restored before returning, after the plug (which
-        // points into them) is removed. With a null `sax` the plug installs only the
-        // validator's callbacks, so no tree is built; with `handler` (which outlives the
-        // parse) it also calls the tree builder, whose user data is `tree`, borrowed for the
-        // whole call. `input` outlives the parse and `size` is its length. `sink` outlives the
-        // error handler, which is unset before returning.
+        // SAFETY: the push context is ours alone and live, and its first two fields are `sax`
+        // and `userData`; they are restored before returning, after the plug (which points
+        // into them) is removed. With a null `sax` the plug installs only the validator's
+        // callbacks, so no tree is built; with `handler` (which outlives the parse) it also
+        // calls the tree builder, whose user data is `tree`, borrowed for the whole call.
+        // Neither handler has a `startDocument`, so no libxml2 document is ever built. `doc`
+        // outlives the parse and `size` is its length. `sink` outlives the error handler,
+        // which is unset before returning.
         unsafe {
             let (sax, user_data) = ((*parser).sax, (*parser).user_data);
             match tree {
@@ -396,18 +379,14 @@ impl Contexts {
                     Some(diag::on_error),
                     sink.as_user_data(),
                 );
-                // The callbacks build no libxml2 document; should one come back anyway, the
-                // stream is not trusted and the document goes to `diagnose`.
-                let document = ffi::xmlCtxtReadMemory(
-                    self.parser.as_ptr(),
-                    input.as_ptr().cast(),
-                    size,
-                    ptr::null(),
-                    ptr::null(),
-                    STREAM_OPTIONS,
-                );
-                valid = document.is_null() && ffi::xmlSchemaIsValid(stream) == 1;
-                ffi::xmlFreeDoc(document);
+                let ready = ffi::xmlCtxtResetPush(push, ptr::null(), 0, ptr::null(), ptr::null())
+                    == 0
+                    && ffi::xmlCtxtUseOptions(push, STREAM_OPTIONS) == 0;
+                // Any error number, even a warning's, sends the document to `diagnose`, which
+                // has the last word.
+                valid = ready
+                    && ffi::xmlParseChunk(push, doc.as_ptr().cast(), size, 1) == 0
+                    && ffi::xmlSchemaIsValid(stream) == 1;
                 ffi::xmlSchemaSetValidStructuredErrors(
                     stream,
                     Some(diag::on_error),
@@ -526,9 +505,10 @@ impl Contexts {
 
 impl Drop for Contexts {
     fn drop(&mut self) {
-        // SAFETY: all three were allocated by libxml2 in `Contexts::new` and are freed once.
+        // SAFETY: all four were allocated by libxml2 in `Contexts::new` and are freed once.
         unsafe {
             ffi::xmlFreeParserCtxt(self.parser.as_ptr());
+            ffi::xmlFreeParserCtxt(self.push.as_ptr());
             ffi::xmlSchemaFreeValidCtxt(self.valid.as_ptr());
             ffi::xmlSchemaFreeValidCtxt(self.stream.as_ptr());
         }
