@@ -240,16 +240,16 @@ fn prefixes(root: &Element) -> Vec<(String, String)> {
 }
 
 fn collect_namespaces(e: &Element, used: &mut Vec<String>, seen: &mut BTreeSet<String>) {
-    let mut note = |ns: &Option<String>| {
+    let mut note = |ns: Option<&str>| {
         if let Some(ns) = ns {
-            if seen.insert(ns.clone()) {
-                used.push(ns.clone());
+            if seen.insert(ns.to_owned()) {
+                used.push(ns.to_owned());
             }
         }
     };
-    note(&e.namespace);
+    note(e.namespace.as_deref());
     for a in &e.attributes {
-        note(&a.namespace);
+        note(a.namespace.as_deref());
     }
     for child in e.elements() {
         collect_namespaces(child, used, seen);

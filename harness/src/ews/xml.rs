@@ -83,8 +83,9 @@ pub enum Node {
 /// An element with its namespace resolved, its attributes, and its children in document order.
 #[derive(Debug, Clone)]
 pub struct Element {
-    /// Namespace URI, `None` when the element is in no namespace.
-    pub namespace: Option<String>,
+    /// Namespace URI, `None` when the element is in no namespace. The SOAP and EWS namespaces
+    /// are borrowed from this crate's constants rather than copied into every element.
+    pub namespace: Option<Cow<'static, str>>,
     /// Local name.
     pub name: String,
     /// Attributes, namespace declarations excluded.
@@ -430,6 +431,17 @@ pub(crate) fn path_below(parent: Option<&Element>, name: &str) -> String {
     path
 }
 
+/// An element's namespace URI: one of this crate's constants when it is a namespace the wire
+/// model knows, so the tree does not hold a copy per element.
+pub(crate) fn element_namespace(uri: impl AsRef<str> + Into<String>) -> Cow<'static, str> {
+    match uri.as_ref() {
+        SOAP_NS => Cow::Borrowed(SOAP_NS),
+        MESSAGES_NS => Cow::Borrowed(MESSAGES_NS),
+        TYPES_NS => Cow::Borrowed(TYPES_NS),
+        _ => Cow::Owned(uri.into()),
+    }
+}
+
 /// `xs:boolean` spelling used when writing.
 pub fn bool_str(value: bool) -> &'static str {
     if value { "true" } else { "false" }
@@ -465,11 +477,13 @@ impl<'a> LineCounter<'a> {
             self.line = 1;
             self.line_start = 0;
         }
-        for (i, b) in self.doc[self.counted_to..offset].iter().enumerate() {
-            if *b == b'\n' {
-                self.line += 1;
-                self.line_start = self.counted_to + i + 1;
-            }
+        let span = &self.doc[self.counted_to..offset];
+        if let Some(last) = memchr::memrchr(b'\n', span) {
+            let newlines = memchr::memchr_iter(b'\n', span).count();
+            self.line = self
+                .line
+                .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+            self.line_start = self.counted_to + last + 1;
         }
         self.counted_to = offset;
         let column = u32::try_from(offset - self.line_start + 1).unwrap_or(u32::MAX);
@@ -582,7 +596,7 @@ impl<'a> TreeBuilder<'a> {
         offset: usize,
     ) -> Result<Element, XmlError> {
         let (ns, local) = reader.resolver().resolve_element(start.name());
-        let namespace = self.namespace(ns, offset)?;
+        let namespace = self.namespace(ns, offset)?.map(element_namespace);
         let name = local.as_ref().to_owned();
         let mut attributes = Vec::new();
         let mut namespace_declarations = Vec::new();

@@ -375,13 +375,10 @@ async fn endpoint_post(State(app): State<Arc<App>>, request: Request) -> Respons
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media = media
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if media != "text/xml" && media != "application/soap+xml" {
+    let media = media.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("text/xml")
+        && !media.eq_ignore_ascii_case("application/soap+xml")
+    {
         return plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "415 Unsupported Media Type: SOAP 1.1 requests use Content-Type: text/xml.\n",

@@ -9,7 +9,9 @@
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
-use crate::ews::xml::{Attribute, Element, LineCounter, MAX_DEPTH, Node, path_below};
+use crate::ews::xml::{
+    Attribute, Element, LineCounter, MAX_DEPTH, Node, element_namespace, path_below,
+};
 
 use super::ffi;
 
@@ -81,7 +83,7 @@ impl<'a> SaxTree<'a> {
         let name = element.name.to_owned();
         let path = path_below(self.stack.last(), &name);
         self.stack.push(Element {
-            namespace: element.namespace.map(str::to_owned),
+            namespace: element.namespace.map(element_namespace),
             name,
             attributes: element.attributes,
             namespace_declarations: element.namespace_declarations,
