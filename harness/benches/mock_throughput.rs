@@ -1,13 +1,14 @@
 //! Throughput and memory of the reference mock.
 //!
 //! - SendItem of fresh drafts over loopback with keep-alive, from 32 concurrent tasks sharing one
-//!   `ewsconf::target::Client`, against the stateful mock (as tasks on the client's runtime, its
-//!   default, and on one thread of its own, as wiremock runs) and against `wiremock` servers
-//!   that answer every POST with the mock's own SendItem success bytes (as
-//!   `MockServer::start()` starts one, recording every request, and with recording off). The
-//!   drafts are created before the timed part. Each of 11 rounds runs every server once, back
-//!   to back; each figure is the median over the rounds, and the ratio is also given round by
-//!   round. Each server's own threads' CPU time is read from `/proc`.
+//!   `ewsconf::target::Client`, against the stateful mock (on the client's runtime, its default;
+//!   on one thread of its own, as wiremock runs; and on a thread per core, as `ewsconf mock`
+//!   runs) and against `wiremock` servers that answer every POST with the mock's own SendItem
+//!   success bytes (as `MockServer::start()` starts one, recording every request, and with
+//!   recording off). The drafts are created before the timed part. Each of 11 rounds runs
+//!   every server once, back to back; each figure is the median over the rounds, and the
+//!   ratio is also given round by round. Each server's own threads' CPU time is read from
+//!   `/proc`.
 //! - Peak RSS (`VmHWM`) of a fresh process of this binary before and after 100,000 drafts are
 //!   created in the mock's store over HTTP. That process also runs the client, so its figure
 //!   includes the client's share.
@@ -385,84 +386,141 @@ fn stages() -> (Vec<(&'static str, f64)>, usize, usize) {
     (rows, bytes.len(), out.len())
 }
 
+/// A server under test and the client that talks to it.
+struct Subject {
+    name: String,
+    client: Client,
+    /// The server's own threads, whose CPU time is read; empty when it runs on the client's
+    /// runtime.
+    threads: Vec<String>,
+    /// A stateful mock needs fresh drafts of its own each round; wiremock answers any id.
+    stateful: bool,
+    runs: Vec<Run>,
+}
+
+impl Subject {
+    fn new(name: String, url: &str, threads: Vec<String>, stateful: bool) -> Self {
+        Self {
+            name,
+            client: client(url),
+            threads,
+            stateful,
+            runs: Vec::new(),
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        median(self.runs.iter().map(|r| r.rate).collect())
+    }
+}
+
+/// Runs `start` and returns what it returned with the threads it started.
+async fn with_new_threads<T>(start: impl std::future::Future<Output = T>) -> (T, Vec<String>) {
+    let before = thread_ids();
+    let started = start.await;
+    let threads = thread_ids().difference(&before).cloned().collect();
+    (started, threads)
+}
+
+async fn start_mock(server_threads: usize) -> (MockServer, Vec<String>) {
+    with_new_threads(async {
+        MockServer::start(MockConfig {
+            server_threads,
+            ..MockConfig::with_profile(Profile::Intended)
+        })
+        .await
+        .expect("mock starts")
+    })
+    .await
+}
+
 fn main() -> ExitCode {
     if std::env::args().any(|a| a == MEMORY_CHILD) {
         return memory_child();
     }
     // Other work on the machine skews requests/s; CPU per request much less.
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let workers = runtime.metrics().num_workers();
-    let (results, failures) = runtime.block_on(async {
-        let shared = MockServer::start(MockConfig::with_profile(Profile::Intended))
-            .await
-            .expect("mock starts");
-        let shared_client = client(shared.url());
-        let before = thread_ids();
-        let own = MockServer::start(MockConfig {
-            server_threads: 1,
-            ..MockConfig::with_profile(Profile::Intended)
-        })
-        .await
-        .expect("mock starts");
-        let own_threads: Vec<String> = thread_ids().difference(&before).cloned().collect();
-        let own_client = client(own.url());
-        let canned = canned_success(&shared_client).await;
-        let before = thread_ids();
-        let wire = wiremock::MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        let wire_threads: Vec<String> = thread_ids().difference(&before).cloned().collect();
-        canned_mock(&wire, &canned).await;
-        let wire_client = client(&format!("{}{}", wire.uri(), ewsconf::mock::EWS_PATH));
-        // wiremock as a user starts it: `MockServer::start()`, which records every request.
-        let before = thread_ids();
-        let wire_default = wiremock::MockServer::start().await;
-        let default_threads: Vec<String> = thread_ids().difference(&before).cloned().collect();
-        canned_mock(&wire_default, &canned).await;
-        let default_client = client(&format!(
-            "{}{}",
-            wire_default.uri(),
-            ewsconf::mock::EWS_PATH
-        ));
-
-        // Warm the servers and the connection pools.
-        for c in [&shared_client, &own_client] {
-            let warm = Arc::new(create_drafts(c, 2 * CONCURRENCY, "warm").await);
-            send_all(c, warm.clone(), &[]).await;
-            send_all(&wire_client, warm.clone(), &[]).await;
-            send_all(&default_client, warm, &[]).await;
+    let subjects = runtime.block_on(async {
+        let mut mocks = Vec::new();
+        let mut subjects = Vec::new();
+        for (threads, how) in [
+            (0, "default: on the client's runtime".to_owned()),
+            (1, "one thread of its own, as wiremock serves".to_owned()),
+            (
+                cores,
+                "a thread per core, as `ewsconf mock` serves".to_owned(),
+            ),
+        ] {
+            let (mock, own) = start_mock(threads).await;
+            let name = format!("ewsconf mock, server_threads {threads} ({how})");
+            subjects.push(Subject::new(name, mock.url(), own, true));
+            mocks.push(mock);
+        }
+        let canned = canned_success(&subjects[0].client).await;
+        // wiremock as a user starts it (`MockServer::start()`, recording every request), and
+        // with recording off.
+        let (wire_default, threads) = with_new_threads(wiremock::MockServer::start()).await;
+        let (wire_off, off_threads) = with_new_threads(
+            wiremock::MockServer::builder()
+                .disable_request_recording()
+                .start(),
+        )
+        .await;
+        for (server, threads, name) in [
+            (
+                &wire_off,
+                off_threads,
+                "wiremock 0.6, canned body, recording off",
+            ),
+            (
+                &wire_default,
+                threads,
+                "wiremock 0.6, canned body, defaults: records requests",
+            ),
+        ] {
+            canned_mock(server, &canned).await;
+            let url = format!("{}{}", server.uri(), ewsconf::mock::EWS_PATH);
+            subjects.push(Subject::new(name.to_owned(), &url, threads, false));
         }
 
-        // [mock on the client's runtime, mock on its own thread, wiremock recording off,
-        //  wiremock as started by default]
-        let mut results: [Vec<Run>; 4] = Default::default();
-        let mut failures = 0;
-        for run in 0..RUNS {
-            let tag = run.to_string();
-            let drafts = Arc::new(create_drafts(&shared_client, SENDS_PER_RUN, &tag).await);
-            results[0].push(send_all(&shared_client, drafts, &[]).await);
-            let drafts = Arc::new(create_drafts(&own_client, SENDS_PER_RUN, &tag).await);
-            results[1].push(send_all(&own_client, drafts.clone(), &own_threads).await);
-            // The same request bodies; wiremock answers them all alike.
-            results[2].push(send_all(&wire_client, drafts.clone(), &wire_threads).await);
-            results[3].push(send_all(&default_client, drafts, &default_threads).await);
+        // Warm the servers and the connection pools; then rounds that run every server once,
+        // back to back. wiremock gets the last mock's request bodies; it answers them all alike.
+        for round in 0..=RUNS {
+            let tag = round.to_string();
+            let (count, warm) = match round {
+                0 => (2 * CONCURRENCY, true),
+                _ => (SENDS_PER_RUN, false),
+            };
+            let mut drafts = Arc::new(Vec::new());
+            for subject in &mut subjects {
+                if subject.stateful {
+                    drafts = Arc::new(create_drafts(&subject.client, count, &tag).await);
+                }
+                let run = send_all(&subject.client, drafts.clone(), &subject.threads).await;
+                if !warm {
+                    subject.runs.push(run);
+                }
+            }
         }
-        for r in results.iter().flatten() {
-            failures += r.failures;
+        for mock in mocks {
+            mock.shutdown().await;
         }
-        shared.shutdown().await;
-        own.shutdown().await;
-        (results, failures)
+        subjects
     });
+    let failures: usize = subjects
+        .iter()
+        .flat_map(|s| &s.runs)
+        .map(|r| r.failures)
+        .sum();
     if failures > 0 {
         eprintln!("{failures} SendItem requests did not come back as a single Success");
         return ExitCode::FAILURE;
     }
     let memory = memory();
 
-    let rate = |runs: &[Run]| median(runs.iter().map(|r| r.rate).collect());
     let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.cpu_us).collect());
     let server_cpu = |runs: &[Run]| {
         let us = median(runs.iter().map(|r| r.server_cpu_us).collect());
@@ -478,13 +536,6 @@ fn main() -> ExitCode {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let names = [
-        "ewsconf mock, default (server_threads 0): tasks on the client's runtime",
-        "ewsconf mock, server_threads 1: own thread, current-thread runtime",
-        "wiremock 0.6, canned body, recording off (own thread)",
-        "wiremock 0.6, canned body, defaults: records requests (own thread)",
-    ];
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!();
     println!("$ cargo bench --bench mock_throughput");
     println!(
@@ -506,44 +557,48 @@ fn main() -> ExitCode {
          (median) | of which the server's threads | runs, requests/s |"
     );
     println!("|---|---:|---:|---:|---|");
-    for (name, runs) in names.iter().zip(&results) {
+    for subject in &subjects {
         println!(
-            "| {name} | {:.0} | {:.0} | {} | {} |",
-            rate(runs),
-            cpu(runs),
-            server_cpu(runs),
-            all(runs)
-        );
-    }
-    for (which, wire) in [("recording off", &results[2]), ("defaults", &results[3])] {
-        let wire_rate = rate(wire);
-        println!(
-            "| ratio mock / wiremock {which} | {:.2} (own thread: {:.2}) | | | |",
-            rate(&results[0]) / wire_rate,
-            rate(&results[1]) / wire_rate
+            "| {} | {:.0} | {:.0} | {} | {} |",
+            subject.name,
+            subject.rate(),
+            cpu(&subject.runs),
+            server_cpu(&subject.runs),
+            all(&subject.runs)
         );
     }
     println!();
     // Each round measures every server back to back, so the ratio within a round is spared
     // the machine's slower drifts in load.
-    println!("Ratio within each round, mock on its own thread / wiremock:");
+    println!(
+        "Mock / wiremock: the ratio of the medians above, and the ratio within each of the \
+         {RUNS} rounds"
+    );
     println!();
-    println!("| against | median of {RUNS} rounds | lowest | highest | rounds at or above 1.0 |");
-    println!("|---|---:|---:|---:|---:|");
-    for (which, wire) in [("recording off", &results[2]), ("defaults", &results[3])] {
-        let mut ratios: Vec<f64> = results[1]
-            .iter()
-            .zip(wire)
-            .map(|(mock, wire)| mock.rate / wire.rate)
-            .collect();
-        ratios.sort_by(f64::total_cmp);
-        println!(
-            "| wiremock {which} | {:.2} | {:.2} | {:.2} | {} of {RUNS} |",
-            median(ratios.clone()),
-            ratios[0],
-            ratios[ratios.len() - 1],
-            ratios.iter().filter(|&&r| r >= 1.0).count()
-        );
+    println!(
+        "| server_threads | against wiremock | ratio of medians | median per round | lowest \
+         | highest | rounds at or above 1.0 |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    let (mocks, wiremocks) = subjects.split_at(3);
+    for (threads, mock) in [0, 1, cores].into_iter().zip(mocks) {
+        for (which, wire) in ["recording off", "defaults"].into_iter().zip(wiremocks) {
+            let mut ratios: Vec<f64> = mock
+                .runs
+                .iter()
+                .zip(&wire.runs)
+                .map(|(m, w)| m.rate / w.rate)
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            println!(
+                "| {threads} | {which} | {:.2} | {:.2} | {:.2} | {:.2} | {} of {RUNS} |",
+                mock.rate() / wire.rate(),
+                median(ratios.clone()),
+                ratios[0],
+                ratios[ratios.len() - 1],
+                ratios.iter().filter(|&&r| r >= 1.0).count()
+            );
+        }
     }
     println!();
     let (rows, request_len, response_len) = stages();

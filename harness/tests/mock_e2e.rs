@@ -430,9 +430,21 @@ async fn resending_an_item_in_sent_items_replaces_it() {
     assert_eq!(mock.count(CAROL, Folder::Inbox, "rs1").await, 2);
 }
 
+/// On the caller's runtime and on a thread per core, which share one store between threads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_senders_lose_and_duplicate_nothing() {
-    let mock = std::sync::Arc::new(Mock::start(Profile::Intended).await);
+    for server_threads in [0, 2] {
+        concurrent_senders_against(MockConfig {
+            server_threads,
+            ..MockConfig::with_profile(Profile::Intended)
+        })
+        .await;
+    }
+}
+
+async fn concurrent_senders_against(config: MockConfig) {
+    let threads = config.server_threads;
+    let mock = std::sync::Arc::new(Mock::with(config).await);
     let mut tasks = Vec::new();
     for t in 0..32 {
         let mock = mock.clone();
@@ -457,12 +469,17 @@ async fn concurrent_senders_lose_and_duplicate_nothing() {
         .await
         .unwrap();
     let mut subjects: Vec<String> = sent.into_iter().filter_map(|i| i.subject).collect();
+    assert_eq!(
+        subjects.len(),
+        32 * 200,
+        "copies in Sent Items ({threads} threads)"
+    );
     subjects.sort();
     subjects.dedup();
     assert_eq!(
         subjects.len(),
         32 * 200,
-        "every draft has exactly one copy in Sent Items"
+        "every draft has exactly one copy in Sent Items ({threads} threads)"
     );
     assert_eq!(mock.count(BOSS, Folder::Drafts, "cc ").await, 0);
     assert_eq!(mock.count(CAROL, Folder::Inbox, "cc ").await, 32 * 200);

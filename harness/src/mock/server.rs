@@ -68,13 +68,13 @@ pub struct MockConfig {
     pub max_body_bytes: usize,
     /// Deliberate defects (all off unless a test turns them on).
     pub defects: super::profile::Defects,
-    /// Threads of its own serving requests; 0 (the default) serves on the caller's runtime,
-    /// 1 on one thread with a current-thread runtime (as wiremock serves), more on a
-    /// multi-threaded runtime.
+    /// Threads of its own serving requests; 0 (the default) serves on the caller's runtime.
+    /// Otherwise each thread runs a current-thread runtime (as wiremock serves) and accepts
+    /// from the same listening socket; a connection stays on the thread that accepted it.
     ///
     /// On the caller's runtime the mock's work spreads over all its workers, which suits the
-    /// runner and the fuzz loop. On one thread of its own it costs less CPU per request beside
-    /// a client that keeps many requests in flight (`cargo bench --bench mock_throughput`).
+    /// runner and the fuzz loop. Threads of its own cost less CPU per request beside a client
+    /// that keeps many requests in flight (`cargo bench --bench mock_throughput`).
     pub server_threads: usize,
 }
 
@@ -113,8 +113,10 @@ pub struct MockServer {
     url: String,
     addr: SocketAddr,
     store: Arc<Store>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// Tells every accept loop to stop; dropping it does too.
+    shutdown: Option<tokio::sync::watch::Sender<()>>,
+    /// Each accept loop's end.
+    done: Vec<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl MockServer {
@@ -152,50 +154,47 @@ impl MockServer {
             .route(EWS_PATH, get(endpoint_get).post(endpoint_post))
             .route("/EWS/{file}", get(schema_file))
             .with_state(app);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = async move {
-            match tokio::net::TcpListener::from_std(listener) {
-                Ok(listener) => {
-                    let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    });
-                    if let Err(e) = serve.await {
-                        tracing::error!("mock server stopped: {e}");
-                    }
-                }
-                Err(e) => tracing::error!("mock server could not listen: {e}"),
-            }
-            let _ = done_tx.send(());
-        };
+        let (shutdown, stop) = tokio::sync::watch::channel(());
+        let mut done = Vec::new();
         if config.server_threads == 0 {
-            tokio::spawn(serve);
-        } else {
-            let runtime = match config.server_threads {
-                1 => tokio::runtime::Builder::new_current_thread(),
-                n => {
-                    let mut builder = tokio::runtime::Builder::new_multi_thread();
-                    builder.worker_threads(n);
-                    builder
-                }
-            }
-            .thread_name("ewsconf-mock")
-            .enable_all()
-            .build()
-            .map_err(|source| MockError::Bind { addr, source })?;
+            let (finished, end) = tokio::sync::oneshot::channel();
+            tokio::spawn(serve(listener, router, stop, finished));
+            done.push(end);
+            return Ok(Self::running(addr, store, shutdown, done));
+        }
+        for _ in 0..config.server_threads {
+            let listener = listener
+                .try_clone()
+                .map_err(|source| MockError::Bind { addr, source })?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| MockError::Bind { addr, source })?;
+            let (finished, end) = tokio::sync::oneshot::channel();
+            let serve = serve(listener, router.clone(), stop.clone(), finished);
             std::thread::Builder::new()
-                .name("ewsconf-mock-main".into())
+                .name("ewsconf-mock".into())
                 // Delayed deliveries still pending are dropped with the runtime.
                 .spawn(move || runtime.block_on(serve))
                 .map_err(|source| MockError::Bind { addr, source })?;
+            done.push(end);
         }
-        Ok(Self {
+        Ok(Self::running(addr, store, shutdown, done))
+    }
+
+    fn running(
+        addr: SocketAddr,
+        store: Arc<Store>,
+        shutdown: tokio::sync::watch::Sender<()>,
+        done: Vec<tokio::sync::oneshot::Receiver<()>>,
+    ) -> Self {
+        Self {
             url: format!("http://{addr}{EWS_PATH}"),
             addr,
             store,
-            shutdown: Some(tx),
-            done: Some(done_rx),
-        })
+            shutdown: Some(shutdown),
+            done,
+        }
     }
 
     /// The EWS endpoint URL, e.g. `http://127.0.0.1:41234/EWS/Exchange.asmx`.
@@ -215,21 +214,41 @@ impl MockServer {
 
     /// Stops accepting connections and waits for the server to finish.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(done) = self.done.take() {
-            let _ = done.await;
+        // Dropping the sender is the signal.
+        self.shutdown.take();
+        for end in std::mem::take(&mut self.done) {
+            let _ = end.await;
         }
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.shutdown.take();
     }
+}
+
+/// One accept loop: serves `router` on `listener` until `stop` is told (or its sender
+/// dropped), lets the requests in progress finish, then reports on `finished`.
+async fn serve(
+    listener: std::net::TcpListener,
+    router: Router,
+    mut stop: tokio::sync::watch::Receiver<()>,
+    finished: tokio::sync::oneshot::Sender<()>,
+) {
+    match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                // Returns once the sender is gone: nothing is ever sent on it.
+                while stop.changed().await.is_ok() {}
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("mock server stopped: {e}");
+            }
+        }
+        Err(e) => tracing::error!("mock server could not listen: {e}"),
+    }
+    let _ = finished.send(());
 }
 
 /// The version the mock reports in every response header.
