@@ -304,12 +304,12 @@ impl Session<'_> {
 
         // A silent send leaves the draft where it is; otherwise the draft itself becomes the
         // message, and the saved copy is the only clone.
-        let mut message = match silent {
-            true => item.clone(),
-            false => self
-                .state
+        let mut message = if silent {
+            item.clone()
+        } else {
+            self.state
                 .remove(number)
-                .ok_or(ResponseCode::ErrorItemNotFound)?,
+                .ok_or(ResponseCode::ErrorItemNotFound)?
         };
         message.is_draft = false;
         message.sent = Some(now());

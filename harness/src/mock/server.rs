@@ -113,7 +113,7 @@ pub struct MockServer {
     url: String,
     addr: SocketAddr,
     store: Arc<Store>,
-    /// Tells every accept loop to stop; dropping it does too.
+    /// Dropping it tells every accept loop to stop.
     shutdown: Option<tokio::sync::watch::Sender<()>>,
     /// Each accept loop's end.
     done: Vec<tokio::sync::oneshot::Receiver<()>>,
@@ -214,7 +214,6 @@ impl MockServer {
 
     /// Stops accepting connections and waits for the server to finish.
     pub async fn shutdown(mut self) {
-        // Dropping the sender is the signal.
         self.shutdown.take();
         for end in std::mem::take(&mut self.done) {
             let _ = end.await;
@@ -228,8 +227,8 @@ impl Drop for MockServer {
     }
 }
 
-/// One accept loop: serves `router` on `listener` until `stop` is told (or its sender
-/// dropped), lets the requests in progress finish, then reports on `finished`.
+/// One accept loop: serves `router` on `listener` until the sender of `stop` is dropped, lets
+/// the requests in progress finish, then reports on `finished`.
 async fn serve(
     listener: std::net::TcpListener,
     router: Router,
@@ -239,7 +238,7 @@ async fn serve(
     match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                // Returns once the sender is gone: nothing is ever sent on it.
+                // Nothing is ever sent: this returns when the sender is dropped.
                 while stop.changed().await.is_ok() {}
             });
             if let Err(e) = serve.await {
