@@ -6,8 +6,8 @@
 //!   runs) and against `wiremock` servers that answer every POST with the mock's own SendItem
 //!   success bytes (as `MockServer::start()` starts one, recording every request, and with
 //!   recording off). The drafts are created before the timed part. Each of 11 rounds runs
-//!   every server once, back to back; each figure is the median over the rounds, and the
-//!   ratio is also given round by round. Each server's own threads' CPU time is read from
+//!   every server once, back to back, starting with a different one each round; each figure
+//!   is the median over the rounds, and the ratio is also given round by round. Each server's own threads' CPU time is read from
 //!   `/proc`.
 //! - Peak RSS (`VmHWM`) of a fresh process of this binary before and after 100,000 drafts are
 //!   created in the mock's store over HTTP. That process also runs the client, so its figure
@@ -487,19 +487,30 @@ fn main() -> ExitCode {
         }
 
         // Warm the servers and the connection pools; then rounds that run every server once,
-        // back to back. wiremock gets the last mock's request bodies; it answers them all alike.
+        // back to back. Each round first creates the mocks' drafts, then times the servers,
+        // starting one further along the list each round: the server that runs first after
+        // the drafts are made, or right after another, is not always the same one. wiremock
+        // gets the first mock's request bodies; it answers them all alike.
         for round in 0..=RUNS {
             let tag = round.to_string();
             let (count, warm) = match round {
                 0 => (2 * CONCURRENCY, true),
                 _ => (SENDS_PER_RUN, false),
             };
-            let mut drafts = Arc::new(Vec::new());
-            for subject in &mut subjects {
-                if subject.stateful {
-                    drafts = Arc::new(create_drafts(&subject.client, count, &tag).await);
-                }
-                let run = send_all(&subject.client, drafts.clone(), &subject.threads).await;
+            // The mocks come first in the list.
+            let mut drafts: Vec<Arc<Vec<ItemId>>> = Vec::new();
+            for subject in &subjects {
+                let own = if subject.stateful {
+                    Arc::new(create_drafts(&subject.client, count, &tag).await)
+                } else {
+                    drafts[0].clone()
+                };
+                drafts.push(own);
+            }
+            for k in 0..subjects.len() {
+                let i = (round + k) % subjects.len();
+                let subject = &mut subjects[i];
+                let run = send_all(&subject.client, drafts[i].clone(), &subject.threads).await;
                 if !warm {
                     subject.runs.push(run);
                 }
