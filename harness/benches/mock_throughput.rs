@@ -90,13 +90,40 @@ async fn create_drafts(client: &Client, n: usize, tag: &str) -> Vec<ItemId> {
 }
 
 /// One timed run: requests per second, process CPU microseconds per request (client and
-/// server together), the server threads' share of it, and how many answers were not a single
-/// Success.
+/// server together), the server threads' share of it in user and system time, and how many
+/// answers were not a single Success.
 struct Run {
     rate: f64,
     cpu_us: f64,
-    server_cpu_us: f64,
+    server_cpu_us: Cpu,
     failures: usize,
+}
+
+/// User and system CPU time; NaN when unknown.
+#[derive(Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
+}
+
+impl Cpu {
+    const UNKNOWN: Cpu = Cpu {
+        user: f64::NAN,
+        system: f64::NAN,
+    };
+
+    fn total(self) -> f64 {
+        self.user + self.system
+    }
+
+    /// The time from `before` to `self`, per request, in microseconds.
+    fn per_request_us(self, before: Cpu, requests: usize) -> Cpu {
+        let us = |t: f64| t * 1e6 / requests as f64;
+        Cpu {
+            user: us(self.user - before.user),
+            system: us(self.system - before.system),
+        }
+    }
 }
 
 /// Sends one SendItem per id from `CONCURRENCY` tasks sharing `client`; `server` lists the
@@ -104,7 +131,7 @@ struct Run {
 async fn send_all(client: &Client, ids: Arc<Vec<ItemId>>, server: &[String]) -> Run {
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_seconds();
-    let server_before = threads_cpu_seconds(server);
+    let server_before = threads_cpu(server);
     let started = Instant::now();
     let tasks: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
@@ -135,18 +162,17 @@ async fn send_all(client: &Client, ids: Arc<Vec<ItemId>>, server: &[String]) -> 
     }
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
-    let server_cpu = threads_cpu_seconds(server) - server_before;
     Run {
         rate: ids.len() as f64 / secs,
         cpu_us: cpu * 1e6 / ids.len() as f64,
-        server_cpu_us: server_cpu * 1e6 / ids.len() as f64,
+        server_cpu_us: threads_cpu(server).per_request_us(server_before, ids.len()),
         failures,
     }
 }
 
 /// User plus system CPU time of this process so far, in seconds.
 fn cpu_seconds() -> f64 {
-    stat_cpu_seconds("/proc/self/stat")
+    stat_cpu("/proc/self/stat").total()
 }
 
 /// The ids of this process's threads.
@@ -159,33 +185,46 @@ fn thread_ids() -> std::collections::BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// CPU time of the given threads of this process so far, in seconds; NaN when there are none.
-fn threads_cpu_seconds(threads: &[String]) -> f64 {
+/// CPU time of the given threads of this process so far, in seconds; unknown when there are
+/// none.
+fn threads_cpu(threads: &[String]) -> Cpu {
     if threads.is_empty() {
-        return f64::NAN;
+        return Cpu::UNKNOWN;
     }
     threads
         .iter()
-        .map(|t| stat_cpu_seconds(&format!("/proc/self/task/{t}/stat")))
-        .sum()
+        .map(|t| stat_cpu(&format!("/proc/self/task/{t}/stat")))
+        .fold(
+            Cpu {
+                user: 0.0,
+                system: 0.0,
+            },
+            |sum, t| Cpu {
+                user: sum.user + t.user,
+                system: sum.system + t.system,
+            },
+        )
 }
 
-/// User plus system CPU time from a `/proc/.../stat` file, in seconds (clock ticks of 1/100 s,
+/// User and system CPU time from a `/proc/.../stat` file, in seconds (clock ticks of 1/100 s,
 /// Linux's USER_HZ).
-fn stat_cpu_seconds(path: &str) -> f64 {
+fn stat_cpu(path: &str) -> Cpu {
     let Ok(stat) = std::fs::read_to_string(path) else {
-        return f64::NAN;
+        return Cpu::UNKNOWN;
     };
     // The command name may hold spaces; the fields after it are plain.
     let Some((_, rest)) = stat.rsplit_once(')') else {
-        return f64::NAN;
+        return Cpu::UNKNOWN;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after `) state`.
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
     match (ticks(11), ticks(12)) {
-        (Some(u), Some(s)) => (u + s) / 100.0,
-        _ => f64::NAN,
+        (Some(user), Some(system)) => Cpu {
+            user: user / 100.0,
+            system: system / 100.0,
+        },
+        _ => Cpu::UNKNOWN,
     }
 }
 
@@ -534,11 +573,13 @@ fn main() -> ExitCode {
 
     let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.cpu_us).collect());
     let server_cpu = |runs: &[Run]| {
-        let us = median(runs.iter().map(|r| r.server_cpu_us).collect());
-        if us.is_nan() {
+        let of =
+            |part: fn(&Cpu) -> f64| median(runs.iter().map(|r| part(&r.server_cpu_us)).collect());
+        let (user, system) = (of(|c| c.user), of(|c| c.system));
+        if user.is_nan() {
             "(shares the client's threads)".to_owned()
         } else {
-            format!("{us:.0}")
+            format!("{:.0} ({user:.0} + {system:.0})", of(|c| c.total()))
         }
     };
     let all = |runs: &[Run]| {
@@ -565,7 +606,7 @@ fn main() -> ExitCode {
     println!();
     println!(
         "| server | requests/s (median of {RUNS}) | CPU µs per request, client + server \
-         (median) | of which the server's threads | runs, requests/s |"
+         (median) | of which the server's threads (user + system) | runs, requests/s |"
     );
     println!("|---|---:|---:|---:|---|");
     for subject in &subjects {
