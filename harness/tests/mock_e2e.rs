@@ -125,8 +125,8 @@ async fn save_rules_matrix_puts_the_copy_where_the_request_says() {
     }
 }
 
-/// A mock on threads of its own (one on a current-thread runtime, or several) serves the same
-/// answers, and stops when told to, whatever runtime the caller has.
+/// A mock on threads of its own (one, or two, each with a current-thread runtime) serves the
+/// same answers, and stops when told to, whatever runtime the caller has.
 #[tokio::test]
 async fn a_mock_on_threads_of_its_own_serves_and_stops() {
     for threads in [1, 2] {

@@ -95,39 +95,37 @@ fn every_sample_body_parses_and_validates_against_ours() {
         return;
     };
     let mut checked = 0;
-    for folder in ["msdocs", "msdocs-howto", "exchangelib-related"] {
-        for path in files(&shared.join("ews-samples").join(folder)) {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&path).unwrap();
-            let https = String::from_utf8_lossy(&bytes).contains("https://schemas.xmlsoap.org");
-            let errs = errors(ours(), &bytes);
-            if name.ends_with(".envelope.xml") && https {
-                // The published how-to envelopes use the wrong SOAP namespace; a server rejects them.
-                assert!(
-                    !errs.is_empty(),
-                    "{name}: the https:// envelope must be rejected"
-                );
-                continue;
-            }
-            assert_eq!(errs, Vec::<String>::new(), "{name}");
-            let root = Element::parse(&bytes).unwrap();
-            let is_request = Request::NAMES.iter().any(|n| root.name == *n)
-                || root
-                    .child(ewsconf::ews::SOAP_NS, "Body")
-                    .and_then(|b| b.elements().next())
-                    .is_some_and(|c| Request::NAMES.contains(&c.name.as_str()));
-            if is_request {
-                if root.name == "Envelope" {
-                    RequestEnvelope::from_element(&root).unwrap_or_else(|e| panic!("{name}: {e}"));
-                } else {
-                    <Request as ewsconf::ews::FromXml>::from_xml(&root)
-                        .unwrap_or_else(|e| panic!("{name}: {e}"));
-                }
-            } else {
-                ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-            }
-            checked += 1;
+    for path in common::sample_files(&shared) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let https = String::from_utf8_lossy(&bytes).contains("https://schemas.xmlsoap.org");
+        let errs = errors(ours(), &bytes);
+        if name.ends_with(".envelope.xml") && https {
+            // The published how-to envelopes use the wrong SOAP namespace; a server rejects them.
+            assert!(
+                !errs.is_empty(),
+                "{name}: the https:// envelope must be rejected"
+            );
+            continue;
         }
+        assert_eq!(errs, Vec::<String>::new(), "{name}");
+        let root = Element::parse(&bytes).unwrap();
+        let is_request = Request::NAMES.iter().any(|n| root.name == *n)
+            || root
+                .child(ewsconf::ews::SOAP_NS, "Body")
+                .and_then(|b| b.elements().next())
+                .is_some_and(|c| Request::NAMES.contains(&c.name.as_str()));
+        if is_request {
+            if root.name == "Envelope" {
+                RequestEnvelope::from_element(&root).unwrap_or_else(|e| panic!("{name}: {e}"));
+            } else {
+                <Request as ewsconf::ews::FromXml>::from_xml(&root)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        } else {
+            ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        checked += 1;
     }
     assert!(checked >= 14, "only {checked} samples checked");
 }

@@ -12,16 +12,7 @@ use ewsconf::schema::{SchemaError, SchemaSet, XmlErrorKind};
 const OFFICIAL: [&str; 2] = ["Exchange2010_SP2", "Exchange2016-O365-2023"];
 
 fn samples(shared: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for folder in ["msdocs", "msdocs-howto", "exchangelib-related"] {
-        for entry in fs::read_dir(shared.join("ews-samples").join(folder)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "xml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
+    let files = common::sample_files(shared);
     assert!(
         files.len() >= 10,
         "expected the published samples, found {files:?}"

@@ -112,20 +112,13 @@ fn every_valid_sample_builds_the_same_tree() {
         return;
     };
     let mut checked = 0;
-    for folder in ["msdocs", "msdocs-howto", "exchangelib-related"] {
-        let dir = shared.join("ews-samples").join(folder);
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "xml") {
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            if !ours().validate(&bytes).is_valid() {
-                continue;
-            }
-            assert_eq!(same_tree(&bytes), Ok(()), "{}", path.display());
-            checked += 1;
+    for path in common::sample_files(&shared) {
+        let bytes = std::fs::read(&path).unwrap();
+        if !ours().validate(&bytes).is_valid() {
+            continue;
         }
+        assert_eq!(same_tree(&bytes), Ok(()), "{}", path.display());
+        checked += 1;
     }
     assert!(checked >= 14, "only {checked} samples checked");
 }

@@ -206,32 +206,28 @@ fn every_shared_sample_parses_into_the_typed_model() {
         return;
     };
     let mut seen = 0;
-    for folder in ["msdocs", "msdocs-howto", "exchangelib-related"] {
-        let dir = shared.join("ews-samples").join(folder);
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&path).unwrap();
-            let is_response = name.contains("response") || name.contains("error");
-            let uses_https_soap =
-                String::from_utf8_lossy(&bytes).contains("https://schemas.xmlsoap.org");
-            match (name.ends_with(".body.xml"), is_response) {
-                (true, true) => {
-                    ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-                }
-                (true, false) => {
-                    parse_request_body(&bytes);
-                }
-                (false, true) if !uses_https_soap => {
-                    ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-                }
-                (false, false) if !uses_https_soap => {
-                    RequestEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-                }
-                _ => continue,
+    for path in common::sample_files(&shared) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let is_response = name.contains("response") || name.contains("error");
+        let uses_https_soap =
+            String::from_utf8_lossy(&bytes).contains("https://schemas.xmlsoap.org");
+        match (name.ends_with(".body.xml"), is_response) {
+            (true, true) => {
+                ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
-            seen += 1;
+            (true, false) => {
+                parse_request_body(&bytes);
+            }
+            (false, true) if !uses_https_soap => {
+                ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            (false, false) if !uses_https_soap => {
+                RequestEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            _ => continue,
         }
+        seen += 1;
     }
     assert!(seen >= 12, "only {seen} samples were parsed");
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -71,6 +71,23 @@ pub fn success_envelope() -> String {
 </s:Envelope>
 "#
     )
+}
+
+/// The published samples: every `.xml` file in the folders of `ews-samples/` below `shared`,
+/// sorted.
+pub fn sample_files(shared: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for folder in ["msdocs", "msdocs-howto", "exchangelib-related"] {
+        let dir = shared.join("ews-samples").join(folder);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        files.extend(
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "xml")),
+        );
+    }
+    files.sort();
+    files
 }
 
 /// Reads a file below the shared folder.
