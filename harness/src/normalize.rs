@@ -241,10 +241,9 @@ fn prefixes(root: &Element) -> Vec<(String, String)> {
 
 fn collect_namespaces(e: &Element, used: &mut Vec<String>, seen: &mut BTreeSet<String>) {
     let mut note = |ns: Option<&str>| {
-        if let Some(ns) = ns {
-            if seen.insert(ns.to_owned()) {
-                used.push(ns.to_owned());
-            }
+        if let Some(ns) = ns.filter(|ns| !seen.contains(*ns)) {
+            seen.insert(ns.to_owned());
+            used.push(ns.to_owned());
         }
     };
     note(e.namespace.as_deref());

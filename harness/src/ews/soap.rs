@@ -2,8 +2,6 @@
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-xml-elements-in-exchange>
 
-use std::fmt::Write as _;
-
 use super::operations::Request;
 use super::response::OperationResponse;
 use super::response_code::ResponseCode;
@@ -200,37 +198,21 @@ pub struct ServerVersionInfo {
 
 impl ToXml for ServerVersionInfo {
     fn to_xml(&self, w: &mut XmlWriter) {
-        // Sent with every response: the numbers are spelled into one buffer, not a String each.
         let numbers = [
             ("MajorVersion", self.major_version),
             ("MinorVersion", self.minor_version),
             ("MajorBuildNumber", self.major_build_number),
             ("MinorBuildNumber", self.minor_build_number),
-        ];
-        let mut digits = String::with_capacity(48);
-        let mut ends = [0; 4];
-        for ((_, value), end) in numbers.iter().zip(&mut ends) {
-            if let Some(v) = value {
-                // Writing to a String cannot fail.
-                let _ = write!(digits, "{v}");
-            }
-            *end = digits.len();
-        }
-        let mut attrs = [("", ""); 5];
-        let mut count = 0;
-        let mut start = 0;
-        for ((name, value), end) in numbers.iter().zip(ends) {
-            if value.is_some() {
-                attrs[count] = (*name, &digits[start..end]);
-                count += 1;
-            }
-            start = end;
-        }
+        ]
+        .map(|(name, v)| (name, v.map(|v| v.to_string())));
+        let mut attrs: Vec<(&str, &str)> = numbers
+            .iter()
+            .filter_map(|(name, v)| v.as_deref().map(|v| (*name, v)))
+            .collect();
         if let Some(v) = &self.version {
-            attrs[count] = ("Version", v);
-            count += 1;
+            attrs.push(("Version", v));
         }
-        w.empty("t:ServerVersionInfo", &attrs[..count]);
+        w.empty("t:ServerVersionInfo", &attrs);
     }
 }
 

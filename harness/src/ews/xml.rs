@@ -260,8 +260,11 @@ impl Element {
             .iter()
             .filter(|a| a.namespace.is_none())
             .map(|a| (a.name.as_str(), a.value.as_str()));
-        w.open(&prefixed, default_namespace.into_iter().chain(attributes));
-        w.buf.push(b'>');
+        w.tag(
+            &prefixed,
+            default_namespace.into_iter().chain(attributes),
+            b">",
+        );
         for child in &self.children {
             match child {
                 Node::Element(e) => e.write_to(w),
@@ -323,8 +326,13 @@ impl XmlWriter {
             .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     }
 
-    /// Writes `<name attrs…`, the start tag without its closing `>`.
-    fn open<'a>(&mut self, name: &str, attrs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    /// Writes `<name attrs…` closed by `close` (`>` or `/>`).
+    fn tag<'a>(
+        &mut self,
+        name: &str,
+        attrs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        close: &[u8],
+    ) {
         self.buf.push(b'<');
         self.buf.extend_from_slice(name.as_bytes());
         for (key, value) in attrs {
@@ -334,18 +342,17 @@ impl XmlWriter {
             escape_attribute_into(&mut self.buf, value);
             self.buf.push(b'"');
         }
+        self.buf.extend_from_slice(close);
     }
 
     /// Opens `<name attrs…>`.
     pub fn start(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.open(name, attrs.iter().copied());
-        self.buf.push(b'>');
+        self.tag(name, attrs.iter().copied(), b">");
     }
 
     /// Writes `<name attrs…/>`.
     pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.open(name, attrs.iter().copied());
-        self.buf.extend_from_slice(b"/>");
+        self.tag(name, attrs.iter().copied(), b"/>");
     }
 
     /// Closes `</name>`.

@@ -160,41 +160,32 @@ impl MockServer {
             let (finished, end) = tokio::sync::oneshot::channel();
             tokio::spawn(serve(listener, router, stop, finished));
             done.push(end);
-            return Ok(Self::running(addr, store, shutdown, done));
+        } else {
+            for _ in 0..config.server_threads {
+                let listener = listener
+                    .try_clone()
+                    .map_err(|source| MockError::Bind { addr, source })?;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|source| MockError::Bind { addr, source })?;
+                let (finished, end) = tokio::sync::oneshot::channel();
+                let serve = serve(listener, router.clone(), stop.clone(), finished);
+                std::thread::Builder::new()
+                    .name("ewsconf-mock".into())
+                    // Delayed deliveries still pending are dropped with the runtime.
+                    .spawn(move || runtime.block_on(serve))
+                    .map_err(|source| MockError::Bind { addr, source })?;
+                done.push(end);
+            }
         }
-        for _ in 0..config.server_threads {
-            let listener = listener
-                .try_clone()
-                .map_err(|source| MockError::Bind { addr, source })?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|source| MockError::Bind { addr, source })?;
-            let (finished, end) = tokio::sync::oneshot::channel();
-            let serve = serve(listener, router.clone(), stop.clone(), finished);
-            std::thread::Builder::new()
-                .name("ewsconf-mock".into())
-                // Delayed deliveries still pending are dropped with the runtime.
-                .spawn(move || runtime.block_on(serve))
-                .map_err(|source| MockError::Bind { addr, source })?;
-            done.push(end);
-        }
-        Ok(Self::running(addr, store, shutdown, done))
-    }
-
-    fn running(
-        addr: SocketAddr,
-        store: Arc<Store>,
-        shutdown: tokio::sync::watch::Sender<()>,
-        done: Vec<tokio::sync::oneshot::Receiver<()>>,
-    ) -> Self {
-        Self {
+        Ok(Self {
             url: format!("http://{addr}{EWS_PATH}"),
             addr,
             store,
             shutdown: Some(shutdown),
             done,
-        }
+        })
     }
 
     /// The EWS endpoint URL, e.g. `http://127.0.0.1:41234/EWS/Exchange.asmx`.

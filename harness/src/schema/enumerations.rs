@@ -224,8 +224,8 @@ fn attribute(start: &BytesStart<'_>, key: &str) -> Option<String> {
     Some(attr.value.into_owned())
 }
 
-/// An XSD regular expression matching exactly `values` (sorted, distinct, non-empty, plain
-/// names): a prefix tree, so each branch point is decided by one character.
+/// An XSD regular expression matching exactly `values` (non-empty plain names, in any order,
+/// repeats allowed): a prefix tree, so each branch point is decided by one character.
 pub fn trie_pattern<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
     let mut values: Vec<&str> = values.into_iter().collect();
     values.sort_unstable();

@@ -7,8 +7,9 @@
 //! element (say `m:SendItemResponse`) validates against the same set.
 //!
 //! Each document is first streamed: pushed whole to libxml2's push parser, with the validator
-//! riding on its SAX events and no libxml2 tree built. Only a document that fails is parsed again into a tree and validated over it,
-//! which gives every error the line and column of its element's start tag.
+//! riding on its SAX events and no libxml2 tree built. Only a document that fails is parsed
+//! again into a tree and validated over it, which gives every error the line and column of its
+//! element's start tag.
 //!
 //! Documents are untrusted: [`SchemaSet::validate`] never fails and never panics. Before parsing,
 //! a byte scan enforces [`Limits`], UTF-8, and the absence of any DOCTYPE; libxml2 then parses
