@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::Listener;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -69,8 +70,9 @@ pub struct MockConfig {
     /// Deliberate defects (all off unless a test turns them on).
     pub defects: super::profile::Defects,
     /// Threads of its own serving requests; 0 (the default) serves on the caller's runtime.
-    /// Otherwise each thread runs a current-thread runtime (as wiremock serves) and accepts
-    /// from the same listening socket; a connection stays on the thread that accepted it.
+    /// Otherwise each thread runs a current-thread runtime (as wiremock serves); the first
+    /// also accepts, and deals the connections to the threads in turn. A connection stays on
+    /// the thread it was dealt to.
     ///
     /// On the caller's runtime the mock's work spreads over all its workers, which suits the
     /// runner and the fuzz loop. Threads of its own cost less CPU per request beside a client
@@ -155,30 +157,16 @@ impl MockServer {
             .route("/EWS/{file}", get(schema_file))
             .with_state(app);
         let (shutdown, stop) = tokio::sync::watch::channel(());
-        let mut done = Vec::new();
-        if config.server_threads == 0 {
+        let bind_error = |source| MockError::Bind { addr, source };
+        let done = if config.server_threads == 0 {
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_error)?;
             let (finished, end) = tokio::sync::oneshot::channel();
             tokio::spawn(serve(listener, router, stop, finished));
-            done.push(end);
+            vec![end]
         } else {
-            for _ in 0..config.server_threads {
-                let listener = listener
-                    .try_clone()
-                    .map_err(|source| MockError::Bind { addr, source })?;
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|source| MockError::Bind { addr, source })?;
-                let (finished, end) = tokio::sync::oneshot::channel();
-                let serve = serve(listener, router.clone(), stop.clone(), finished);
-                std::thread::Builder::new()
-                    .name("ewsconf-mock".into())
-                    // Delayed deliveries still pending are dropped with the runtime.
-                    .spawn(move || runtime.block_on(serve))
-                    .map_err(|source| MockError::Bind { addr, source })?;
-                done.push(end);
-            }
-        }
+            spawn_server_threads(config.server_threads, listener, router, stop)
+                .map_err(bind_error)?
+        };
         Ok(Self {
             url: format!("http://{addr}{EWS_PATH}"),
             addr,
@@ -218,27 +206,141 @@ impl Drop for MockServer {
     }
 }
 
-/// One accept loop: serves `router` on `listener` until the sender of `stop` is dropped, lets
-/// the requests in progress finish, then reports on `finished`.
-async fn serve(
-    listener: std::net::TcpListener,
+/// Serves `router` on `listener` until the sender of `stop` is dropped, lets the requests in
+/// progress finish, then reports on `finished`.
+async fn serve<L: Listener>(
+    listener: L,
     router: Router,
     mut stop: tokio::sync::watch::Receiver<()>,
     finished: tokio::sync::oneshot::Sender<()>,
-) {
-    match tokio::net::TcpListener::from_std(listener) {
-        Ok(listener) => {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                // Nothing is ever sent: this returns when the sender is dropped.
-                while stop.changed().await.is_ok() {}
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("mock server stopped: {e}");
-            }
-        }
-        Err(e) => tracing::error!("mock server could not listen: {e}"),
+) where
+    L::Addr: std::fmt::Debug,
+{
+    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        // Nothing is ever sent: this returns when the sender is dropped.
+        while stop.changed().await.is_ok() {}
+    });
+    if let Err(e) = serve.await {
+        tracing::error!("mock server stopped: {e}");
     }
     let _ = finished.send(());
+}
+
+/// Starts `count` threads, each serving on a current-thread runtime of its own; the first also
+/// runs [`deal`]. Returns each thread's end.
+///
+/// The threads do not accept from the listener themselves: whichever thread woke first would
+/// take the connection, and one thread often ended up with nearly all of a client's
+/// connections while the others idled.
+fn spawn_server_threads(
+    count: usize,
+    listener: std::net::TcpListener,
+    router: Router,
+    stop: tokio::sync::watch::Receiver<()>,
+) -> std::io::Result<Vec<tokio::sync::oneshot::Receiver<()>>> {
+    let addr = listener.local_addr()?;
+    let mut threads = Vec::with_capacity(count);
+    let mut hands = Vec::with_capacity(count);
+    for _ in 0..count {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (hand, connections) = tokio::sync::mpsc::unbounded_channel();
+        hands.push(hand);
+        threads.push((runtime, Dealt { connections, addr }));
+    }
+    let listener = {
+        let _first = threads[0].0.enter();
+        tokio::net::TcpListener::from_std(listener)?
+    };
+    let mut dealer = Some(deal(listener, hands, stop.clone()));
+    let mut done = Vec::with_capacity(count);
+    for (runtime, dealt) in threads {
+        let (finished, end) = tokio::sync::oneshot::channel();
+        let serve = serve(dealt, router.clone(), stop.clone(), finished);
+        let dealer = dealer.take();
+        std::thread::Builder::new()
+            .name("ewsconf-mock".into())
+            // Delayed deliveries still pending are dropped with the runtime.
+            .spawn(move || {
+                runtime.block_on(async move {
+                    if let Some(dealer) = dealer {
+                        tokio::spawn(dealer);
+                    }
+                    serve.await;
+                });
+            })?;
+        done.push(end);
+    }
+    Ok(done)
+}
+
+/// A connection accepted for a serving thread, with its peer's address.
+type Connection = (std::net::TcpStream, SocketAddr);
+
+/// Accepts connections until the sender of `stop` is dropped, handing them to the serving
+/// threads in turn.
+async fn deal(
+    listener: tokio::net::TcpListener,
+    hands: Vec<tokio::sync::mpsc::UnboundedSender<Connection>>,
+    mut stop: tokio::sync::watch::Receiver<()>,
+) {
+    let mut next = 0;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = async { while stop.changed().await.is_ok() {} } => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                // A stream that cannot move, or a thread that has stopped, closes it.
+                if let Ok(stream) = stream.into_std() {
+                    let _ = hands[next].send((stream, peer));
+                    next = (next + 1) % hands.len();
+                }
+            }
+            // The peer gave up before the accept: nothing to do.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                ) => {}
+            // Out of descriptors or the like: wait for some to be freed.
+            Err(e) => {
+                tracing::error!("mock cannot accept connections: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// The connections [`deal`] hands to one serving thread.
+struct Dealt {
+    connections: tokio::sync::mpsc::UnboundedReceiver<Connection>,
+    addr: SocketAddr,
+}
+
+impl Listener for Dealt {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Some((stream, peer)) = self.connections.recv().await else {
+                // The dealer has stopped, so the server is stopping too.
+                return std::future::pending().await;
+            };
+            // On this thread's runtime, so the stream is driven by this thread.
+            match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => return (stream, peer),
+                Err(e) => tracing::error!("mock cannot serve a connection: {e}"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
 }
 
 /// The version the mock reports in every response header.
@@ -255,7 +357,10 @@ pub fn server_version_info() -> ServerVersionInfo {
 fn xml_response(status: StatusCode, envelope: &ResponseEnvelope) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/xml; charset=utf-8"),
+        )],
         envelope.to_xml(),
     )
         .into_response()
@@ -562,4 +667,44 @@ fn deliver(app: &App, deliveries: Vec<super::transport::Delivery>) {
             d.apply(&mut state, &store.directory);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every serving thread gets its turn: six connections to three threads are two each,
+    /// whichever thread would have woken first.
+    #[tokio::test]
+    async fn the_dealer_hands_connections_to_each_thread_in_turn() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (hands, mut threads): (Vec<_>, Vec<_>) = (0..3)
+            .map(|_| tokio::sync::mpsc::unbounded_channel())
+            .unzip();
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let dealer = tokio::spawn(deal(listener, hands, stopped));
+        let mut clients = Vec::new();
+        for _ in 0..6 {
+            clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        for (n, thread) in threads.iter_mut().enumerate() {
+            for _ in 0..2 {
+                let (stream, peer) = tokio::time::timeout(Duration::from_secs(10), thread.recv())
+                    .await
+                    .unwrap_or_else(|_| panic!("thread {n} was dealt fewer than 2"))
+                    .expect("the dealer is still running");
+                assert_eq!(stream.peer_addr().unwrap(), peer);
+            }
+            assert!(
+                thread.try_recv().is_err(),
+                "thread {n} was dealt more than 2"
+            );
+        }
+        drop(stop);
+        tokio::time::timeout(Duration::from_secs(10), dealer)
+            .await
+            .expect("the dealer stops when told to")
+            .unwrap();
+    }
 }
