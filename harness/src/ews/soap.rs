@@ -7,7 +7,7 @@ use super::response::OperationResponse;
 use super::response_code::ResponseCode;
 use super::types::ExchangeVersion;
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
-use super::{ERRORS_NS, MESSAGES_NS, SOAP_NS, TYPES_NS};
+use super::{ERRORS_NS, SOAP_NS, TYPES_NS};
 
 /// `t:ConnectingSID`: the account an `ExchangeImpersonation` header acts as, in one of four forms.
 /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/connectingsid>
@@ -145,15 +145,7 @@ impl RequestEnvelope {
     /// The serialized envelope, ready to POST.
     pub fn to_xml(&self) -> String {
         let mut w = XmlWriter::new();
-        w.declaration();
-        w.start(
-            "soap:Envelope",
-            &[
-                ("xmlns:soap", SOAP_NS),
-                ("xmlns:m", MESSAGES_NS),
-                ("xmlns:t", TYPES_NS),
-            ],
-        );
+        w.envelope_start();
         self.headers.write(&mut w);
         w.start("soap:Body", &[]);
         self.body.to_xml(&mut w);
@@ -203,16 +195,21 @@ impl ToXml for ServerVersionInfo {
             ("MinorVersion", self.minor_version),
             ("MajorBuildNumber", self.major_build_number),
             ("MinorBuildNumber", self.minor_build_number),
-        ]
-        .map(|(name, v)| (name, v.map(|v| v.to_string())));
-        let mut attrs: Vec<(&str, &str)> = numbers
-            .iter()
-            .filter_map(|(name, v)| v.as_deref().map(|v| (*name, v)))
-            .collect();
-        if let Some(v) = &self.version {
-            attrs.push(("Version", v));
+        ];
+        let mut digits = [itoa::Buffer::new(); 4];
+        let mut attrs = [("", ""); 5];
+        let mut n = 0;
+        for ((name, value), digits) in numbers.into_iter().zip(&mut digits) {
+            if let Some(value) = value {
+                attrs[n] = (name, digits.format(value));
+                n += 1;
+            }
         }
-        w.empty("t:ServerVersionInfo", &attrs);
+        if let Some(version) = &self.version {
+            attrs[n] = ("Version", version);
+            n += 1;
+        }
+        w.empty("t:ServerVersionInfo", &attrs[..n]);
     }
 }
 
@@ -384,7 +381,7 @@ fn lookup_prefix(
             e.namespace_declarations
                 .iter()
                 .find(|(p, _)| p == prefix)
-                .map(|(_, uri)| uri.clone())
+                .map(|(_, uri)| uri.to_string())
         })
 }
 
@@ -446,15 +443,7 @@ impl ResponseEnvelope {
     /// The serialized envelope, as the mock sends it. Always carries a Header, as Exchange does.
     pub fn to_xml(&self) -> String {
         let mut w = XmlWriter::new();
-        w.declaration();
-        w.start(
-            "soap:Envelope",
-            &[
-                ("xmlns:soap", SOAP_NS),
-                ("xmlns:m", MESSAGES_NS),
-                ("xmlns:t", TYPES_NS),
-            ],
-        );
+        w.envelope_start();
         w.start("soap:Header", &[]);
         if let Some(info) = &self.server_version_info {
             info.to_xml(&mut w);

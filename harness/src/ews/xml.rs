@@ -91,7 +91,8 @@ pub struct Element {
     /// Attributes, namespace declarations excluded.
     pub attributes: Vec<Attribute>,
     /// Namespace declarations made on this element, as `(prefix, uri)`; `""` is the default.
-    pub namespace_declarations: Vec<(String, String)>,
+    /// The URIs of the SOAP and EWS namespaces are borrowed, as in `namespace`.
+    pub namespace_declarations: Vec<(String, Cow<'static, str>)>,
     /// Children in document order.
     pub children: Vec<Node>,
     /// 1-based line of the start tag (0 for elements built in code).
@@ -326,6 +327,12 @@ impl XmlWriter {
             .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     }
 
+    /// Writes the XML declaration and opens `soap:Envelope`, declaring the `soap:`, `m:` and
+    /// `t:` prefixes.
+    pub fn envelope_start(&mut self) {
+        self.buf.extend_from_slice(ENVELOPE_START.as_bytes());
+    }
+
     /// Writes `<name attrs…` closed by `close` (`>` or `/>`).
     fn tag<'a>(
         &mut self,
@@ -402,12 +409,35 @@ impl XmlWriter {
     }
 }
 
+/// What [`XmlWriter::envelope_start`] writes, spelled out once rather than escaped anew for every
+/// document.
+const ENVELOPE_START: &str = concat!(
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+    "<soap:Envelope",
+    " xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"",
+    " xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\"",
+    " xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">",
+);
+
 /// Appends `value` escaped for a double-quoted attribute.
 fn escape_attribute_into(buf: &mut Vec<u8>, value: &str) {
+    /// Which bytes are written as character references.
+    const ESCAPED: [bool; 256] = {
+        let mut escaped = [false; 256];
+        let specials = *b"<>&'\"\t\n\r";
+        let mut i = 0;
+        while i < specials.len() {
+            escaped[specials[i] as usize] = true;
+            i += 1;
+        }
+        escaped
+    };
     let bytes = value.as_bytes();
     let mut from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
+    while let Some(at) = bytes[from..].iter().position(|&b| ESCAPED[usize::from(b)]) {
+        let i = from + at;
+        buf.extend_from_slice(&bytes[from..i]);
+        buf.extend_from_slice(match bytes[i] {
             b'<' => b"&lt;",
             b'>' => b"&gt;",
             b'&' => b"&amp;",
@@ -415,11 +445,8 @@ fn escape_attribute_into(buf: &mut Vec<u8>, value: &str) {
             b'"' => b"&quot;",
             b'\t' => b"&#9;",
             b'\n' => b"&#10;",
-            b'\r' => b"&#13;",
-            _ => continue,
-        };
-        buf.extend_from_slice(&bytes[from..i]);
-        buf.extend_from_slice(escaped);
+            _ => b"&#13;",
+        });
         from = i + 1;
     }
     buf.extend_from_slice(&bytes[from..]);
@@ -619,11 +646,11 @@ impl<'a> TreeBuilder<'a> {
                     quick_xml::name::PrefixDeclaration::Default => String::new(),
                     quick_xml::name::PrefixDeclaration::Named(p) => p.to_owned(),
                 };
-                namespace_declarations.push((prefix, value));
+                namespace_declarations.push((prefix, element_namespace(value)));
                 continue;
             }
             let (ns, local) = reader.resolver().resolve_attribute(key);
-            let namespace = self.namespace(ns, offset)?;
+            let namespace = self.namespace(ns, offset)?.map(str::to_owned);
             let name = local.as_ref().to_owned();
             attributes.push(Attribute {
                 namespace,
@@ -645,13 +672,13 @@ impl<'a> TreeBuilder<'a> {
         })
     }
 
-    fn namespace(
+    fn namespace<'r>(
         &mut self,
-        ns: ResolveResult<'_>,
+        ns: ResolveResult<'r>,
         offset: usize,
-    ) -> Result<Option<String>, XmlError> {
+    ) -> Result<Option<&'r str>, XmlError> {
         match ns {
-            ResolveResult::Bound(Namespace(uri)) => Ok(Some(uri.to_owned())),
+            ResolveResult::Bound(Namespace(uri)) => Ok(Some(uri)),
             ResolveResult::Unbound => Ok(None),
             ResolveResult::Unknown(prefix) => {
                 Err(self.syntax(offset, format!("undeclared namespace prefix `{prefix}`")))
@@ -698,6 +725,21 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use quick_xml::events::{BytesEnd, BytesText};
+
+    #[test]
+    fn the_envelope_start_declares_the_crate_namespaces() {
+        let mut w = XmlWriter::new();
+        w.declaration();
+        w.start(
+            "soap:Envelope",
+            &[
+                ("xmlns:soap", SOAP_NS),
+                ("xmlns:m", MESSAGES_NS),
+                ("xmlns:t", TYPES_NS),
+            ],
+        );
+        assert_eq!(w.into_string(), ENVELOPE_START);
+    }
 
     /// What quick-xml's own event writer makes of the same calls.
     fn quick_xml_writes(name: &str, attrs: &[(&str, &str)], text: &str) -> Vec<u8> {

@@ -254,6 +254,8 @@ unsafe extern "C" {
         encoding: *const c_char,
         options: c_int,
     ) -> *mut xmlDoc;
+    /// The calling thread's default buffer size, which sizes a push parser's input buffer.
+    pub fn __xmlDefaultBufferSize() -> *mut c_int;
     /// Makes a context ready to push-parse a new document (`chunk` may be null).
     pub fn xmlCtxtResetPush(
         ctxt: *mut xmlParserCtxt,

@@ -380,9 +380,12 @@ impl Contexts {
                     Some(diag::on_error),
                     sink.as_user_data(),
                 );
-                let ready = ffi::xmlCtxtResetPush(push, ptr::null(), 0, ptr::null(), ptr::null())
-                    == 0
-                    && ffi::xmlCtxtUseOptions(push, STREAM_OPTIONS) == 0;
+                let buffer_size = ffi::__xmlDefaultBufferSize();
+                let saved = *buffer_size;
+                *buffer_size = (size / 2 + 64).min(saved);
+                let reset = ffi::xmlCtxtResetPush(push, ptr::null(), 0, ptr::null(), ptr::null());
+                *buffer_size = saved;
+                let ready = reset == 0 && ffi::xmlCtxtUseOptions(push, STREAM_OPTIONS) == 0;
                 // Any error number, even a warning's, sends the document to `diagnose`, which
                 // has the last word.
                 valid = ready

@@ -6,6 +6,7 @@
 //! against each other). It is only handed out for a document that is well-formed and valid;
 //! anything odd while building ([`SaxTree::broken`]) sends the caller back to `Element::parse`.
 
+use std::borrow::Cow;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
@@ -116,7 +117,7 @@ struct StartTag<'s> {
     name: &'s str,
     namespace: Option<&'s str>,
     attributes: Vec<Attribute>,
-    namespace_declarations: Vec<(String, String)>,
+    namespace_declarations: Vec<(String, Cow<'static, str>)>,
 }
 
 /// # Safety
@@ -173,7 +174,7 @@ unsafe fn read_start_tag<'s>(
             let pairs = std::slice::from_raw_parts(namespaces, nb_namespaces * 2);
             for pair in pairs.chunks_exact(2) {
                 let prefix = c_str(pair[0]).unwrap_or_default().to_owned();
-                namespace_declarations.push((prefix, c_str(pair[1])?.to_owned()));
+                namespace_declarations.push((prefix, element_namespace(c_str(pair[1])?)));
             }
         }
         let mut list = Vec::with_capacity(nb_attributes);
