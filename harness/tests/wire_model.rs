@@ -362,7 +362,8 @@ fn soap_fault_code_is_resolved_through_its_prefix() {
 #[test]
 fn shape_errors_point_at_the_element() {
     let doc = b"<SendItem xmlns=\"http://schemas.microsoft.com/exchange/services/2006/messages\"\n  SaveItemToFolder=\"true\">\n  <ItemIds>\n    <ItemId xmlns=\"http://schemas.microsoft.com/exchange/services/2006/types\"/>\n  </ItemIds>\n</SendItem>";
-    let err = Request::from_xml(&Element::parse(doc).unwrap()).unwrap_err();
+    let root = Element::parse(doc).unwrap();
+    let err = Request::from_xml(&root).unwrap_err().located_in(&root);
     let XmlError::Shape {
         line,
         column,
@@ -375,6 +376,36 @@ fn shape_errors_point_at_the_element() {
     assert_eq!((line, column), (4, 5));
     assert_eq!(path, "SendItem/ItemIds/ItemId");
     assert!(message.contains("`Id`"), "{message}");
+}
+
+/// Reading a whole envelope names the path from its root to the element that is wrong, in a
+/// request as the mock reads it and in a response as the harness reads it.
+#[test]
+fn envelope_errors_name_the_path_from_the_root() {
+    let request = b"<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+        xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\"><s:Body>\
+        <m:SendItem SaveItemToFolder=\"maybe\"><m:ItemIds/></m:SendItem></s:Body></s:Envelope>";
+    let response = b"<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+        xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\"><s:Body>\
+        <m:SendItemResponse><m:ResponseMessages>\
+        <m:SendItemResponseMessage ResponseClass=\"Sometimes\"/>\
+        </m:ResponseMessages></m:SendItemResponse></s:Body></s:Envelope>";
+    for (err, expected) in [
+        (
+            RequestEnvelope::parse(request).unwrap_err(),
+            "Envelope/Body/SendItem",
+        ),
+        (
+            ResponseEnvelope::parse(response).unwrap_err(),
+            "Envelope/Body/SendItemResponse/ResponseMessages/SendItemResponseMessage",
+        ),
+    ] {
+        let XmlError::Shape { path, message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, expected, "{message}");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
 }
 
 #[test]

@@ -161,6 +161,10 @@ impl RequestEnvelope {
 
     /// Reads a request envelope from its already parsed root element.
     pub fn from_element(root: &Element) -> Result<Self, XmlError> {
+        Self::read(root).map_err(|e| e.located_in(root))
+    }
+
+    fn read(root: &Element) -> Result<Self, XmlError> {
         let (header, body) = envelope_parts(root)?;
         Ok(Self {
             headers: header
@@ -413,6 +417,10 @@ impl ResponseEnvelope {
 
     /// Reads a response envelope, or a bare `m:{Operation}Response` element, from its tree.
     pub fn from_element(root: &Element) -> Result<Self, XmlError> {
+        Self::read(root).map_err(|e| e.located_in(root))
+    }
+
+    fn read(root: &Element) -> Result<Self, XmlError> {
         // An `Envelope` in the wrong namespace is reported as such, not as an unknown response.
         if root.name != "Envelope" {
             return Ok(Self {

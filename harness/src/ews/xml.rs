@@ -60,6 +60,29 @@ pub enum XmlError {
     },
 }
 
+impl XmlError {
+    /// A shape error with its path traced from `root`, the document's root element, down to
+    /// the element it is about. Paths are only worked out here, for an error, so that reading a
+    /// document does not build one per element. Other errors, and errors about elements that
+    /// are not in `root`'s document, come back as they are.
+    pub fn located_in(self, root: &Element) -> Self {
+        match self {
+            XmlError::Shape {
+                line,
+                column,
+                path,
+                message,
+            } if line > 0 => XmlError::Shape {
+                line,
+                column,
+                path: root.path_to(line, column).unwrap_or(path),
+                message,
+            },
+            other => other,
+        }
+    }
+}
+
 /// An attribute, resolved to its namespace (`None` for unprefixed attributes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
@@ -99,11 +122,9 @@ pub struct Element {
     pub line: u32,
     /// 1-based column of the start tag (0 for elements built in code).
     pub column: u32,
-    /// Local names from the root down to this element, `/`-separated.
-    pub path: String,
 }
 
-// Position and path are where an element was found, not what it is.
+// The position is where an element was found, not what it is.
 impl PartialEq for Element {
     fn eq(&self, other: &Self) -> bool {
         self.namespace == other.namespace
@@ -222,14 +243,25 @@ impl Element {
         }
     }
 
-    /// A shape error located at this element.
+    /// A shape error located at this element. Its path is the element's name until
+    /// [`XmlError::located_in`] traces it from the document's root.
     pub fn error(&self, message: impl Into<String>) -> XmlError {
         XmlError::Shape {
             line: self.line,
             column: self.column,
-            path: self.path.clone(),
+            path: self.name.clone(),
             message: message.into(),
         }
+    }
+
+    /// Local names from this element down to the one whose start tag is at `line`:`column`,
+    /// `/`-separated.
+    fn path_to(&self, line: u32, column: u32) -> Option<String> {
+        if (self.line, self.column) == (line, column) {
+            return Some(self.name.clone());
+        }
+        let below = self.elements().find_map(|e| e.path_to(line, column))?;
+        Some(format!("{}/{below}", self.name))
     }
 
     /// Parses a whole document into its root element.
@@ -452,19 +484,6 @@ fn escape_attribute_into(buf: &mut Vec<u8>, value: &str) {
     buf.extend_from_slice(&bytes[from..]);
 }
 
-/// The path of an element named `name` under `parent` (`parent/name`), or `name` for the root.
-/// Built without `format!`, which costs more here than the copy itself.
-pub(crate) fn path_below(parent: Option<&Element>, name: &str) -> String {
-    let Some(parent) = parent else {
-        return name.to_owned();
-    };
-    let mut path = String::with_capacity(parent.path.len() + 1 + name.len());
-    path.push_str(&parent.path);
-    path.push('/');
-    path.push_str(name);
-    path
-}
-
 /// An element's namespace URI: one of this crate's constants when it is a namespace the wire
 /// model knows, so the tree does not hold a copy per element.
 pub(crate) fn element_namespace(uri: impl AsRef<str> + Into<String>) -> Cow<'static, str> {
@@ -571,11 +590,11 @@ impl<'a> TreeBuilder<'a> {
                         let (line, column) = self.position(before);
                         return Err(XmlError::TooDeep { line, column });
                     }
-                    let element = self.element(&reader, &start, &stack, before)?;
+                    let element = self.element(&reader, &start, before)?;
                     stack.push(element);
                 }
                 Event::Empty(start) => {
-                    let element = self.element(&reader, &start, &stack, before)?;
+                    let element = self.element(&reader, &start, before)?;
                     self.attach(&mut stack, &mut root, element, before)?;
                 }
                 Event::End(_) => {
@@ -626,7 +645,6 @@ impl<'a> TreeBuilder<'a> {
         &mut self,
         reader: &NsReader<&[u8]>,
         start: &BytesStart<'_>,
-        stack: &[Element],
         offset: usize,
     ) -> Result<Element, XmlError> {
         let (ns, local) = reader.resolver().resolve_element(start.name());
@@ -659,7 +677,6 @@ impl<'a> TreeBuilder<'a> {
             });
         }
         let (line, column) = self.position(offset);
-        let path = path_below(stack.last(), &name);
         Ok(Element {
             namespace,
             name,
@@ -668,7 +685,6 @@ impl<'a> TreeBuilder<'a> {
             children: Vec::new(),
             line,
             column,
-            path,
         })
     }
 

@@ -2,7 +2,7 @@
 //! so a valid document is parsed once, not once by libxml2 and again by quick-xml.
 //!
 //! The tree is the one [`Element::parse`] builds from the same bytes: same names, namespaces,
-//! attributes, text, namespace declarations, lines, columns and paths (a test holds the two
+//! attributes, text, namespace declarations, lines and columns (a test holds the two
 //! against each other). It is only handed out for a document that is well-formed and valid;
 //! anything odd while building ([`SaxTree::broken`]) sends the caller back to `Element::parse`.
 
@@ -10,9 +10,7 @@ use std::borrow::Cow;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
-use crate::ews::xml::{
-    Attribute, Element, LineCounter, MAX_DEPTH, Node, element_namespace, path_below,
-};
+use crate::ews::xml::{Attribute, Element, LineCounter, MAX_DEPTH, Node, element_namespace};
 
 use super::ffi;
 
@@ -82,7 +80,6 @@ impl<'a> SaxTree<'a> {
         let offset = self.start_tag_offset()?;
         let (line, column) = self.lines.position(offset);
         let name = element.name.to_owned();
-        let path = path_below(self.stack.last(), &name);
         self.stack.push(Element {
             namespace: element.namespace.map(element_namespace),
             name,
@@ -91,7 +88,6 @@ impl<'a> SaxTree<'a> {
             children: Vec::new(),
             line,
             column,
-            path,
         });
         Some(())
     }
