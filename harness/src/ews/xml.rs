@@ -53,7 +53,8 @@ pub enum XmlError {
         line: u32,
         /// 1-based column of that element.
         column: u32,
-        /// Local names from the root down to that element, `/`-separated.
+        /// Local names from the root down to that element, `/`-separated; only the element's
+        /// own name until [`XmlError::located_in`] traces it.
         path: String,
         /// What is wrong, and what was expected.
         message: String,
