@@ -249,8 +249,11 @@ fn spawn_server_threads(
         hands.push(hand);
         threads.push((runtime, Dealt { connections, addr }));
     }
+    let Some((first, _)) = threads.first() else {
+        return Ok(Vec::new());
+    };
     let listener = {
-        let _first = threads[0].0.enter();
+        let _on_first = first.enter();
         tokio::net::TcpListener::from_std(listener)?
     };
     let mut dealer = Some(deal(listener, hands, stop.clone()));
