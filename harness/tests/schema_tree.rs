@@ -26,7 +26,7 @@ fn differences(a: &Element, b: &Element, out: &mut Vec<String>) {
         format!("{:?}", a.namespace),
         format!("{:?}", b.namespace),
     );
-    differ("name", a.name.clone(), b.name.clone());
+    differ("name", a.name.to_string(), b.name.to_string());
     differ(
         "position",
         format!("{}:{}", a.line, a.column),

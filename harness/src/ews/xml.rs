@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use compact_str::CompactString;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
@@ -90,9 +92,9 @@ pub struct Attribute {
     /// The attribute's namespace URI, if it had a prefix.
     pub namespace: Option<String>,
     /// The local name.
-    pub name: String,
+    pub name: CompactString,
     /// The unescaped value.
-    pub value: String,
+    pub value: CompactString,
 }
 
 /// A child of an element: another element, or character data.
@@ -101,7 +103,7 @@ pub enum Node {
     /// A child element.
     Element(Element),
     /// Unescaped character data (text and CDATA).
-    Text(String),
+    Text(CompactString),
 }
 
 /// An element with its namespace resolved, its attributes, and its children in document order.
@@ -111,12 +113,12 @@ pub struct Element {
     /// are borrowed from this crate's constants rather than copied into every element.
     pub namespace: Option<Cow<'static, str>>,
     /// Local name.
-    pub name: String,
+    pub name: CompactString,
     /// Attributes, namespace declarations excluded.
     pub attributes: Vec<Attribute>,
     /// Namespace declarations made on this element, as `(prefix, uri)`; `""` is the default.
     /// The URIs of the SOAP and EWS namespaces are borrowed, as in `namespace`.
-    pub namespace_declarations: Vec<(String, Cow<'static, str>)>,
+    pub namespace_declarations: Vec<(CompactString, Cow<'static, str>)>,
     /// Children in document order.
     pub children: Vec<Node>,
     /// 1-based line of the start tag (0 for elements built in code).
@@ -240,7 +242,7 @@ impl Element {
     pub(crate) fn append_text(&mut self, text: Cow<'_, str>) {
         match self.children.last_mut() {
             Some(Node::Text(previous)) => previous.push_str(&text),
-            _ => self.children.push(Node::Text(text.into_owned())),
+            _ => self.children.push(Node::Text(CompactString::from(text))),
         }
     }
 
@@ -250,7 +252,7 @@ impl Element {
         XmlError::Shape {
             line: self.line,
             column: self.column,
-            path: self.name.clone(),
+            path: self.name.to_string(),
             message: message.into(),
         }
     }
@@ -259,7 +261,7 @@ impl Element {
     /// `/`-separated.
     fn path_to(&self, line: u32, column: u32) -> Option<String> {
         if (self.line, self.column) == (line, column) {
-            return Some(self.name.clone());
+            return Some(self.name.to_string());
         }
         let below = self.elements().find_map(|e| e.path_to(line, column))?;
         Some(format!("{}/{below}", self.name))
@@ -282,7 +284,7 @@ impl Element {
             Some(SOAP_NS) => format!("soap:{}", self.name),
             Some(MESSAGES_NS) => format!("m:{}", self.name),
             Some(TYPES_NS) => format!("t:{}", self.name),
-            _ => self.name.clone(),
+            _ => self.name.to_string(),
         };
         let default_namespace = match self.namespace.as_deref() {
             Some(SOAP_NS | MESSAGES_NS | TYPES_NS) | None => None,
@@ -650,7 +652,7 @@ impl<'a> TreeBuilder<'a> {
     ) -> Result<Element, XmlError> {
         let (ns, local) = reader.resolver().resolve_element(start.name());
         let namespace = self.namespace(ns, offset)?.map(element_namespace);
-        let name = local.as_ref().to_owned();
+        let name = CompactString::new(local.as_ref());
         let mut attributes = Vec::new();
         let mut namespace_declarations = Vec::new();
         for attr in start.attributes() {
@@ -658,23 +660,22 @@ impl<'a> TreeBuilder<'a> {
             let key = attr.key;
             let value = attr
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| self.syntax(offset, e))?
-                .into_owned();
+                .map_err(|e| self.syntax(offset, e))?;
             if let Some(prefix) = key.as_namespace_binding() {
                 let prefix = match prefix {
-                    quick_xml::name::PrefixDeclaration::Default => String::new(),
-                    quick_xml::name::PrefixDeclaration::Named(p) => p.to_owned(),
+                    quick_xml::name::PrefixDeclaration::Default => CompactString::default(),
+                    quick_xml::name::PrefixDeclaration::Named(p) => CompactString::new(p),
                 };
                 namespace_declarations.push((prefix, element_namespace(value)));
                 continue;
             }
             let (ns, local) = reader.resolver().resolve_attribute(key);
             let namespace = self.namespace(ns, offset)?.map(str::to_owned);
-            let name = local.as_ref().to_owned();
+            let name = CompactString::new(local.as_ref());
             attributes.push(Attribute {
                 namespace,
                 name,
-                value,
+                value: CompactString::from(value),
             });
         }
         let (line, column) = self.position(offset);

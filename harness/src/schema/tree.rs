@@ -10,6 +10,8 @@ use std::borrow::Cow;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
+use compact_str::CompactString;
+
 use crate::ews::xml::{Attribute, Element, LineCounter, MAX_DEPTH, Node, element_namespace};
 
 use super::ffi;
@@ -79,7 +81,7 @@ impl<'a> SaxTree<'a> {
         }
         let offset = self.start_tag_offset()?;
         let (line, column) = self.lines.position(offset);
-        let name = element.name.to_owned();
+        let name = CompactString::new(element.name);
         self.stack.push(Element {
             namespace: element.namespace.map(element_namespace),
             name,
@@ -113,7 +115,7 @@ struct StartTag<'s> {
     name: &'s str,
     namespace: Option<&'s str>,
     attributes: Vec<Attribute>,
-    namespace_declarations: Vec<(String, Cow<'static, str>)>,
+    namespace_declarations: Vec<(CompactString, Cow<'static, str>)>,
 }
 
 /// # Safety
@@ -140,11 +142,11 @@ unsafe fn c_range<'s>(start: *const ffi::xmlChar, end: *const ffi::xmlChar) -> O
 
 /// An attribute value as libxml2 reports it without entity substitution: `&amp;` arrives as
 /// `&#38;`, the only `&` that can remain.
-fn attribute_value(raw: &str) -> String {
+fn attribute_value(raw: &str) -> CompactString {
     if raw.contains('&') {
-        raw.replace("&#38;", "&")
+        CompactString::from(raw.replace("&#38;", "&"))
     } else {
-        raw.to_owned()
+        CompactString::new(raw)
     }
 }
 
@@ -169,7 +171,7 @@ unsafe fn read_start_tag<'s>(
         if nb_namespaces > 0 {
             let pairs = std::slice::from_raw_parts(namespaces, nb_namespaces * 2);
             for pair in pairs.chunks_exact(2) {
-                let prefix = c_str(pair[0]).unwrap_or_default().to_owned();
+                let prefix = CompactString::new(c_str(pair[0]).unwrap_or_default());
                 namespace_declarations.push((prefix, element_namespace(c_str(pair[1])?)));
             }
         }
@@ -179,7 +181,7 @@ unsafe fn read_start_tag<'s>(
             for group in groups.chunks_exact(5) {
                 list.push(Attribute {
                     namespace: c_str(group[2]).map(str::to_owned),
-                    name: c_str(group[0])?.to_owned(),
+                    name: CompactString::new(c_str(group[0])?),
                     value: attribute_value(c_range(group[3], group[4])?),
                 });
             }
