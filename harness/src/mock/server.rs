@@ -216,14 +216,17 @@ async fn serve<L: Listener>(
 ) where
     L::Addr: std::fmt::Debug,
 {
-    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-        // Nothing is ever sent: this returns when the sender is dropped.
-        while stop.changed().await.is_ok() {}
-    });
+    let serve = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stopped(&mut stop).await });
     if let Err(e) = serve.await {
         tracing::error!("mock server stopped: {e}");
     }
     let _ = finished.send(());
+}
+
+/// Returns when the sender of `stop` is dropped: nothing is ever sent on it.
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<()>) {
+    while stop.changed().await.is_ok() {}
 }
 
 /// Starts `count` threads, each serving on a current-thread runtime of its own; the first also
@@ -292,7 +295,7 @@ async fn deal(
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = async { while stop.changed().await.is_ok() {} } => return,
+            () = stopped(&mut stop) => return,
         };
         match accepted {
             Ok((stream, peer)) => {
@@ -685,8 +688,8 @@ mod tests {
         let (hands, mut threads): (Vec<_>, Vec<_>) = (0..3)
             .map(|_| tokio::sync::mpsc::unbounded_channel())
             .unzip();
-        let (stop, stopped) = tokio::sync::watch::channel(());
-        let dealer = tokio::spawn(deal(listener, hands, stopped));
+        let (stop, stop_signal) = tokio::sync::watch::channel(());
+        let dealer = tokio::spawn(deal(listener, hands, stop_signal));
         let mut clients = Vec::new();
         for _ in 0..6 {
             clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
