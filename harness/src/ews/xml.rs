@@ -356,12 +356,6 @@ impl XmlWriter {
         }
     }
 
-    /// Writes the XML declaration.
-    pub fn declaration(&mut self) {
-        self.buf
-            .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-    }
-
     /// Writes the XML declaration and opens `soap:Envelope`, declaring the `soap:`, `m:` and
     /// `t:` prefixes.
     pub fn envelope_start(&mut self) {
@@ -747,7 +741,8 @@ mod tests {
     #[test]
     fn the_envelope_start_declares_the_crate_namespaces() {
         let mut w = XmlWriter::new();
-        w.declaration();
+        w.buf
+            .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
         w.start(
             "soap:Envelope",
             &[
