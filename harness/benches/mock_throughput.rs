@@ -7,8 +7,8 @@
 //!   success bytes (as `MockServer::start()` starts one, recording every request, and with
 //!   recording off). The drafts are created before the timed part. Each of 11 rounds runs
 //!   every server once, back to back, starting with a different one each round; each figure
-//!   is the median over the rounds, and the ratio is also given round by round. Each server's own threads' CPU time is read from
-//!   `/proc`.
+//!   is the median over the rounds, and the ratio is also given round by round. Each
+//!   server's own threads' CPU time is read from `/proc`.
 //! - Peak RSS (`VmHWM`) of a fresh process of this binary before and after 100,000 drafts are
 //!   created in the mock's store over HTTP. That process also runs the client, so its figure
 //!   includes the client's share.
@@ -428,6 +428,8 @@ fn stages() -> (Vec<(&'static str, f64)>, usize, usize) {
 /// A server under test and the client that talks to it.
 struct Subject {
     name: String,
+    /// What tells it apart from the others of its kind in the ratio table.
+    short: String,
     client: Client,
     /// The server's own threads, whose CPU time is read; empty when it runs on the client's
     /// runtime.
@@ -438,9 +440,10 @@ struct Subject {
 }
 
 impl Subject {
-    fn new(name: String, url: &str, threads: Vec<String>, stateful: bool) -> Self {
+    fn new(name: String, short: String, url: &str, threads: Vec<String>, stateful: bool) -> Self {
         Self {
             name,
+            short,
             client: client(url),
             threads,
             stateful,
@@ -495,7 +498,13 @@ fn main() -> ExitCode {
         ] {
             let (mock, own) = start_mock(threads).await;
             let name = format!("ewsconf mock, server_threads {threads} ({how})");
-            subjects.push(Subject::new(name, mock.url(), own, true));
+            subjects.push(Subject::new(
+                name,
+                threads.to_string(),
+                mock.url(),
+                own,
+                true,
+            ));
             mocks.push(mock);
         }
         let canned = canned_success(&subjects[0].client).await;
@@ -508,21 +517,29 @@ fn main() -> ExitCode {
                 .start(),
         )
         .await;
-        for (server, threads, name) in [
+        for (server, threads, short, name) in [
             (
                 &wire_off,
                 off_threads,
+                "recording off",
                 "wiremock 0.6, canned body, recording off",
             ),
             (
                 &wire_default,
                 threads,
+                "defaults",
                 "wiremock 0.6, canned body, defaults: records requests",
             ),
         ] {
             canned_mock(server, &canned).await;
             let url = format!("{}{}", server.uri(), ewsconf::mock::EWS_PATH);
-            subjects.push(Subject::new(name.to_owned(), &url, threads, false));
+            subjects.push(Subject::new(
+                name.to_owned(),
+                short.to_owned(),
+                &url,
+                threads,
+                false,
+            ));
         }
 
         // Warm the servers and the connection pools; then rounds that run every server once,
@@ -632,9 +649,10 @@ fn main() -> ExitCode {
          | highest | rounds at or above 1.0 |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|");
-    let (mocks, wiremocks) = subjects.split_at(3);
-    for (threads, mock) in [0, 1, cores].into_iter().zip(mocks) {
-        for (which, wire) in ["recording off", "defaults"].into_iter().zip(wiremocks) {
+    let (mocks, wiremocks): (Vec<&Subject>, Vec<&Subject>) =
+        subjects.iter().partition(|s| s.stateful);
+    for mock in &mocks {
+        for wire in &wiremocks {
             let mut ratios: Vec<f64> = mock
                 .runs
                 .iter()
@@ -643,7 +661,9 @@ fn main() -> ExitCode {
                 .collect();
             ratios.sort_by(f64::total_cmp);
             println!(
-                "| {threads} | {which} | {:.2} | {:.2} | {:.2} | {:.2} | {} of {RUNS} |",
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} of {RUNS} |",
+                mock.short,
+                wire.short,
                 mock.rate() / wire.rate(),
                 median(ratios.clone()),
                 ratios[0],
