@@ -208,6 +208,7 @@ fn every_cut_of_a_valid_document_is_refused() {
         }
     });
 }
+
 #[test]
 fn invalid_utf8_is_not_well_formed_with_a_clear_message() {
     let mut doc = common::success_envelope().into_bytes();
