@@ -73,7 +73,7 @@ fn child(kind: &str) -> ExitCode {
                     batch: 512,
                     schemas,
                     regressions: None,
-                    max_body: ewsconf::mock::DEFAULT_MAX_BODY_BYTES,
+                    max_body: ewsconf::limits::DEFAULT_MAX_BODY_BYTES,
                     shrink_steps: 0,
                     max_failures: 0,
                 };

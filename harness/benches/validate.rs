@@ -10,81 +10,13 @@ use std::time::Instant;
 
 use ewsconf::schema::{SchemaSet, compiled_schemas, embedded_schemas};
 
+mod common;
+
+use common::{WRAPPER, envelope, median, write_schemas};
+
 const RUNS: usize = 5;
 const DOCS_PER_THREAD: usize = 20_000;
 const XMLLINT_FILES: usize = 5_000;
-
-const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
-const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
-const SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-
-/// A SendItemResponse envelope of at least 2 KB with a mix of success and error messages.
-fn envelope() -> String {
-    let messages = [
-        ("Success", None, "NoError", None),
-        (
-            "Error",
-            Some("Id is malformed."),
-            "ErrorInvalidIdMalformed",
-            Some(0),
-        ),
-        (
-            "Error",
-            Some("The specified object was not found in the store."),
-            "ErrorItemNotFound",
-            Some(0),
-        ),
-        (
-            "Error",
-            Some("Access is denied. Check credentials and try again."),
-            "ErrorAccessDenied",
-            Some(0),
-        ),
-    ];
-    let mut body = String::new();
-    let mut i = 0;
-    while body.len() < 1_450 {
-        let (class, text, code, key) = messages[i % messages.len()];
-        body.push_str(&format!(
-            "        <m:SendItemResponseMessage ResponseClass=\"{class}\">\n"
-        ));
-        if let Some(text) = text {
-            body.push_str(&format!(
-                "          <m:MessageText>{text}</m:MessageText>\n"
-            ));
-        }
-        body.push_str(&format!(
-            "          <m:ResponseCode>{code}</m:ResponseCode>\n"
-        ));
-        if let Some(key) = key {
-            body.push_str(&format!(
-                "          <m:DescriptiveLinkKey>{key}</m:DescriptiveLinkKey>\n"
-            ));
-        }
-        body.push_str("        </m:SendItemResponseMessage>\n");
-        i += 1;
-    }
-    format!(
-        r#"<?xml version="1.0" encoding="utf-8"?>
-<s:Envelope xmlns:s="{SOAP}">
-  <s:Header>
-    <h:ServerVersionInfo xmlns:h="{T}" MajorVersion="15" MinorVersion="1" MajorBuildNumber="2507" MinorBuildNumber="6"/>
-  </s:Header>
-  <s:Body>
-    <m:SendItemResponse xmlns:m="{M}" xmlns:t="{T}">
-      <m:ResponseMessages>
-{body}      </m:ResponseMessages>
-    </m:SendItemResponse>
-  </s:Body>
-</s:Envelope>
-"#
-    )
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 /// Docs/s of `threads` threads each validating `DOCS_PER_THREAD` documents.
 fn ewsconf_run(set: &SchemaSet, doc: &[u8], threads: usize) -> f64 {
@@ -107,7 +39,7 @@ fn xmllint_run(dir: &Path, files: &[String]) -> Result<f64, String> {
     let start = Instant::now();
     let status = Command::new("xmllint")
         .current_dir(dir)
-        .args(["--noout", "--schema", "wrapper.xsd"])
+        .args(["--noout", "--schema", WRAPPER])
         .args(files)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -129,20 +61,7 @@ fn write_xmllint_inputs<'a>(
     schemas: impl Iterator<Item = (&'a str, &'a str)>,
     doc: &str,
 ) -> std::io::Result<Vec<String>> {
-    for (name, text) in schemas {
-        std::fs::write(dir.join(name), text)?;
-    }
-    std::fs::write(
-        dir.join("wrapper.xsd"),
-        format!(
-            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:ewsconf:schema-set">
-  <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="xml.xsd"/>
-  <xs:import namespace="{SOAP}" schemaLocation="soap-envelope.xsd"/>
-  <xs:import namespace="{M}" schemaLocation="messages.xsd"/>
-</xs:schema>
-"#
-        ),
-    )?;
+    write_schemas(dir, schemas)?;
     (0..XMLLINT_FILES)
         .map(|i| {
             let name = format!("f{i:05}.xml");

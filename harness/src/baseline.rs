@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::normalize::Normalizer;
-use crate::run::{Outcome, RunSummary};
+use crate::run::{Outcome, RunSummary, Stage};
 
 /// Why a baseline could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub fn render(outcome: &Outcome, secrets: &[&str]) -> String {
     if let Some(e) = outcome
         .exchanges
         .iter()
-        .find(|e| e.label.ends_with("(under test)"))
+        .find(|e| e.stage == Stage::UnderTest)
     {
         out.push_str("\n--- request\n");
         out.push_str(&n.document(&e.request));

@@ -3,20 +3,39 @@
 //! The pipeline, one way:
 //!
 //! ```text
-//! case file ─► Case ─► Request ─► Target::send ─► Exchange ─► schema::validate ─► judge
-//!           ─► Verdict ─► Outcome ─► RunSummary ─► report::{terminal, junit, json, html}
+//! case file ─► Case ─► Request ─► Target ─► Exchange ─► schema ─► judge ─► Verdict
+//!           ─► Outcome ─► RunSummary ─► report::{terminal, junit, json, html}
 //! ```
 //!
-//! [`ews`] is the wire model every stage speaks; [`schema`] holds responses and requests against
-//! the EWS XML schema; [`report`] turns a [`run::RunSummary`] into the terminal summary,
-//! `junit.xml`, `report.json` and `report.html`.
+//! Hand-written cases ([`case`]), generated ones ([`fuzz`]) and the quirk reproduction
+//! ([`quirk`]) all take that path: the [`run`]ner sets up, sends and observes, and the [`judge`]
+//! alone decides. [`ews`] is the wire model every stage speaks.
+//!
+//! From a server's own tests, the suite runs in a few lines:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ewsconf::{Account, ClientOptions, Role, Target};
+//!
+//! let target = Target::at("http://127.0.0.1:8080/EWS/Exchange.asmx", &ClientOptions::default())?
+//!     .with_account(Role::Principal, Account::basic("boss@example.com", "secret"))
+//!     .with_account(Role::Recipient, Account::basic("carol@example.com", "secret"));
+//! let cases = ewsconf::load_dir("cases".as_ref())?;
+//! let summary = ewsconf::run_suite(&target, &cases).await?;
+//! assert!(summary.conforms(), "{}", ewsconf::report::terminal::summary(&summary, false));
+//! # Ok(()) }
+//! ```
 
+pub mod accounts;
 pub mod baseline;
 pub mod case;
+pub mod clock;
 pub mod ews;
 pub mod fuzz;
 pub mod generate;
 pub mod judge;
+pub mod limits;
+pub mod location;
 pub mod mock;
 pub mod normalize;
 pub mod quirk;
@@ -24,3 +43,33 @@ pub mod report;
 pub mod run;
 pub mod schema;
 pub mod target;
+
+pub use case::{Case, Role, Selection, load_dir};
+pub use judge::{Finding, Verdict};
+pub use mock::{MockConfig, MockServer, Profile};
+pub use run::{Interrupt, Outcome, RunOptions, RunSummary};
+pub use schema::SchemaSet;
+pub use target::{Account, ClientOptions, Target};
+
+/// Why [`run_suite`] could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// The embedded schemas did not compile.
+    #[error(transparent)]
+    Schema(#[from] schema::SchemaError),
+    /// The target could not be reached.
+    #[error(transparent)]
+    Run(#[from] run::RunError),
+}
+
+/// Runs `cases` against `target` with the defaults `ewsconf run` uses (a case at a time per
+/// core, two minutes per case, the project's schemas) and cleans up what it created.
+pub async fn run_suite(target: &Target, cases: &[Case]) -> Result<RunSummary, SuiteError> {
+    let options = RunOptions {
+        jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        keep: false,
+        case_timeout: std::time::Duration::from_secs(120),
+        schemas: SchemaSet::embedded()?,
+    };
+    Ok(run::run(target, cases, &options, &Interrupt::default(), |_| {}).await?)
+}

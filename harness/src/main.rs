@@ -10,11 +10,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use ewsconf::case::{Case, Selection, load_dir};
-use ewsconf::mock::{Directory, MockConfig, MockServer, Profile};
-use ewsconf::report;
-use ewsconf::run::{Interrupt, RunError, RunOptions};
-use ewsconf::schema::{SchemaSet, XmlErrorKind};
-use ewsconf::target::{ClientOptions, Target, TargetFile};
+use ewsconf::mock::{Directory, MockConfig, MockError, MockServer, Profile};
+use ewsconf::report::{self, ReportPaths};
+use ewsconf::run::{Interrupt, RunError, RunOptions, RunSummary};
+use ewsconf::schema::{SchemaSet, report_files};
+use ewsconf::target::{CallError, ClientOptions, Target, TargetError, TargetFile};
 
 /// Exit codes, stable across releases.
 mod exit {
@@ -27,6 +27,54 @@ mod exit {
     pub const USAGE: u8 = 2;
     /// The target could not be reached at all.
     pub const UNREACHABLE: u8 = 3;
+}
+
+/// How a command ended, before it becomes an exit code.
+enum Ending {
+    /// Everything conformed, or every file was valid.
+    Clean,
+    /// A failure, an error, a change from the baseline, or an invalid document.
+    Failures,
+    /// An input the command was given could not be used (an unreadable file).
+    Unusable,
+}
+
+impl Ending {
+    /// `Clean` when the run conformed, else `Failures`.
+    fn of(summary: &RunSummary) -> Self {
+        if summary.conforms() {
+            Ending::Clean
+        } else {
+            Ending::Failures
+        }
+    }
+}
+
+/// The one place a command's result becomes a documented exit code. An error is a usage or
+/// configuration problem, unless what stopped the command was a target that could not be
+/// reached (or a mock that could not listen).
+fn exit_code(result: anyhow::Result<Ending>) -> u8 {
+    match result {
+        Ok(Ending::Clean) => exit::OK,
+        Ok(Ending::Failures) => exit::FAILURES,
+        Ok(Ending::Unusable) => exit::USAGE,
+        Err(e) => {
+            eprintln!("ewsconf: {e:#}");
+            let unreachable = e.chain().any(|cause| {
+                cause
+                    .downcast_ref::<TargetError>()
+                    .is_some_and(TargetError::is_retryable)
+                    || matches!(cause.downcast_ref::<CallError>(), Some(CallError::Target(t)) if t.is_retryable())
+                    || matches!(cause.downcast_ref::<RunError>(), Some(RunError::Unreachable(_)))
+                    || matches!(cause.downcast_ref::<MockError>(), Some(MockError::Bind { .. }))
+            });
+            if unreachable {
+                exit::UNREACHABLE
+            } else {
+                exit::USAGE
+            }
+        }
+    }
 }
 
 #[derive(Parser)]
@@ -122,6 +170,9 @@ enum Command {
         /// the project's schemas.
         #[arg(long, value_name = "DIR")]
         schema_dir: Option<PathBuf>,
+        /// Files validated at once (default: the number of cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
     },
     /// Run the reference mock EWS server until interrupted.
     Mock {
@@ -256,7 +307,11 @@ fn main() -> ExitCode {
             report_dir,
             keep,
         } => quirk(&target, &report_dir, keep),
-        Command::Validate { files, schema_dir } => validate(&files, schema_dir.as_deref()),
+        Command::Validate {
+            files,
+            schema_dir,
+            jobs,
+        } => validate(&files, schema_dir.as_deref(), jobs),
         Command::Mock {
             listen,
             profile,
@@ -271,20 +326,14 @@ fn main() -> ExitCode {
             max_body_bytes,
         ),
     };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("ewsconf: {e:#}");
-            ExitCode::from(exit::USAGE)
-        }
-    }
+    ExitCode::from(exit_code(result))
 }
 
-fn list(select: &SelectArgs) -> anyhow::Result<u8> {
+fn list(select: &SelectArgs) -> anyhow::Result<Ending> {
     for case in select.load()? {
         println!("{:<44} [{}] {}", case.id, case.tags.join(","), case.title);
     }
-    Ok(exit::OK)
+    Ok(Ending::Clean)
 }
 
 fn schemas(dir: Option<&Path>) -> anyhow::Result<&'static SchemaSet> {
@@ -319,6 +368,34 @@ async fn target(args: &TargetArgs) -> anyhow::Result<Target> {
     })
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Stops `interrupt` on Ctrl-C.
+fn interrupt_on_ctrl_c() -> Interrupt {
+    let interrupt = Interrupt::default();
+    let on_signal = interrupt.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing, cleaning up and writing reports");
+            on_signal.trigger();
+        }
+    });
+    interrupt
+}
+
+fn print_paths(paths: &ReportPaths) {
+    let mut shown = vec![
+        paths.junit.display(),
+        paths.json.display(),
+        paths.html.display(),
+    ];
+    shown.extend(paths.quirk.iter().map(|p| p.display()));
+    let shown: Vec<String> = shown.iter().map(ToString::to_string).collect();
+    println!("reports: {}", shown.join(", "));
+}
+
 fn fuzz(
     args: &TargetArgs,
     cases: usize,
@@ -327,18 +404,17 @@ fn fuzz(
     report_dir: &Path,
     regressions: &Path,
     progress: bool,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Ending> {
     let seed = seed.unwrap_or_else(ewsconf::run::random_u64);
     println!("seed {seed} (ewsconf fuzz --seed {seed} sends the same sequence)");
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let options = ewsconf::fuzz::FuzzOptions {
         cases,
         seed,
-        jobs: jobs.unwrap_or(8 * cores),
+        jobs: jobs.unwrap_or(8 * cores()),
         batch: 512,
         schemas: schemas(args.schema_dir.as_deref())?,
         regressions: Some(regressions.to_owned()),
-        max_body: ewsconf::mock::DEFAULT_MAX_BODY_BYTES,
+        max_body: ewsconf::limits::DEFAULT_MAX_BODY_BYTES,
         shrink_steps: 200,
         max_failures: 10,
     };
@@ -349,85 +425,40 @@ fn fuzz(
         if !progress || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
-        let result = ewsconf::fuzz::fuzz(&target, &options, |done| bar.set_position(done as u64)).await;
+        let result =
+            ewsconf::fuzz::fuzz(&target, &options, |done| bar.set_position(done as u64)).await;
         bar.finish_and_clear();
         target.shutdown().await;
-        let report = match result {
-            Ok(report) => report,
-            Err(ewsconf::fuzz::FuzzError::Setup(e))
-                if matches!(&*e, ewsconf::target::CallError::Target(t) if t.is_retryable()) =>
-            {
-                eprintln!("ewsconf: {e}");
-                return Ok(exit::UNREACHABLE);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        println!("{:<34} {:>9} {:>9}", "malformation", "exchanges", "failures");
-        for (name, stats) in &report.by_name {
-            println!("{name:<34} {:>9} {:>9}", stats.exchanges, stats.failures);
-        }
-        let secs = report.elapsed.as_secs_f64();
-        println!(
-            "{} exchanges, {} invariants checked, {} failing malformation(s) in {secs:.2} s ({:.0} exchanges/s); seed {}",
-            report.exchanges,
-            report.invariants,
-            report.failures.len(),
-            report.exchanges as f64 / secs.max(1e-9),
-            report.seed
-        );
-        for f in &report.failures {
-            println!("\nFAIL {} (shrunk to {} ItemId(s))", f.shrunk.name(), f.shrunk.effective_shape().items.len());
-            for finding in &f.findings {
-                println!("  {}: expected {}, actual {}", finding.check, finding.expected, finding.actual);
-            }
-            if let Some(path) = &f.case_file {
-                println!("  replay: ewsconf run --cases {} --only '{}'", regressions.display(), path.file_stem().map(|s| s.to_string_lossy().into_owned()).map(|s| format!("regressions/{s}")).unwrap_or_default());
-            }
-        }
-        let dir = report_dir.join(&report.summary.run_id);
-        let paths = report::write_all(&report.summary, &dir)?;
-        println!("\nreports: {}, {}, {}", paths.junit.display(), paths.json.display(), paths.html.display());
-        Ok(if report.failures.is_empty() { exit::OK } else { exit::FAILURES })
+        let summary = result?.summary;
+        print!("{}", report::terminal::fuzz(&summary));
+        let paths = report::write_all(&summary, &report_dir.join(&summary.run_id))?;
+        println!();
+        print_paths(&paths);
+        Ok(Ending::of(&summary))
     })
 }
 
-fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<u8> {
+fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<Ending> {
+    let options = RunOptions {
+        jobs: cores(),
+        keep,
+        case_timeout: Duration::from_secs(120),
+        schemas: schemas(args.schema_dir.as_deref())?,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let target = target(args).await?;
-        let result = ewsconf::quirk::delegate_copy(&target, keep).await;
+        let interrupt = interrupt_on_ctrl_c();
+        let result = ewsconf::quirk::delegate_copy(&target, &options, &interrupt).await;
         target.shutdown().await;
-        let summary = match result {
-            Ok(summary) => summary,
-            Err(ewsconf::quirk::QuirkError::Setup(e))
-                if matches!(&*e, ewsconf::target::CallError::Target(t) if t.is_retryable()) =>
-            {
-                eprintln!("ewsconf: {e}");
-                return Ok(exit::UNREACHABLE);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let dir = report_dir.join(&summary.run_id);
-        let paths = report::write_all(&summary, &dir)?;
-        if let Some(table) = &summary.quirk {
-            print!("{}", table.markdown());
-            let json = dir.join("quirk-delegate-copy.json");
-            std::fs::write(&json, serde_json::to_string_pretty(table)?)
-                .with_context(|| format!("writing {}", json.display()))?;
-            println!(
-                "\nreports: {}, {}, {}",
-                paths.html.display(),
-                paths.json.display(),
-                json.display()
-            );
-        }
+        let summary = result?;
+        let paths = report::write_all(&summary, &report_dir.join(&summary.run_id))?;
+        print!("{}", report::terminal::quirk(&summary));
+        println!();
+        print_paths(&paths);
         // Reproducing the quirk is not a failure; a behaviour that is neither documented nor
         // intended is.
-        Ok(if summary.counts().fail == 0 {
-            exit::OK
-        } else {
-            exit::FAILURES
-        })
+        Ok(Ending::of(&summary))
     })
 }
 
@@ -442,48 +473,25 @@ struct RunArgs {
     update_baseline: bool,
 }
 
-fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::Result<u8> {
-    let RunArgs {
-        jobs,
-        report_dir,
-        keep,
-        case_timeout,
-        progress,
-        ..
-    } = run;
-    let (jobs, keep, case_timeout, progress) = (*jobs, *keep, *case_timeout, *progress);
+fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::Result<Ending> {
     let cases = select.load()?;
-    let schemas = schemas(args.schema_dir.as_deref())?;
     let options = RunOptions {
-        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        keep,
-        case_timeout: Duration::from_secs(case_timeout),
-        schemas,
+        jobs: run.jobs.unwrap_or_else(cores),
+        keep: run.keep,
+        case_timeout: Duration::from_secs(run.case_timeout),
+        schemas: schemas(args.schema_dir.as_deref())?,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let target = target(args).await?;
-        let interrupt = Interrupt::default();
-        let on_signal = interrupt.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing, cleaning up and writing reports");
-                on_signal.trigger();
-            }
-        });
-        let mut bar = report::terminal::Progress::new(cases.len() as u64, progress);
+        let interrupt = interrupt_on_ctrl_c();
+        let mut bar = report::terminal::Progress::new(cases.len() as u64, run.progress);
         let result =
             ewsconf::run::run(&target, &cases, &options, &interrupt, |o| bar.case_done(o)).await;
         bar.finish();
         let secrets: Vec<String> = target.secrets().into_iter().map(str::to_owned).collect();
         target.shutdown().await;
-        let mut summary = match result {
-            Ok(summary) => summary,
-            Err(RunError::Unreachable(e)) => {
-                eprintln!("ewsconf: {e}");
-                return Ok(exit::UNREACHABLE);
-            }
-        };
+        let mut summary = result?;
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         match (&run.baseline, run.update_baseline) {
             (Some(dir), true) => {
@@ -493,25 +501,19 @@ fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::R
             (Some(dir), false) => ewsconf::baseline::compare(&mut summary, dir, &secrets)?,
             (None, _) => {}
         }
-        let dir = report_dir.join(&summary.run_id);
-        let paths = report::write_all(&summary, &dir)?;
+        let paths = report::write_all(&summary, &run.report_dir.join(&summary.run_id))?;
         let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
         print!("{}", report::terminal::summary(&summary, color));
-        println!(
-            "reports: {}, {}, {}",
-            paths.junit.display(),
-            paths.json.display(),
-            paths.html.display()
-        );
-        Ok(if summary.conforms() {
-            exit::OK
-        } else {
-            exit::FAILURES
-        })
+        print_paths(&paths);
+        Ok(Ending::of(&summary))
     })
 }
 
-fn validate(files: &[PathBuf], schema_dir: Option<&Path>) -> anyhow::Result<u8> {
+fn validate(
+    files: &[PathBuf],
+    schema_dir: Option<&Path>,
+    jobs: Option<usize>,
+) -> anyhow::Result<Ending> {
     let owned;
     let schemas: &SchemaSet = match schema_dir {
         Some(dir) => {
@@ -521,47 +523,29 @@ fn validate(files: &[PathBuf], schema_dir: Option<&Path>) -> anyhow::Result<u8> 
         }
         None => SchemaSet::embedded().context("compiling the embedded schemas")?,
     };
-    let mut code = exit::OK;
-    for file in files {
-        let shown = file.display();
-        let too_large = std::fs::metadata(file)
-            .map(|m| m.len() > schemas.limits().max_bytes as u64)
-            .unwrap_or(false);
-        if too_large {
-            println!(
-                "{shown}:1:1: document is larger than {} bytes",
-                schemas.limits().max_bytes
-            );
-            code = code.max(exit::FAILURES);
-            continue;
-        }
-        let bytes = match std::fs::read(file) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                eprintln!("{shown}: cannot read: {e}");
-                code = exit::USAGE;
-                continue;
-            }
-        };
-        let validation = schemas.validate(&bytes);
-        if validation.errors.is_empty() {
-            println!("{shown}: OK");
-            continue;
-        }
-        code = code.max(exit::FAILURES);
-        for e in &validation.errors {
-            let kind = match e.kind {
-                XmlErrorKind::Schema => "schema",
-                XmlErrorKind::NotWellFormed => "not well-formed",
-                XmlErrorKind::Doctype => "doctype",
-                XmlErrorKind::TooLarge => "too large",
-                XmlErrorKind::TooDeep => "too deep",
-                XmlErrorKind::Internal => "internal",
-            };
-            println!("{shown}:{}:{}: {kind}: {}", e.line, e.column, e.message);
-        }
+    let jobs = jobs.unwrap_or_else(cores);
+    let stdout = std::io::stdout();
+    let mut stderr = std::io::stderr().lock();
+    // Line by line on a terminal; in large writes into a pipe or a file.
+    let summary = if std::io::IsTerminal::is_terminal(&stdout) {
+        report_files(files, schemas, jobs, &mut stdout.lock(), &mut stderr)
+    } else {
+        report_files(
+            files,
+            schemas,
+            jobs,
+            &mut std::io::BufWriter::new(stdout.lock()),
+            &mut stderr,
+        )
     }
-    Ok(code)
+    .context("writing the results")?;
+    Ok(if summary.unreadable > 0 {
+        Ending::Unusable
+    } else if summary.invalid > 0 {
+        Ending::Failures
+    } else {
+        Ending::Clean
+    })
 }
 
 fn mock(
@@ -570,7 +554,7 @@ fn mock(
     users: Option<&Path>,
     delivery_delay_ms: u64,
     max_body_bytes: usize,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Ending> {
     let directory = match users {
         Some(path) => Directory::load(path)?,
         None => Directory::documented_defaults(),
@@ -581,18 +565,12 @@ fn mock(
         directory,
         delivery_delay: Duration::from_millis(delivery_delay_ms),
         max_body_bytes,
-        server_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        server_threads: cores(),
         ..MockConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let server = match MockServer::bind(config, listen).await {
-            Ok(server) => server,
-            Err(e) => {
-                eprintln!("ewsconf: {e}");
-                return Ok(exit::UNREACHABLE);
-            }
-        };
+        let server = MockServer::bind(config, listen).await?;
         if !server.addr().ip().is_loopback() {
             eprintln!(
                 "warning: the mock listens on {}, reachable from other machines",
@@ -609,6 +587,6 @@ fn mock(
             .await
             .context("waiting for Ctrl-C")?;
         server.shutdown().await;
-        Ok(exit::OK)
+        Ok(Ending::Clean)
     })
 }

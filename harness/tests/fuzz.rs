@@ -22,7 +22,7 @@ fn options(cases: usize, seed: u64, regressions: Option<&Path>) -> FuzzOptions {
         batch: 128,
         schemas: SchemaSet::embedded().unwrap(),
         regressions: regressions.map(Path::to_owned),
-        max_body: ewsconf::mock::DEFAULT_MAX_BODY_BYTES,
+        max_body: ewsconf::limits::DEFAULT_MAX_BODY_BYTES,
         shrink_steps: 100,
         max_failures: 3,
     }

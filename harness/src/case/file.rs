@@ -35,8 +35,11 @@ pub struct CaseError {
 pub const SEND_ITEM_ACTION: &str =
     "http://schemas.microsoft.com/exchange/services/2006/messages/SendItem";
 
-// How long a case waits for asynchronous effects (deliveries, reports) unless it says otherwise.
-const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a case waits for asynchronous effects (deliveries, reports) unless it says otherwise.
+pub(super) const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `Content-Type` a raw request carries unless it says otherwise.
+pub(super) const DEFAULT_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +106,22 @@ struct RawRequest {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
+enum Statuses {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+impl Statuses {
+    fn list(&self) -> Vec<u16> {
+        match self {
+            Statuses::One(s) => vec![*s],
+            Statuses::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
 enum Codes {
     One(String),
     Many(Vec<String>),
@@ -128,7 +147,7 @@ struct RawMessage {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExpect {
-    http_status: Option<u16>,
+    http_status: Option<Statuses>,
     messages: Option<Vec<RawMessage>>,
     fault: Option<OneOrMany>,
     #[serde(default)]
@@ -140,7 +159,7 @@ struct RawExpect {
 struct RawQuirk {
     name: String,
     reference: String,
-    http_status: Option<u16>,
+    http_status: Option<Statuses>,
     messages: Option<Vec<RawMessage>>,
     fault: Option<OneOrMany>,
     #[serde(default)]
@@ -217,7 +236,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> CaseError {
-        let (line, column) = crate::mock::directory::line_column(self.text, span.start);
+        let (line, column) = crate::location::line_column(self.text, span.start);
         CaseError {
             path: self.path.display().to_string(),
             line,
@@ -305,7 +324,7 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
     let request = read_request(&r, &raw.request, &known)?;
     let expect = read_expectation(
         &r,
-        raw.expect.http_status,
+        raw.expect.http_status.as_ref(),
         raw.expect.messages.as_deref(),
         raw.expect.fault.as_ref(),
         &raw.expect.state,
@@ -320,7 +339,7 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
                 reference: q.reference.clone(),
                 expect: read_expectation(
                     &r,
-                    q.http_status,
+                    q.http_status.as_ref(),
                     q.messages.as_deref(),
                     q.fault.as_ref(),
                     &q.state,
@@ -380,7 +399,7 @@ fn read_request(
             content_type: raw
                 .content_type
                 .clone()
-                .unwrap_or_else(|| "text/xml; charset=utf-8".into()),
+                .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.into()),
             soap_action: match raw.soap_action.as_deref() {
                 None => Some(SEND_ITEM_ACTION.to_owned()),
                 Some("") => None,
@@ -497,37 +516,17 @@ fn check_placeholders(
     body: &Spanned<String>,
     known: KnownItem<'_>,
 ) -> Result<(), CaseError> {
-    let text = body.get_ref();
-    let mut rest = text.as_str();
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(r.error(body.span(), "a `{{` placeholder is not closed with `}}`"));
-        };
-        let inner = &after[..end];
-        match inner.split_once(':') {
-            Some(("id" | "changekey" | "stalekey", name)) => known(body.span(), name)?,
-            Some(("address", role)) if Role::from_name(role).is_some() => {}
-            Some(("folderid", place))
-                if place.split_once(':').is_some_and(|(r, f)| {
-                    Role::from_name(r).is_some() && FolderName::parse(f).is_some()
-                }) => {}
-            None if inner == "marker" || inner == "deleted" => {}
-            _ => {
-                return Err(r.error(
-                    body.span(),
-                    format!("unknown placeholder {{{{{inner}}}}}: use {{{{id:NAME}}}}, {{{{changekey:NAME}}}}, {{{{stalekey:NAME}}}}, {{{{deleted}}}}, {{{{address:ROLE}}}}, {{{{folderid:ROLE:FOLDER}}}} or {{{{marker}}}}"),
-                ));
-            }
-        }
-        rest = &after[end + 2..];
+    let template =
+        super::Template::parse(body.get_ref()).map_err(|e| r.error(body.span(), e.to_string()))?;
+    for name in template.placeholders().filter_map(|p| p.item()) {
+        known(body.span(), name)?;
     }
     Ok(())
 }
 
 fn read_expectation(
     r: &Reader<'_>,
-    http_status: Option<u16>,
+    http_status: Option<&Statuses>,
     messages: Option<&[RawMessage]>,
     fault: Option<&OneOrMany>,
     state: &[Spanned<String>],
@@ -570,12 +569,16 @@ fn read_expectation(
         (None, Some(f)) => (ExpectedAnswer::Fault(parse_codes(f)?), Some(500)),
         (None, None) => (ExpectedAnswer::Status, None),
     };
-    let http_status = http_status.or(default_status).ok_or_else(|| {
-        r.error(
-            0..0,
-            "an expectation needs messages, a fault, or an http_status",
-        )
-    })?;
+    let http_status = http_status
+        .map(Statuses::list)
+        .or(default_status.map(|s| vec![s]))
+        .filter(|list| !list.is_empty())
+        .ok_or_else(|| {
+            r.error(
+                0..0,
+                "an expectation needs messages, a fault, or an http_status",
+            )
+        })?;
     let mut states = Vec::new();
     for s in state {
         let e: StateExpectation = s
@@ -623,7 +626,7 @@ state = ["principal:sentitems contains draft"]
     fn a_good_case_reads() {
         let case = parse(GOOD).unwrap();
         assert_eq!(case.id, "save-rules/true-no-folder");
-        assert_eq!(case.expect.http_status, 200);
+        assert_eq!(case.expect.http_status, [200]);
         assert_eq!(case.accounts(), vec![Role::Principal]);
     }
 

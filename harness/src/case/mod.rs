@@ -25,13 +25,18 @@
 
 mod file;
 mod state;
+mod template;
+mod write;
+
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
 use crate::ews::{ExchangeVersion, ResponseClass, ResponseCode};
 
 pub use file::{CaseError, load_case, load_dir, parse_case};
-pub use state::{FolderName, StateExpectation, StateKind};
+pub use state::{FolderName, ReportKind, StateExpectation, StateKind};
+pub use template::{Placeholder, Template, TemplateError};
 
 /// The accounts a case can act as or address, mapped to real accounts by the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -174,6 +179,25 @@ pub struct SetupItem {
     pub pre_send: bool,
 }
 
+impl SetupItem {
+    /// A message draft `name` in `owner`'s Drafts, made by the owner, addressed to `to`.
+    pub fn draft(name: String, owner: Role, to: Vec<Role>) -> Self {
+        Self {
+            name,
+            owner,
+            folder: FolderName::Drafts,
+            created_by: owner,
+            kind: SetupKind::Message,
+            to,
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            from: None,
+            delivery_receipt: false,
+            pre_send: false,
+        }
+    }
+}
+
 /// How the request refers to one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemRef {
@@ -263,13 +287,21 @@ pub enum CaseRequest {
 pub enum Mangle {
     /// Bytes that are not UTF-8 right after `<soap:Body>`.
     InvalidUtf8,
-    /// Padding to one byte over 16 MiB, the mock's default cap.
+    /// Padding to one byte over the server's body cap (16 MiB unless the run says otherwise).
     Oversize,
 }
 
 impl Mangle {
-    /// Applies the change.
-    pub fn apply(self, mut body: Vec<u8>) -> Vec<u8> {
+    /// Its name in case files.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mangle::InvalidUtf8 => "invalid-utf8",
+            Mangle::Oversize => "oversize",
+        }
+    }
+
+    /// Applies the change; `max_body` is the cap an oversize body goes one byte over.
+    pub fn apply(self, mut body: Vec<u8>, max_body: usize) -> Vec<u8> {
         match self {
             Mangle::InvalidUtf8 => {
                 let at = memchr::memmem::find(&body, b"<soap:Body>")
@@ -277,7 +309,7 @@ impl Mangle {
                 body.splice(at..at, [0xFF, 0xFE, 0xFD]);
             }
             Mangle::Oversize => {
-                let pad = (crate::mock::DEFAULT_MAX_BODY_BYTES + 1).saturating_sub(body.len());
+                let pad = (max_body + 1).saturating_sub(body.len());
                 body.extend(std::iter::repeat_n(b' ', pad));
             }
         }
@@ -319,8 +351,8 @@ pub enum ExpectedAnswer {
 /// A complete expectation: status, answer and state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {
-    /// HTTP status.
-    pub http_status: u16,
+    /// Acceptable HTTP statuses (any of them).
+    pub http_status: Vec<u16>,
     /// The answer.
     pub answer: ExpectedAnswer,
     /// The state afterwards.
@@ -401,6 +433,31 @@ impl Selection {
 }
 
 impl Case {
+    /// The setup items the request names with a stale change key.
+    pub fn stale_items(&self) -> BTreeSet<&str> {
+        match &self.request {
+            CaseRequest::Typed { item_ids, .. } => item_ids
+                .iter()
+                .filter_map(|r| match r {
+                    ItemRef::Stale(n) => Some(n.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            // The loader has read the placeholders already; a body that no longer reads names
+            // nothing.
+            CaseRequest::Raw { body, .. } => Template::parse(body)
+                .map(|t| {
+                    t.placeholders()
+                        .filter_map(|p| match p {
+                            Placeholder::StaleKey(n) => Some(n),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
     /// The roles the case uses as accounts, in order.
     pub fn accounts(&self) -> Vec<Role> {
         let mut roles = vec![self.sender];

@@ -84,3 +84,31 @@ impl FromXml for SendItem {
         })
     }
 }
+
+/// Where SendItem keeps the copy of a sent item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavedCopy<F> {
+    /// No copy is kept.
+    None,
+    /// A copy in the sender's Sent Items.
+    SentItems,
+    /// A copy in this folder.
+    Folder(F),
+}
+
+/// The save rules of `SaveItemToFolder` and `SavedItemFolderId`, the table on [`SendItem`]:
+/// where the copy goes, or `ErrorInvalidSendItemSaveSettings` for a folder with no copy asked
+/// for. The mock follows them and generated cases expect them.
+///
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem>
+pub fn saved_copy<F>(
+    save_item_to_folder: bool,
+    saved_item_folder_id: Option<F>,
+) -> Result<SavedCopy<F>, super::ResponseCode> {
+    match (save_item_to_folder, saved_item_folder_id) {
+        (true, None) => Ok(SavedCopy::SentItems),
+        (true, Some(folder)) => Ok(SavedCopy::Folder(folder)),
+        (false, None) => Ok(SavedCopy::None),
+        (false, Some(_)) => Err(super::ResponseCode::ErrorInvalidSendItemSaveSettings),
+    }
+}

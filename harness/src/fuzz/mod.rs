@@ -1,14 +1,12 @@
-//! `ewsconf fuzz`: generated SendItem requests, valid and malformed mixed, against a target,
-//! with invariants checked on every exchange. A failure is shrunk by proptest to a minimal
-//! request and written as a case file that `ewsconf run` replays.
+//! `ewsconf fuzz`: generated SendItem requests, valid and malformed mixed, against a target.
+//! Each generated request is a [`Case`], judged by the same judge as the suite; a failure is
+//! shrunk by proptest to a minimal request and written as the case file `ewsconf run` replays.
 //!
 //! Requests go out in batches: the batch's drafts are created in a few CreateItem calls, the
 //! requests run concurrently, and one FindItem per folder then shows where every draft and copy
 //! ended up.
 
-mod regression;
-
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -18,19 +16,17 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use tokio::sync::Semaphore;
 
-use crate::case::Role;
+use crate::case::{Case, CaseRequest, FolderName, Placeholder, Role, Template};
 use crate::ews::{
-    ConnectingSid, CreateItem, DistinguishedFolderName as Folder, FolderId, Item, ItemId,
-    MessageDisposition, ResponseBody, ResponseClass, ResponseCode, ResponseEnvelope,
+    CreateItem, DistinguishedFolderName as Folder, FolderId, Item, ItemId, MessageDisposition,
+    ResponseCode,
 };
-use crate::generate::{Acceptable, FuzzCase, PoolIds, SchemaEra, arb_fuzz_case};
-use crate::judge::{self, Observed};
-use crate::run::{ExchangeRecord, Finding, Outcome, RunSummary, Verdict};
+use crate::generate::{FuzzCase, Malformation, SchemaEra, WATCHED, arb_fuzz_case};
+use crate::judge::{self, Finding, FoundItem, Judgement, Observed, StateCheck, Verdict};
+use crate::run::{ExchangeRecord, FuzzTally, NameStats, Outcome, Replay, RunSummary, Stage};
 use crate::schema::SchemaSet;
 use crate::target::calls::folder_of;
 use crate::target::{Account, CallError, Client, Post, Target, TargetError};
-
-pub use regression::regression_case;
 
 /// How a fuzz run goes.
 #[derive(Debug, Clone)]
@@ -63,7 +59,7 @@ pub enum FuzzError {
     MissingAccount(Role),
     /// Creating or observing drafts failed.
     #[error("setup failed: {0}")]
-    Setup(Box<CallError>),
+    Setup(#[source] Box<CallError>),
     /// A regression case could not be written.
     #[error("{path}: cannot write the regression case: {source}")]
     Write {
@@ -81,15 +77,6 @@ impl From<CallError> for FuzzError {
     }
 }
 
-/// Exchanges and failures for one malformation name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NameStats {
-    /// Requests sent.
-    pub exchanges: usize,
-    /// Requests that broke an invariant.
-    pub failures: usize,
-}
-
 /// A shrunk failure.
 #[derive(Debug, Clone)]
 pub struct FuzzFailure {
@@ -99,6 +86,8 @@ pub struct FuzzFailure {
     pub shrunk: FuzzCase,
     /// What broke, for the shrunk case.
     pub findings: Vec<Finding>,
+    /// The shrunk case's state checks.
+    pub state: Vec<StateCheck>,
     /// The shrunk case's exchanges.
     pub exchanges: Vec<ExchangeRecord>,
     /// Where its regression case was written.
@@ -112,7 +101,7 @@ pub struct FuzzReport {
     pub seed: u64,
     /// Requests sent (not counting set-up and observation).
     pub exchanges: usize,
-    /// Invariant checks made.
+    /// Checks the judge made.
     pub invariants: usize,
     /// Per malformation name (`valid` for none).
     pub by_name: BTreeMap<&'static str, NameStats>,
@@ -143,39 +132,52 @@ pub fn sequence(seed: u64, n: usize) -> Vec<FuzzCase> {
         .collect()
 }
 
+/// The case file that replays a shrunk failure, as `ewsconf fuzz` writes it.
+pub fn regression_case(id: &str, case: &FuzzCase, seed: u64, findings: &[Finding]) -> String {
+    let first = findings
+        .first()
+        .map(|f| format!("{}: expected {}, got {}", f.check, f.expected, f.actual))
+        .unwrap_or_default();
+    let case = case.to_case(id, format!("found by ewsconf fuzz --seed {seed}; {first}"));
+    format!(
+        "# Written by `ewsconf fuzz --seed {seed}`: the smallest request it found that breaks an invariant.\n{}",
+        case.to_toml()
+    )
+}
+
 struct Ctx<'a> {
     target: &'a Target,
     options: &'a FuzzOptions,
     marker: String,
     principal: &'a Account,
+    impersonator: Option<&'a Account>,
     recipient: String,
     outsider: String,
-    sender: (&'a Account, Option<ConnectingSid>),
     inbox: FolderId,
 }
 
-/// One case's outcome: the findings, the invariants checked, and its exchanges.
-struct Checked {
-    findings: Vec<Finding>,
-    invariants: usize,
-    raw: Raw,
+/// One generated request, judged.
+struct Judged {
+    judgement: Judgement,
+    record: Record,
 }
 
-/// An exchange kept as it came (bodies shared, not copied) until a report needs it.
-struct Raw {
-    label: String,
+/// The request under test as it went, bodies shared rather than copied until a report needs
+/// them.
+struct Record {
     account: String,
     post: Post,
     answer: Option<(u16, Vec<u8>, Duration)>,
     schema_errors: Vec<String>,
 }
 
-impl Raw {
-    fn records(&self) -> Vec<ExchangeRecord> {
+impl Record {
+    fn exchanges(&self) -> Vec<ExchangeRecord> {
         // An oversize body is 16 MiB of padding: the report keeps its start.
         let request = &self.post.body[..self.post.body.len().min(64 * 1024)];
         vec![ExchangeRecord {
-            label: self.label.clone(),
+            stage: Stage::UnderTest,
+            operation: self.post.operation().to_owned(),
             account: self.account.clone(),
             request: String::from_utf8_lossy(request).into_owned(),
             status: self.answer.as_ref().map(|a| a.0),
@@ -192,6 +194,15 @@ impl Raw {
     }
 }
 
+/// The generated case as this target can run it: without an impersonator, it is sent by the
+/// principal itself.
+fn adapt(mut case: FuzzCase, ctx: &Ctx<'_>) -> FuzzCase {
+    if ctx.impersonator.is_none() {
+        case.shape.impersonate = false;
+    }
+    case
+}
+
 /// Runs the loop; `progress` sees the number of requests done so far.
 pub async fn fuzz(
     target: &Target,
@@ -199,15 +210,15 @@ pub async fn fuzz(
     mut progress: impl FnMut(usize),
 ) -> Result<FuzzReport, FuzzError> {
     let started = Instant::now();
-    let started_at = crate::mock::store::format_time(crate::mock::store::now());
+    let started_at = crate::clock::format_time(crate::clock::now());
     let account = |role| target.account(role).ok_or(FuzzError::MissingAccount(role));
     let principal = account(Role::Principal)?;
-    let impersonator = target.account(Role::Impersonator);
     let ctx = Ctx {
         target,
         options,
         marker: crate::run::new_marker(),
         principal,
+        impersonator: target.account(Role::Impersonator),
         recipient: account(Role::Recipient)?.address.clone(),
         outsider: target.address(Role::Outsider, "").unwrap_or_else(|| {
             format!(
@@ -218,7 +229,6 @@ pub async fn fuzz(
                     .unwrap_or("example.invalid")
             )
         }),
-        sender: (principal, None),
         inbox: target
             .client
             .folder_id(principal, folder_of(&principal.address, Folder::Inbox))
@@ -234,48 +244,47 @@ pub async fn fuzz(
         failures: Vec::new(),
         elapsed: Duration::ZERO,
         summary: RunSummary {
-            run_id: String::new(),
+            run_id: crate::run::run_id(&started_at, &format!("fuzz-{}", options.seed)),
             target: target.description.clone(),
             server_version: None,
-            started: started_at.clone(),
+            started: started_at,
             elapsed: Duration::ZERO,
             outcomes: Vec::new(),
+            fuzz: None,
             quirk: None,
         },
     };
-    let mut failed_names: BTreeSet<&'static str> = BTreeSet::new();
     let mut first_exchanges: BTreeMap<&'static str, Vec<ExchangeRecord>> = BTreeMap::new();
     let mut done = 0;
     while done < options.cases {
         let size = options.batch.min(options.cases - done).max(1);
-        let mut trees: Vec<Option<Box<dyn ValueTree<Value = FuzzCase>>>> = Vec::with_capacity(size);
+        let mut trees: Vec<Box<dyn ValueTree<Value = FuzzCase>>> = Vec::with_capacity(size);
         for _ in 0..size {
             if let Ok(tree) = strategy.new_tree(&mut rng) {
-                trees.push(Some(Box::new(tree)));
+                trees.push(Box::new(tree));
             }
         }
-        let cases: Vec<FuzzCase> = trees.iter().flatten().map(|t| t.current()).collect();
-        let results = run_batch(&ctx, done, &cases, impersonator).await?;
-        for (i, (case, checked)) in cases.iter().zip(results).enumerate() {
+        let cases: Vec<FuzzCase> = trees.iter().map(|t| adapt(t.current(), &ctx)).collect();
+        let results = run_batch(&ctx, done, &cases).await?;
+        for ((case, judged), tree) in cases.iter().zip(results).zip(trees) {
             let name = case.name();
             let stats = report.by_name.entry(name).or_default();
             stats.exchanges += 1;
             report.exchanges += 1;
-            report.invariants += checked.invariants;
+            report.invariants += judged.judgement.checks;
             first_exchanges
                 .entry(name)
-                .or_insert_with(|| checked.raw.records());
-            if checked.findings.is_empty() {
+                .or_insert_with(|| judged.record.exchanges());
+            if judged.judgement.verdict == Verdict::Pass {
                 continue;
             }
             stats.failures += 1;
             // Each malformation name is shrunk once: its first failure stands for the rest.
-            if report.failures.len() < options.max_failures && failed_names.insert(name) {
-                if let Some(tree) = trees[i].take() {
-                    report
-                        .failures
-                        .push(shrink(&ctx, impersonator, tree, checked, case.clone()).await?);
-                }
+            let shrunk_already = report.failures.iter().any(|f| f.original.name() == name);
+            if report.failures.len() < options.max_failures && !shrunk_already {
+                report
+                    .failures
+                    .push(shrink(&ctx, tree, judged, case.clone()).await?);
             }
         }
         done += size;
@@ -306,8 +315,29 @@ pub async fn fuzz(
             failure.case_file = Some(path);
         }
     }
-    report.summary.run_id = crate::run::run_id(&started_at, &format!("fuzz-{}", options.seed));
     report.summary.elapsed = report.elapsed;
+    report.summary.fuzz = Some(FuzzTally {
+        seed: options.seed,
+        exchanges: report.exchanges,
+        invariants: report.invariants,
+        by_name: report.by_name.clone(),
+        replays: report
+            .failures
+            .iter()
+            .map(|f| Replay {
+                name: f.shrunk.name(),
+                item_ids: f.shrunk.effective_shape().items.len(),
+                command: f.case_file.as_ref().map(|path| {
+                    let dir = options.regressions.as_deref().unwrap_or(path.as_path());
+                    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                    format!(
+                        "ewsconf run --cases {} --only 'regressions/{stem}'",
+                        dir.display()
+                    )
+                }),
+            })
+            .collect(),
+    });
     report.summary.outcomes = report
         .by_name
         .iter()
@@ -344,7 +374,9 @@ pub async fn fuzz(
                     || first_exchanges.remove(name).unwrap_or_default(),
                     |f| f.exchanges.clone(),
                 ),
-                state: Vec::new(),
+                state: failure.map(|f| f.state.clone()).unwrap_or_default(),
+                quirk_state: Vec::new(),
+                answer: None,
                 elapsed_ms: 0.0,
                 changed: None,
             }
@@ -357,24 +389,22 @@ pub async fn fuzz(
 /// candidate on its own fresh drafts.
 async fn shrink(
     ctx: &Ctx<'_>,
-    impersonator: Option<&Account>,
     mut tree: Box<dyn ValueTree<Value = FuzzCase>>,
-    checked: Checked,
+    judged: Judged,
     original: FuzzCase,
 ) -> Result<FuzzFailure, FuzzError> {
-    let mut best = (tree.current(), checked);
+    let mut best = (original.clone(), judged);
     let mut steps = 0;
     let mut offset = 1_000_000;
     while steps < ctx.options.shrink_steps && tree.simplify() {
         loop {
             steps += 1;
             offset += 1;
-            let candidate = tree.current();
-            let mut result =
-                run_batch(ctx, offset, std::slice::from_ref(&candidate), impersonator).await?;
-            let checked = result.remove(0);
-            if !checked.findings.is_empty() {
-                best = (candidate, checked);
+            let candidate = adapt(tree.current(), ctx);
+            let mut result = run_batch(ctx, offset, std::slice::from_ref(&candidate)).await?;
+            let judged = result.remove(0);
+            if judged.judgement.verdict != Verdict::Pass {
+                best = (candidate, judged);
                 break;
             }
             if steps >= ctx.options.shrink_steps || !tree.complicate() {
@@ -382,88 +412,82 @@ async fn shrink(
             }
         }
     }
-    let (shrunk, checked) = best;
+    let (shrunk, judged) = best;
     Ok(FuzzFailure {
         original,
         shrunk,
-        findings: checked.findings,
-        exchanges: checked.raw.records(),
+        findings: judged.judgement.findings,
+        state: judged.judgement.state,
+        exchanges: judged.record.exchanges(),
         case_file: None,
     })
 }
 
 /// Subjects carry the batch, so that one FindItem per folder sees just that batch's drafts.
-fn subject(marker: &str, batch: usize, case: usize, draft: usize) -> String {
-    format!("{marker} b{batch} f{case} d{draft}")
+fn subject(marker: &str, batch: usize, case: usize, item: &str) -> String {
+    format!("{marker} b{batch} f{case} {item}")
+}
+
+/// Which case of the batch starting at `first` a subject belongs to.
+fn case_of(subject: &str, first: usize) -> Option<usize> {
+    let after = &subject[subject.find(" f")? + 2..];
+    let digits = after.split(' ').next()?;
+    digits.parse::<usize>().ok()?.checked_sub(first)
+}
+
+/// The ids a case's placeholders stand for.
+#[derive(Default)]
+struct Pool {
+    items: BTreeMap<String, (ItemId, Option<String>)>,
+    ghost: Option<ItemId>,
 }
 
 /// Creates the drafts (and tasks, ghosts and stale keys) a batch needs, sends every request,
-/// and checks the answers and where everything ended up.
+/// and judges each answer and where everything ended up.
 async fn run_batch(
     ctx: &Ctx<'_>,
     first: usize,
-    cases: &[FuzzCase],
-    impersonator: Option<&Account>,
-) -> Result<Vec<Checked>, FuzzError> {
+    generated: &[FuzzCase],
+) -> Result<Vec<Judged>, FuzzError> {
     let client = &ctx.target.client;
     let principal = ctx.principal;
-    let drafts_folder = folder_of(&principal.address, Folder::Drafts);
-    // Drafts: one per pool slot a case names.
-    let mut wanted: Vec<(usize, usize, Item)> = Vec::new();
+    let cases: Vec<Case> = generated
+        .iter()
+        .enumerate()
+        .map(|(i, g)| g.to_case(&format!("fuzz/{}-{}", g.name(), first + i), String::new()))
+        .collect();
+
+    // Set up: every case's items in a few CreateItem calls, and a ghost per case that needs one.
+    let mut wanted: Vec<(usize, String, Item)> = Vec::new();
     for (i, case) in cases.iter().enumerate() {
-        let shape = case.effective_shape();
-        let slots: BTreeSet<usize> = shape.items.iter().map(|r| r.draft).collect();
-        for d in slots {
-            wanted.push((
-                i,
-                d,
-                Item::message(subject(&ctx.marker, first, first + i, d)).to(ctx.recipient.clone()),
-            ));
+        for s in &case.setup {
+            let subject = subject(&ctx.marker, first, first + i, &s.name);
+            let item = match s.kind {
+                crate::case::SetupKind::Task => Item::task(subject),
+                crate::case::SetupKind::Message => Item::message(subject).to(ctx.recipient.clone()),
+            };
+            wanted.push((i, s.name.clone(), item));
         }
-        if case.malformation == Some(crate::generate::Malformation::NonMessageItem) {
-            wanted.push((
-                i,
-                usize::MAX,
-                Item::task(subject(&ctx.marker, first, first + i, 99)),
-            ));
-        }
-        if case.malformation == Some(crate::generate::Malformation::ForeignId) {
-            wanted.push((
-                i,
-                usize::MAX - 1,
-                Item::message(subject(&ctx.marker, first, first + i, 98)),
-            ));
+        if generated[i].malformation == Some(Malformation::ForeignId) {
+            let ghost = Item::message(subject(&ctx.marker, first, first + i, "ghost"));
+            wanted.push((i, String::new(), ghost));
         }
     }
     let ids = create_many(
         client,
         principal,
-        drafts_folder.clone(),
+        folder_of(&principal.address, Folder::Drafts),
         wanted.iter().map(|(_, _, item)| item.clone()).collect(),
     )
     .await?;
-    let placeholder = ItemId::new("unused");
-    let mut pools: Vec<PoolIds> = cases
-        .iter()
-        .map(|_| PoolIds {
-            drafts: vec![placeholder.clone(); crate::generate::send::POOL_SIZE],
-            stale: vec![None; crate::generate::send::POOL_SIZE],
-            task: placeholder.clone(),
-            ghost: placeholder.clone(),
-            sender: principal.address.clone(),
-            outsider: ctx.outsider.clone(),
-            inbox: ctx.inbox.clone(),
-        })
-        .collect();
+    let mut pools: Vec<Pool> = cases.iter().map(|_| Pool::default()).collect();
     let mut ghosts = Vec::new();
-    for ((i, d, _), id) in wanted.iter().zip(ids) {
-        match *d {
-            usize::MAX => pools[*i].task = id,
-            x if x == usize::MAX - 1 => {
-                ghosts.push(id.clone());
-                pools[*i].ghost = id;
-            }
-            d => pools[*i].drafts[d] = id,
+    for ((i, name, _), id) in wanted.into_iter().zip(ids) {
+        if name.is_empty() {
+            ghosts.push(id.clone());
+            pools[i].ghost = Some(id);
+        } else {
+            pools[i].items.insert(name, (id, None));
         }
     }
     if !ghosts.is_empty() {
@@ -472,28 +496,23 @@ async fn run_batch(
     let mut touches: FuturesUnordered<_> = cases
         .iter()
         .enumerate()
-        .flat_map(|(i, case)| case.stale_drafts().into_iter().map(move |d| (i, d)))
-        .map(|(i, d)| {
-            let old = pools[i].drafts[d].clone();
-            let subject = subject(&ctx.marker, first, first + i, d);
-            async move {
-                (
-                    i,
-                    d,
-                    old.change_key.clone(),
-                    client.touch(principal, old, &subject).await,
-                )
-            }
+        .flat_map(|(i, case)| case.stale_items().into_iter().map(move |n| (i, n)))
+        .filter_map(|(i, name)| {
+            let old = pools[i].items.get(name)?.0.clone();
+            let subject = subject(&ctx.marker, first, first + i, name);
+            Some(async move {
+                let new = client.touch(principal, old.clone(), &subject).await;
+                (i, name, old.change_key, new)
+            })
         })
         .collect();
     let mut touched = Vec::new();
-    while let Some((i, d, old, new)) = touches.next().await {
-        touched.push((i, d, old, new?));
+    while let Some((i, name, old, new)) = touches.next().await {
+        touched.push((i, name.to_owned(), old, new?));
     }
     drop(touches);
-    for (i, d, old, new) in touched {
-        pools[i].stale[d] = old;
-        pools[i].drafts[d] = new;
+    for (i, name, old, new) in touched {
+        pools[i].items.insert(name, (new, old));
     }
 
     // Send.
@@ -506,27 +525,13 @@ async fn run_batch(
             let pool = &pools[i];
             async move {
                 let _permit = semaphore.acquire().await;
-                let (account, sid) = match (case.effective_shape().impersonate, impersonator) {
-                    (true, Some(imp)) => (
-                        imp,
-                        Some(ConnectingSid::PrimarySmtpAddress(principal.address.clone())),
-                    ),
-                    _ => ctx.sender.clone(),
+                let account = match case.sender {
+                    Role::Impersonator => ctx.impersonator.unwrap_or(principal),
+                    _ => principal,
                 };
-                let rendered = case.render(pool, sid, ctx.options.max_body);
-                let post = Post {
-                    body: rendered.body.into(),
-                    content_type: rendered.content_type,
-                    soap_action: rendered.soap_action,
-                };
+                let (post, item_count) = fill(ctx, case, pool);
                 let result = client.post(&account.auth, post.clone()).await;
-                (
-                    i,
-                    account.address.clone(),
-                    post,
-                    rendered.item_count,
-                    result,
-                )
+                (i, account.address.clone(), post, item_count, result)
             }
         })
         .collect();
@@ -536,23 +541,27 @@ async fn run_batch(
     }
     answers.sort_by_key(|a| a.0);
 
-    // Where everything is now.
+    // Where everything is now: one look per watched folder for the whole batch.
     let marker = format!("{} b{first} ", ctx.marker);
-    let mut located: BTreeMap<String, Vec<Folder>> = BTreeMap::new();
+    let mut located: Vec<BTreeMap<FolderName, Vec<FoundItem>>> = vec![BTreeMap::new(); cases.len()];
     let mut seen = Vec::new();
-    for folder in [
-        Folder::Drafts,
-        Folder::SentItems,
-        Folder::Inbox,
-        Folder::DeletedItems,
-    ] {
+    for folder in WATCHED {
         for item in client
-            .find(principal, folder_of(&principal.address, folder), &marker)
+            .find(
+                principal,
+                folder_of(&principal.address, folder.distinguished()),
+                &marker,
+            )
             .await?
         {
             seen.extend(item.item_id);
-            if let Some(s) = item.subject {
-                located.entry(s).or_default().push(folder);
+            let subject = item.subject.unwrap_or_default();
+            if let Some(list) = case_of(&subject, first).and_then(|i| located.get_mut(i)) {
+                list.entry(folder).or_default().push(FoundItem {
+                    subject,
+                    item_class: item.item_class.unwrap_or_default(),
+                    body: None,
+                });
             }
         }
     }
@@ -563,16 +572,123 @@ async fn run_batch(
 
     Ok(answers
         .into_iter()
-        .map(|(i, account, post, item_count, result)| {
-            let located = |d: usize| {
-                located
-                    .get(&subject(&ctx.marker, first, first + i, d))
-                    .cloned()
-                    .unwrap_or_default()
+        .zip(located)
+        .map(|((i, account, post, item_count, result), mut found)| {
+            let mut observed = match &result {
+                Ok(exchange) => Observed::answer(
+                    exchange.status,
+                    &exchange.body,
+                    ctx.options.schemas,
+                    item_count,
+                ),
+                Err(e) => Observed::no_answer(e.to_string()),
             };
-            check(ctx, &cases[i], &account, post, item_count, result, &located)
+            observed.folders = WATCHED
+                .into_iter()
+                .map(|f| {
+                    (
+                        (Role::Principal, f),
+                        Ok(found.remove(&f).unwrap_or_default()),
+                    )
+                })
+                .collect();
+            let tokens = |name: &str| subject(&ctx.marker, first, first + i, name);
+            let addresses = |role: Role| ctx.target.address(role, &ctx.marker);
+            let judgement = match &result {
+                Ok(_) => judge::judge(&cases[i], &observed, &tokens, &addresses),
+                Err(e) => unanswered(e),
+            };
+            Judged {
+                judgement,
+                record: Record {
+                    account,
+                    post,
+                    schema_errors: observed.schema_errors,
+                    answer: result.ok().map(|e| (e.status, e.body, e.elapsed)),
+                },
+            }
         })
         .collect())
+}
+
+/// A request that got no answer: a failure of the target (a hang past the timeout, a dropped
+/// connection), not something to judge.
+fn unanswered(e: &TargetError) -> Judgement {
+    let check = if matches!(e, TargetError::Timeout { .. }) {
+        "no hang past the timeout"
+    } else {
+        "an answer"
+    };
+    Judgement {
+        verdict: Verdict::Fail,
+        reason: None,
+        findings: vec![Finding {
+            check: check.to_owned(),
+            expected: "an HTTP answer".to_owned(),
+            actual: e.to_string(),
+        }],
+        state: Vec::new(),
+        quirk_state: Vec::new(),
+        answer: e.to_string(),
+        checks: 1,
+    }
+}
+
+/// The case's request with its placeholders filled in from the batch's pool.
+fn fill(ctx: &Ctx<'_>, case: &Case, pool: &Pool) -> (Post, Option<usize>) {
+    let CaseRequest::Raw {
+        body,
+        content_type,
+        soap_action,
+        item_count,
+        mangle,
+    } = &case.request
+    else {
+        // Generated cases are raw requests; anything else has nothing to send.
+        return (
+            Post {
+                body: Default::default(),
+                content_type: String::new(),
+                soap_action: None,
+            },
+            None,
+        );
+    };
+    let item = |name: &str| pool.items.get(name);
+    let filled = Template::parse(body).and_then(|t| {
+        t.fill(|p| {
+            Ok(match p {
+                Placeholder::Id(n) => item(n).map(|i| i.0.id.clone()).unwrap_or_default(),
+                Placeholder::ChangeKey(n) => item(n)
+                    .and_then(|i| i.0.change_key.clone())
+                    .unwrap_or_default(),
+                Placeholder::StaleKey(n) => item(n).and_then(|i| i.1.clone()).unwrap_or_default(),
+                Placeholder::Deleted => pool
+                    .ghost
+                    .as_ref()
+                    .map(|g| g.id.clone())
+                    .unwrap_or_default(),
+                Placeholder::Address(Role::Outsider) => ctx.outsider.clone(),
+                Placeholder::Address(role) => {
+                    ctx.target.address(role, &ctx.marker).unwrap_or_default()
+                }
+                Placeholder::FolderId(..) => ctx.inbox.id.clone(),
+                Placeholder::Marker => ctx.marker.clone(),
+            })
+        })
+    });
+    // The generator writes only placeholders it knows; a body that does not fill goes as it is.
+    let bytes = filled.unwrap_or_else(|_| body.clone()).into_bytes();
+    let post = Post {
+        body: match mangle {
+            Some(m) => m.apply(bytes, ctx.options.max_body),
+            None => bytes,
+        }
+        .into(),
+        content_type: content_type.clone(),
+        soap_action: soap_action.clone(),
+    };
+    (post, *item_count)
 }
 
 async fn create_many(
@@ -602,252 +718,4 @@ async fn create_many(
         }
     }
     Ok(ids)
-}
-
-fn finding(check: &str, expected: impl Into<String>, actual: impl Into<String>) -> Finding {
-    Finding {
-        check: check.to_owned(),
-        expected: expected.into(),
-        actual: actual.into(),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn check(
-    ctx: &Ctx<'_>,
-    case: &FuzzCase,
-    account: &str,
-    post: Post,
-    item_count: usize,
-    result: Result<crate::target::Exchange, TargetError>,
-    located: &dyn Fn(usize) -> Vec<Folder>,
-) -> Checked {
-    let exchange = match result {
-        Ok(exchange) => exchange,
-        Err(e) => {
-            let raw = Raw {
-                label: format!("SendItem ({})", case.name()),
-                account: account.to_owned(),
-                post,
-                answer: None,
-                schema_errors: Vec::new(),
-            };
-            let check = if matches!(e, TargetError::Timeout { .. }) {
-                "no hang past the timeout"
-            } else {
-                "an answer"
-            };
-            return Checked {
-                findings: vec![finding(check, "an HTTP answer", e.to_string())],
-                invariants: 1,
-                raw,
-            };
-        }
-    };
-    let is_xml = exchange.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
-    // A valid answer is validated and read in one pass; any other is read on its own.
-    let parsed = is_xml.then(|| ctx.options.schemas.parse_valid(&exchange.body));
-    let (schema_errors, envelope): (Vec<String>, _) = match parsed {
-        Some(Ok(root)) => (Vec::new(), ResponseEnvelope::from_element(&root)),
-        Some(Err(validation)) => (
-            validation.errors.iter().map(|e| e.to_string()).collect(),
-            ResponseEnvelope::parse(&exchange.body),
-        ),
-        None => (Vec::new(), ResponseEnvelope::parse(&exchange.body)),
-    };
-    let observed = Observed {
-        status: exchange.status,
-        is_xml,
-        schema_errors: schema_errors.clone(),
-        envelope: envelope.map_err(|e| e.to_string()),
-        item_count: Some(item_count),
-        folders: BTreeMap::new(),
-    };
-    // Schema, 5xx with fault, one message per ItemId, class agrees with code: 4 invariants.
-    let mut findings = judge::protocol_findings(&observed);
-    let mut invariants = 4;
-    let messages = match &observed.envelope {
-        Ok(ResponseEnvelope {
-            body: ResponseBody::Response(r),
-            ..
-        }) => Some(&r.response_messages),
-        _ => None,
-    };
-    invariants += 1;
-    findings.extend(acceptable(case, &observed, messages));
-
-    // State: each draft moved only if its send succeeded, and its copy is where the save rules say.
-    let shape = case.effective_shape();
-    let slots: BTreeSet<usize> = shape.items.iter().map(|r| r.draft).collect();
-    for d in slots {
-        invariants += 1;
-        let positions: Vec<usize> = shape
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.draft == d)
-            .map(|(p, _)| p)
-            .collect();
-        let sent = match (case.malformation, messages) {
-            // A stale or otherwise substituted first id does not name this draft.
-            (Some(m), Some(list)) => {
-                positions.iter().any(|p| {
-                    let substituted = *p == 0
-                        && matches!(
-                            m,
-                            crate::generate::Malformation::MalformedId
-                                | crate::generate::Malformation::ForeignId
-                                | crate::generate::Malformation::NonMessageItem
-                                | crate::generate::Malformation::EmptyId
-                        );
-                    !substituted
-                        && list
-                            .get(*p)
-                            .is_some_and(|m| m.response_class == ResponseClass::Success)
-                }) || (m == crate::generate::Malformation::DuplicateItemId
-                    && d == shape.items[0].draft
-                    && list
-                        .last()
-                        .is_some_and(|m| m.response_class == ResponseClass::Success))
-            }
-            (None, Some(list)) => positions.iter().any(|p| {
-                list.get(*p)
-                    .is_some_and(|m| m.response_class == ResponseClass::Success)
-            }),
-            (_, None) => false,
-        };
-        let copy = if sent && shape.save {
-            Some(shape.folder.map_or(Folder::SentItems, |f| f.folder()))
-        } else {
-            None
-        };
-        let expected: Vec<Folder> = match (sent, copy) {
-            (false, _) => vec![Folder::Drafts],
-            (true, Some(f)) => vec![f],
-            (true, None) => vec![],
-        };
-        let mut actual = located(d);
-        actual.sort();
-        let mut want = expected.clone();
-        want.sort();
-        if actual != want {
-            let show = |f: &[Folder]| {
-                if f.is_empty() {
-                    "nowhere".to_owned()
-                } else {
-                    f.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
-                }
-            };
-            findings.push(finding(
-                &format!("state of draft {d}"),
-                format!(
-                    "{} ({})",
-                    show(&want),
-                    if sent { "sent" } else { "not sent: unchanged" }
-                ),
-                show(&actual),
-            ));
-        }
-    }
-
-    Checked {
-        findings,
-        invariants,
-        raw: Raw {
-            label: format!("SendItem ({})", case.name()),
-            account: account.to_owned(),
-            post,
-            answer: Some((exchange.status, exchange.body, exchange.elapsed)),
-            schema_errors,
-        },
-    }
-}
-
-/// Whether the answer is one the case's oracle accepts.
-fn acceptable(
-    case: &FuzzCase,
-    observed: &Observed,
-    messages: Option<&Vec<crate::ews::ResponseMessage>>,
-) -> Vec<Finding> {
-    let fault_code = observed
-        .envelope
-        .as_ref()
-        .ok()
-        .and_then(|e| e.fault())
-        .and_then(|f| f.response_code());
-    let codes = |c: &[ResponseCode]| {
-        c.iter()
-            .map(|c| c.as_str())
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
-    let describe = || match (messages, fault_code) {
-        (Some(list), _) => list
-            .iter()
-            .map(|m| {
-                format!(
-                    "{} {}",
-                    m.response_class,
-                    m.response_code.map_or("(no code)", |c| c.as_str())
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        (None, Some(code)) => format!("HTTP {} SOAP Fault {code}", observed.status),
-        (None, None) => format!("HTTP {}", observed.status),
-    };
-    match (case.acceptable(), case.expected_messages(), messages) {
-        (Acceptable::Fault(c), _, _) => {
-            if observed.status == 500 && fault_code.is_some_and(|f| c.contains(&f)) {
-                Vec::new()
-            } else {
-                vec![finding(
-                    "acceptable answer",
-                    format!("HTTP 500 SOAP Fault {}", codes(c)),
-                    describe(),
-                )]
-            }
-        }
-        (Acceptable::Status(s), _, _) => {
-            if s.contains(&observed.status) || (observed.status == 500 && fault_code.is_some()) {
-                Vec::new()
-            } else {
-                vec![finding(
-                    "acceptable answer",
-                    format!("HTTP {s:?}"),
-                    describe(),
-                )]
-            }
-        }
-        (_, Some(expected), Some(list)) => list
-            .iter()
-            .zip(expected)
-            .enumerate()
-            .filter(|(_, (m, want))| match want {
-                None => m.response_class != ResponseClass::Success,
-                Some(c) => {
-                    m.response_class != ResponseClass::Error
-                        || !m.response_code.is_some_and(|x| c.contains(&x))
-                }
-            })
-            .map(|(i, (m, want))| {
-                finding(
-                    &format!("acceptable answer, message {}", i + 1),
-                    want.map_or("Success NoError".to_owned(), |c| {
-                        format!("Error {}", codes(c))
-                    }),
-                    format!(
-                        "{} {}",
-                        m.response_class,
-                        m.response_code.map_or("(no code)", |c| c.as_str())
-                    ),
-                )
-            })
-            .collect(),
-        _ => vec![finding(
-            "acceptable answer",
-            "response messages",
-            describe(),
-        )],
-    }
 }

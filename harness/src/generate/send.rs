@@ -527,13 +527,7 @@ fn break_text(m: Malformation, xml: String, max_body: usize, rendered: &mut Rend
                 .unwrap_or(0);
             xml[..cut].to_owned()
         }
-        InvalidUtf8 => {
-            let mut bytes = xml.into_bytes();
-            let at = memchr::memmem::find(&bytes, b"<soap:Body>")
-                .map_or(bytes.len() / 2, |i| i + "<soap:Body>".len());
-            bytes.splice(at..at, [0xFF, 0xFE, 0xFD]);
-            return bytes;
-        }
+        InvalidUtf8 => return crate::case::Mangle::InvalidUtf8.apply(xml.into_bytes(), max_body),
         Doctype => xml.replacen(
             "?>\n",
             "?>\n<!DOCTYPE soap:Envelope [<!ENTITY who \"ewsconf\">]>\n",
@@ -554,12 +548,7 @@ fn break_text(m: Malformation, xml: String, max_body: usize, rendered: &mut Rend
                 1,
             )
         }
-        Oversize => {
-            let mut bytes = xml.into_bytes();
-            let pad = (max_body + 1).saturating_sub(bytes.len());
-            bytes.extend(std::iter::repeat_n(b' ', pad));
-            return bytes;
-        }
+        Oversize => return crate::case::Mangle::Oversize.apply(xml.into_bytes(), max_body),
         WrongContentType => {
             rendered.content_type = "application/json".into();
             xml

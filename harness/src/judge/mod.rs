@@ -6,13 +6,18 @@
 //! ItemId, and each message's ResponseClass agrees with its ResponseCode. A documented quirk
 //! never excuses those.
 
+pub mod delegate_copy;
+mod verdict;
+
 use std::collections::BTreeMap;
 
 use crate::case::{
     Case, Expectation, ExpectedAnswer, FolderName, Role, StateExpectation, StateKind,
 };
 use crate::ews::{ResponseBody, ResponseClass, ResponseCode, ResponseEnvelope};
-use crate::run::{Finding, StateCheck, Verdict};
+use crate::schema::SchemaSet;
+
+pub use verdict::{Finding, StateCheck, Verdict};
 
 /// An item found in a folder while observing state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +47,83 @@ pub struct Observed {
     pub folders: BTreeMap<(Role, FolderName), Result<Vec<FoundItem>, String>>,
 }
 
+impl Observed {
+    /// What came back for the request under test: validated against `schemas` and read, once.
+    /// `item_count` is how many ItemIds the request carried, when known.
+    pub fn answer(
+        status: u16,
+        body: &[u8],
+        schemas: &SchemaSet,
+        item_count: Option<usize>,
+    ) -> Self {
+        let is_xml = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+        // A valid answer is validated and read in one pass; any other is read on its own.
+        let (schema_errors, envelope) = match is_xml.then(|| schemas.parse_valid(body)) {
+            Some(Ok(root)) => (Vec::new(), ResponseEnvelope::from_element(&root)),
+            Some(Err(validation)) => (
+                validation.errors.iter().map(|e| e.to_string()).collect(),
+                ResponseEnvelope::parse(body),
+            ),
+            None => (Vec::new(), ResponseEnvelope::parse(body)),
+        };
+        Self {
+            status,
+            is_xml,
+            schema_errors,
+            envelope: envelope.map_err(|e| e.to_string()),
+            item_count,
+            folders: BTreeMap::new(),
+        }
+    }
+
+    /// No answer at all: the request could not be sent or the answer was lost.
+    pub fn no_answer(why: String) -> Self {
+        Self {
+            status: 0,
+            is_xml: false,
+            schema_errors: Vec::new(),
+            envelope: Err(why),
+            item_count: None,
+            folders: BTreeMap::new(),
+        }
+    }
+
+    /// The answer in one line: `Success NoError`, `SOAP Fault ErrorSchemaValidation`, or
+    /// `HTTP 415: not an EWS response (…)`.
+    pub fn summary(&self) -> String {
+        match &self.envelope {
+            Err(why) => format!("HTTP {}: not an EWS response ({why})", self.status),
+            Ok(ResponseEnvelope {
+                body: ResponseBody::Fault(f),
+                ..
+            }) => format!(
+                "SOAP Fault {}",
+                f.response_code()
+                    .map_or(f.fault_code.name.as_str(), |c| c.as_str())
+            ),
+            Ok(ResponseEnvelope {
+                body: ResponseBody::Response(r),
+                ..
+            }) if r.response_messages.is_empty() => "no response message".to_owned(),
+            Ok(ResponseEnvelope {
+                body: ResponseBody::Response(r),
+                ..
+            }) => r
+                .response_messages
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {}",
+                        m.response_class,
+                        m.response_code.map_or("(no code)", |c| c.as_str())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
 /// The verdict and everything a report shows about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
@@ -53,6 +135,13 @@ pub struct Judgement {
     pub findings: Vec<Finding>,
     /// The intended state expectations and what was observed.
     pub state: Vec<StateCheck>,
+    /// The documented deviation's state expectations and what was observed, when the case has
+    /// one.
+    pub quirk_state: Vec<StateCheck>,
+    /// The answer in one line ([`Observed::summary`]).
+    pub answer: String,
+    /// How many checks were made: the protocol's, the answer's and each state expectation.
+    pub checks: usize,
 }
 
 /// What identifies a setup item's copies: the text its subject carries.
@@ -134,10 +223,15 @@ pub fn protocol_findings(observed: &Observed) -> Vec<Finding> {
 
 fn answer_findings(expect: &Expectation, observed: &Observed) -> Vec<Finding> {
     let mut out = Vec::new();
-    if observed.status != expect.http_status {
+    if !expect.http_status.contains(&observed.status) {
         out.push(finding(
             "http status",
-            expect.http_status.to_string(),
+            expect
+                .http_status
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" or "),
             observed.status.to_string(),
         ));
     }
@@ -243,26 +337,32 @@ pub fn state_checks(
     expected
         .iter()
         .map(|e| {
-            let (held, seen) = match observed.folders.get(&(e.owner, e.folder)) {
-                None => (false, "not observed".to_owned()),
-                Some(Err(why)) => (false, format!("could not look: {why}")),
-                Some(Ok(items)) => evaluate(e, items, tokens, addresses),
+            let (held, seen, found) = match observed.folders.get(&(e.owner, e.folder)) {
+                None => (false, "not observed".to_owned(), None),
+                Some(Err(why)) => (false, format!("could not look: {why}"), None),
+                Some(Ok(items)) => {
+                    let (held, seen, n) = evaluate(e, items, tokens, addresses);
+                    (held, seen, Some(n))
+                }
             };
             StateCheck {
                 expectation: e.text.clone(),
                 observed: seen,
                 held,
+                place: (e.owner, e.folder),
+                found,
             }
         })
         .collect()
 }
 
+/// Whether `e` holds over `items`, what was seen, and how many matching items there were.
 fn evaluate(
     e: &StateExpectation,
     items: &[FoundItem],
     tokens: Tokens<'_>,
     addresses: Addresses<'_>,
-) -> (bool, String) {
+) -> (bool, String, usize) {
     let token = tokens(e.item());
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     match &e.kind {
@@ -276,7 +376,7 @@ fn evaluate(
             } else {
                 n == 0
             };
-            (held, plural(n, "item"))
+            (held, plural(n, "item"), n)
         }
         StateKind::Gets { report, naming, .. } => {
             let reports: Vec<&FoundItem> = items
@@ -289,7 +389,7 @@ fn evaluate(
                 "DR"
             };
             let [only] = reports.as_slice() else {
-                return (false, plural(reports.len(), kind));
+                return (false, plural(reports.len(), kind), reports.len());
             };
             let body = only.body.as_deref().unwrap_or("").to_ascii_lowercase();
             let missing: Vec<String> = naming
@@ -298,11 +398,12 @@ fn evaluate(
                 .filter(|a| !body.contains(&a.to_ascii_lowercase()))
                 .collect();
             if missing.is_empty() {
-                (true, format!("1 {kind}"))
+                (true, format!("1 {kind}"), 1)
             } else {
                 (
                     false,
                     format!("1 {kind}, not naming {}", missing.join(", ")),
+                    1,
                 )
             }
         }
@@ -330,34 +431,38 @@ pub fn judge(
 ) -> Judgement {
     let protocol = protocol_findings(observed);
     let state = state_checks(&case.expect.state, observed, tokens, addresses);
+    let quirk_state = case.quirk.as_ref().map_or_else(Vec::new, |q| {
+        state_checks(&q.expect.state, observed, tokens, addresses)
+    });
     let mut findings = protocol.clone();
     findings.extend(all_findings(&case.expect, observed, &state));
-    if findings.is_empty() {
-        return Judgement {
-            verdict: Verdict::Pass,
-            reason: None,
-            findings,
-            state,
-        };
-    }
-    if let Some(q) = &case.quirk {
-        let quirk_state = state_checks(&q.expect.state, observed, tokens, addresses);
-        if protocol.is_empty() && all_findings(&q.expect, observed, &quirk_state).is_empty() {
-            return Judgement {
-                verdict: Verdict::Quirk,
-                reason: Some(format!("{} ({})", q.name, q.reference)),
-                findings,
-                state,
-            };
+    let (verdict, reason) = match &case.quirk {
+        _ if findings.is_empty() => (Verdict::Pass, None),
+        Some(q)
+            if protocol.is_empty()
+                && all_findings(&q.expect, observed, &quirk_state).is_empty() =>
+        {
+            (
+                Verdict::Quirk,
+                Some(format!("{} ({})", q.name, q.reference)),
+            )
         }
-    }
+        _ => (Verdict::Fail, None),
+    };
     Judgement {
-        verdict: Verdict::Fail,
-        reason: None,
+        verdict,
+        reason,
         findings,
+        checks: PROTOCOL_CHECKS + 1 + state.len(),
         state,
+        quirk_state,
+        answer: observed.summary(),
     }
 }
+
+/// How many checks [`protocol_findings`] makes: schema, a 5xx carries a fault, one message per
+/// ItemId, and ResponseClass agrees with ResponseCode.
+pub const PROTOCOL_CHECKS: usize = 4;
 
 /// True when the observation settles the case: the intended state holds, or the quirk's does.
 /// The runner polls until then, or until the case's poll timeout.

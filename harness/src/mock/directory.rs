@@ -6,10 +6,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::store::MockFolder;
+use crate::accounts::{DEFAULT_ACCOUNTS, DEFAULT_DOMAIN, DEFAULT_PASSWORD};
+use crate::case::Role;
+use crate::location::line_column;
 
-/// The password of every default account.
-pub const DEFAULT_PASSWORD: &str = "secret";
+use super::folder::MockFolder;
 
 /// Why a users file could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -98,30 +99,29 @@ pub struct Directory {
 pub type UserIndex = usize;
 
 impl Directory {
-    /// The documented default accounts, all with password [`DEFAULT_PASSWORD`]:
-    /// `boss@example.com` (principal), `helper@example.com` (delegate: Editor on boss's Drafts and
-    /// Sent Items, SendOnBehalf), `carol@example.com` (recipient), `mallory@example.com` (no
-    /// rights), `svc@example.com` (may impersonate every account), `reader@example.com`
-    /// (Reviewer on boss's Drafts) and `assistant@example.com` (Editor on boss's Drafts, SendAs).
-    /// Unknown addresses in `example.com` bounce.
+    /// The documented default accounts of [`crate::accounts::DEFAULT_ACCOUNTS`], all with
+    /// password [`DEFAULT_PASSWORD`]: `boss@example.com` (principal), `helper@example.com`
+    /// (delegate: Editor on boss's Drafts and Sent Items, SendOnBehalf), `carol@example.com`
+    /// (recipient), `mallory@example.com` (no rights), `svc@example.com` (may impersonate every
+    /// account), `reader@example.com` (Reviewer on boss's Drafts) and `assistant@example.com`
+    /// (Editor on boss's Drafts, SendAs). Unknown addresses in `example.com` bounce.
     pub fn documented_defaults() -> Self {
-        let names = [
-            ("boss@example.com", "Boss"),
-            ("helper@example.com", "Helper"),
-            ("carol@example.com", "Carol"),
-            ("mallory@example.com", "Mallory"),
-            ("svc@example.com", "Service Account"),
-            ("reader@example.com", "Reader"),
-            ("assistant@example.com", "Assistant"),
-        ];
-        let users = names
+        let users = DEFAULT_ACCOUNTS
             .iter()
             .enumerate()
-            .map(|(i, (address, name))| user(i, address, DEFAULT_PASSWORD, name))
+            .map(|(i, a)| user(i, a.address, DEFAULT_PASSWORD, a.display_name))
             .collect();
+        // The rights go by role; a mailbox's index is its account's place in the list.
+        let at = |role: Role| -> UserIndex {
+            DEFAULT_ACCOUNTS
+                .iter()
+                .position(|a| a.role == role)
+                .expect("every role with rights has a default account")
+        };
+        let principal = at(Role::Principal);
         let mut grants = BTreeMap::new();
         grants.insert(
-            (1, 0),
+            (at(Role::Delegate), principal),
             Grant {
                 folders: [
                     (MockFolder::Drafts, FolderPermission::Editor),
@@ -134,7 +134,7 @@ impl Directory {
             },
         );
         grants.insert(
-            (5, 0),
+            (at(Role::Reviewer), principal),
             Grant {
                 folders: [(MockFolder::Drafts, FolderPermission::Reviewer)]
                     .into_iter()
@@ -143,7 +143,7 @@ impl Directory {
             },
         );
         grants.insert(
-            (6, 0),
+            (at(Role::Sendas), principal),
             Grant {
                 folders: [(MockFolder::Drafts, FolderPermission::Editor)]
                     .into_iter()
@@ -154,9 +154,9 @@ impl Directory {
         );
         Self {
             users,
-            local_domains: vec!["example.com".into()],
+            local_domains: vec![DEFAULT_DOMAIN.into()],
             grants,
-            impersonators: vec![4],
+            impersonators: vec![at(Role::Impersonator)],
         }
     }
 
@@ -401,14 +401,6 @@ fn user(index: usize, address: &str, password: &str, name: &str) -> User {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// 1-based line and column of a byte offset.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[derive(Deserialize)]

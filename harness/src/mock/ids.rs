@@ -8,7 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::store::MockFolder;
+use super::folder::MockFolder;
 
 const ITEM_TAG: u8 = 0x49;
 const FOLDER_TAG: u8 = 0x46;

@@ -6,6 +6,7 @@
 //! quirks happen; the [`transport`] delivers sent mail and files DRs and NDRs.
 
 pub mod directory;
+pub mod folder;
 pub mod ids;
 pub mod operations;
 pub mod profile;
@@ -13,7 +14,9 @@ pub mod server;
 pub mod store;
 pub mod transport;
 
-pub use directory::{DEFAULT_PASSWORD, Directory, DirectoryError, FolderPermission};
+pub use crate::limits::DEFAULT_MAX_BODY_BYTES;
+pub use directory::{Directory, DirectoryError, FolderPermission};
+pub use folder::MockFolder;
 pub use profile::{Defects, Profile, Quirk};
-pub use server::{DEFAULT_MAX_BODY_BYTES, EWS_PATH, MockConfig, MockError, MockServer};
-pub use store::{MockFolder, Store};
+pub use server::{EWS_PATH, MockConfig, MockError, MockServer};
+pub use store::Store;

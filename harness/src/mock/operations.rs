@@ -4,6 +4,8 @@
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem>
 
+use crate::clock::now;
+use crate::ews::send_item::{SavedCopy, saved_copy};
 use crate::ews::{
     BaseItemId, CreateItem, DeleteItem, DeleteType, DistinguishedFolderName, FieldUri, FindItem,
     GetFolder, GetItem, Item, ItemKind, ItemTraversal, ItemUpdate, MessageDisposition,
@@ -12,9 +14,10 @@ use crate::ews::{
 };
 
 use super::directory::{FolderPermission, UserIndex};
+use super::folder::MockFolder;
 use super::ids::{FolderKey, ItemKey, change_key};
 use super::profile::Quirk;
-use super::store::{MockFolder, State, Store, StoredItem, now};
+use super::store::{State, Store, StoredItem};
 use super::transport::Delivery;
 
 /// What an operation answered, and the mail it sent.
@@ -193,14 +196,18 @@ impl Session<'_> {
 
     fn send_item(&mut self, request: &SendItem) -> Vec<ResponseMessage> {
         let defects = self.store.defects;
-        let target = match (&request.saved_item_folder_id, request.save_item_to_folder) {
-            (Some(_), false) if defects.accept_bad_save_settings => Ok(None),
-            (Some(_), false) => Err(ResponseCode::ErrorInvalidSendItemSaveSettings),
-            (Some(folder), true) => self
+        let rule = saved_copy(
+            request.save_item_to_folder,
+            request.saved_item_folder_id.as_ref(),
+        );
+        let target = match rule {
+            Err(_) if defects.accept_bad_save_settings => Ok(None),
+            Err(code) => Err(code),
+            Ok(SavedCopy::Folder(folder)) => self
                 .resolve_folder(folder)
                 .map(Some)
                 .map_err(|e| e.code(ResponseCode::ErrorSavedItemFolderNotFound)),
-            (None, _) => Ok(None),
+            Ok(SavedCopy::SentItems | SavedCopy::None) => Ok(None),
         };
         let mut messages = Vec::new();
         for id in &request.item_ids {

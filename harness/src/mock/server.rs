@@ -24,6 +24,7 @@ use crate::ews::{
     Request as EwsRequest, RequestEnvelope, RequestHeaders, ResponseBody, ResponseCode,
     ResponseEnvelope, SOAP_NS, ServerVersionInfo, SoapFault, TYPES_NS, XmlError,
 };
+use crate::limits::DEFAULT_MAX_BODY_BYTES;
 use crate::schema::SchemaSet;
 
 use super::directory::{Directory, UserIndex};
@@ -32,9 +33,6 @@ use super::store::Store;
 
 /// The EWS endpoint's path.
 pub const EWS_PATH: &str = "/EWS/Exchange.asmx";
-
-/// Default cap on a request body, as Exchange's default `maxRequestLength` neighbourhood.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 // A client that stalls mid-body is cut off after this long.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);

@@ -6,97 +6,17 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::clock::{format_time, now};
 use crate::ews::{
-    BaseShape, Body, BodyType, DistinguishedFolderName, FieldUri, Folder, FolderId, Item, ItemId,
-    ItemKind, Mailbox, MailboxType, Shape,
+    BaseShape, Body, BodyType, FieldUri, Folder, FolderId, Item, ItemId, ItemKind, Mailbox,
+    MailboxType, Shape,
 };
 
 use super::directory::{Directory, UserIndex};
+use super::folder::MockFolder;
 use super::ids::{FolderKey, ItemKey, change_key};
 use super::profile::{Defects, Profile};
-
-/// The distinguished folders every mailbox of the mock has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum MockFolder {
-    /// `root`.
-    Root,
-    /// `msgfolderroot`: the top of the information store.
-    MsgFolderRoot,
-    /// `inbox`.
-    Inbox,
-    /// `drafts`.
-    Drafts,
-    /// `sentitems`.
-    SentItems,
-    /// `deleteditems`.
-    DeletedItems,
-    /// `outbox`.
-    Outbox,
-    /// `tasks`.
-    Tasks,
-}
-
-impl MockFolder {
-    /// Every folder, in id order.
-    pub const ALL: [MockFolder; 8] = [
-        MockFolder::Root,
-        MockFolder::MsgFolderRoot,
-        MockFolder::Inbox,
-        MockFolder::Drafts,
-        MockFolder::SentItems,
-        MockFolder::DeletedItems,
-        MockFolder::Outbox,
-        MockFolder::Tasks,
-    ];
-
-    /// The distinguished folder name.
-    pub const fn name(self) -> DistinguishedFolderName {
-        match self {
-            MockFolder::Root => DistinguishedFolderName::Root,
-            MockFolder::MsgFolderRoot => DistinguishedFolderName::MsgFolderRoot,
-            MockFolder::Inbox => DistinguishedFolderName::Inbox,
-            MockFolder::Drafts => DistinguishedFolderName::Drafts,
-            MockFolder::SentItems => DistinguishedFolderName::SentItems,
-            MockFolder::DeletedItems => DistinguishedFolderName::DeletedItems,
-            MockFolder::Outbox => DistinguishedFolderName::Outbox,
-            MockFolder::Tasks => DistinguishedFolderName::Tasks,
-        }
-    }
-
-    /// The folder a distinguished name denotes, if the mock has it.
-    pub fn from_distinguished(name: DistinguishedFolderName) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.name() == name)
-    }
-
-    /// The folder with this distinguished name spelled as on the wire (`sentitems`).
-    pub fn from_name(name: &str) -> Option<Self> {
-        name.parse().ok().and_then(Self::from_distinguished)
-    }
-
-    fn display_name(self) -> &'static str {
-        match self {
-            MockFolder::Root => "Root",
-            MockFolder::MsgFolderRoot => "Top of Information Store",
-            MockFolder::Inbox => "Inbox",
-            MockFolder::Drafts => "Drafts",
-            MockFolder::SentItems => "Sent Items",
-            MockFolder::DeletedItems => "Deleted Items",
-            MockFolder::Outbox => "Outbox",
-            MockFolder::Tasks => "Tasks",
-        }
-    }
-
-    fn parent(self) -> Option<MockFolder> {
-        match self {
-            MockFolder::Root => None,
-            MockFolder::MsgFolderRoot => Some(MockFolder::Root),
-            _ => Some(MockFolder::MsgFolderRoot),
-        }
-    }
-}
 
 /// An item as the store keeps it: compact, addresses as plain strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -436,46 +356,5 @@ impl Store {
             mailbox: user as u16,
             folder,
         }
-    }
-}
-
-/// Seconds since the epoch, now.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// `xs:dateTime` in UTC for seconds since the epoch.
-pub fn format_time(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn time_formats_as_xs_datetime() {
-        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_time(1_795_425_300), "2026-11-23T09:15:00Z");
-        assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -6,9 +6,12 @@
 //! recipients. Addresses in other domains leave the organization and are not tracked.
 //! The send itself has already answered NoError: failures only ever show up as reports.
 
+use crate::clock::now;
+
 use super::directory::{Directory, UserIndex};
+use super::folder::MockFolder;
 use super::ids::FolderKey;
-use super::store::{MockFolder, State, StoredItem, now};
+use super::store::{State, StoredItem};
 
 /// Item class of a non-delivery report.
 pub const NDR_CLASS: &str = "REPORT.IPM.Note.NDR";

@@ -1,25 +1,20 @@
 //! `ewsconf quirk delegate-copy`: the delegate Sent Items quirk, reproduced on demand.
 //!
-//! Five scenarios run with fresh drafts carrying the run marker: the two the SendItem reference
-//! documents (A and B), A's workaround, and two controls. Each is observed with FindItem (did
-//! the recipient get it, where is the draft, where is the copy) and compared with what the
-//! reference documents and what the request intended.
+//! It is a run of the suite's delegate cases (the two scenarios the SendItem reference
+//! documents, A's workaround and two controls), through the same runner and judge as any run,
+//! plus a table that sets each outcome beside what the reference documents and what the request
+//! intended.
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem>
 
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use crate::case::Role;
-use crate::ews::{
-    DistinguishedFolderId, DistinguishedFolderName as Folder, Item, RequestEnvelope,
-    RequestHeaders, ResponseBody, SendItem, TargetFolderId,
-};
-use crate::run::outcome::{
-    Outcome, Place, QuirkObservation, QuirkReport, QuirkRow, QuirkVerdict, RunSummary, Verdict,
-};
-use crate::run::{ExchangeRecord, new_marker};
+use crate::case::{Case, CaseError, Role, parse_case};
+use crate::ews::{DistinguishedFolderName as Folder, Item, SendItem};
+use crate::judge::delegate_copy::{QuirkObservation, QuirkReport, QuirkRow, QuirkVerdict};
+use crate::run::{Interrupt, RunError, RunOptions, RunSummary, Stage};
 use crate::target::calls::folder_of;
-use crate::target::{Account, CallError, Client, Post, Target};
+use crate::target::{Account, CallError, Target};
 
 /// Why the reproduction could not run.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +34,13 @@ pub enum QuirkError {
     },
     /// A setup or observation call failed.
     #[error("setup failed: {0}")]
-    Setup(Box<CallError>),
+    Setup(#[source] Box<CallError>),
+    /// The run itself could not start.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// A built-in scenario does not read (a defect of the build).
+    #[error(transparent)]
+    Scenario(#[from] CaseError),
 }
 
 impl From<CallError> for QuirkError {
@@ -48,86 +49,120 @@ impl From<CallError> for QuirkError {
     }
 }
 
-/// How long to wait for mail to arrive and copies to settle on a real server.
-const SETTLE: Duration = Duration::from_secs(30);
-
-struct Scenario {
-    name: &'static str,
-    description: &'static str,
-    sender: Role,
-    owner: Role,
-    save: bool,
-    folder: Option<(Folder, Option<Role>)>,
-    documented: (Vec<Place>, Vec<Place>),
-    intended: (Vec<Place>, Vec<Place>),
-}
-
-fn scenarios() -> Vec<Scenario> {
-    use Place::*;
-    vec![
-        Scenario {
-            name: "A",
-            description: "the delegate sends a draft in the principal's Drafts; SavedItemFolderId is sentitems with no Mailbox",
-            sender: Role::Delegate,
-            owner: Role::Principal,
-            save: true,
-            folder: Some((Folder::SentItems, None)),
-            documented: (vec![PrincipalDrafts], vec![]),
-            intended: (vec![], vec![DelegateSentItems]),
-        },
-        Scenario {
-            name: "A-workaround",
-            description: "the same, naming the principal's Mailbox in the DistinguishedFolderId",
-            sender: Role::Delegate,
-            owner: Role::Principal,
-            save: true,
-            folder: Some((Folder::SentItems, Some(Role::Principal))),
-            documented: (vec![], vec![PrincipalSentItems]),
-            intended: (vec![], vec![PrincipalSentItems]),
-        },
-        Scenario {
-            name: "B",
-            description: "the delegate sends a draft in the delegate's own Drafts with the copy to the principal's Sent Items",
-            sender: Role::Delegate,
-            owner: Role::Delegate,
-            save: true,
-            folder: Some((Folder::SentItems, Some(Role::Principal))),
-            documented: (vec![DelegateDrafts], vec![]),
-            intended: (vec![], vec![PrincipalSentItems]),
-        },
-        Scenario {
-            name: "control-principal",
-            description: "control: the principal sends its own draft, SaveItemToFolder=true, no folder",
-            sender: Role::Principal,
-            owner: Role::Principal,
-            save: true,
-            folder: None,
-            documented: (vec![], vec![PrincipalSentItems]),
-            intended: (vec![], vec![PrincipalSentItems]),
-        },
-        Scenario {
-            name: "control-no-save",
-            description: "control: the delegate sends the principal's draft with SaveItemToFolder=false",
-            sender: Role::Delegate,
-            owner: Role::Principal,
-            save: false,
-            folder: None,
-            documented: (vec![], vec![]),
-            intended: (vec![], vec![]),
-        },
-    ]
-}
-
-const PLACES: [(Place, Role, Folder); 4] = [
-    (Place::PrincipalDrafts, Role::Principal, Folder::Drafts),
-    (Place::DelegateDrafts, Role::Delegate, Folder::Drafts),
+/// The scenarios, by their short names, and the suite's case file each one runs.
+const SCENARIOS: [(&str, &str, &str); 5] = [
     (
-        Place::PrincipalSentItems,
-        Role::Principal,
-        Folder::SentItems,
+        "A",
+        "delegate/scenario-a.toml",
+        include_str!("../../../cases/delegate/scenario-a.toml"),
     ),
-    (Place::DelegateSentItems, Role::Delegate, Folder::SentItems),
+    (
+        "A-workaround",
+        "delegate/scenario-a-workaround.toml",
+        include_str!("../../../cases/delegate/scenario-a-workaround.toml"),
+    ),
+    (
+        "B",
+        "delegate/scenario-b.toml",
+        include_str!("../../../cases/delegate/scenario-b.toml"),
+    ),
+    (
+        "control-principal",
+        "delegate/control-principal-own-draft.toml",
+        include_str!("../../../cases/delegate/control-principal-own-draft.toml"),
+    ),
+    (
+        "control-no-save",
+        "delegate/control-delegate-no-save.toml",
+        include_str!("../../../cases/delegate/control-delegate-no-save.toml"),
+    ),
 ];
+
+/// The delegate cases the reproduction runs, each with its scenario's short name.
+pub fn scenarios() -> Result<Vec<(&'static str, Case)>, CaseError> {
+    SCENARIOS
+        .iter()
+        .map(|(name, file, text)| {
+            let path = Path::new("cases").join(file);
+            Ok((*name, parse_case(&path, text, "delegate")?))
+        })
+        .collect()
+}
+
+/// Runs the scenarios and returns the run, with the table in [`RunSummary::quirk`].
+pub async fn delegate_copy(
+    target: &Target,
+    options: &RunOptions,
+    interrupt: &Interrupt,
+) -> Result<RunSummary, QuirkError> {
+    let scenarios = scenarios()?;
+    check_preconditions(target, &crate::run::new_marker()).await?;
+    let cases: Vec<Case> = scenarios.iter().map(|(_, c)| c.clone()).collect();
+    let mut summary = crate::run::run(target, &cases, options, interrupt, |_| {}).await?;
+    summary.quirk = Some(table(&scenarios, &summary));
+    Ok(summary)
+}
+
+/// The table: each scenario's outcome beside what is documented and what was intended.
+pub fn table(scenarios: &[(&str, Case)], summary: &RunSummary) -> QuirkReport {
+    let rows = scenarios
+        .iter()
+        .filter_map(|(name, case)| {
+            let outcome = summary.outcomes.iter().find(|o| o.id == case.id)?;
+            let intended = QuirkObservation::expected(&case.expect);
+            let documented = case.quirk.as_ref().map_or_else(
+                || intended.clone(),
+                |q| QuirkObservation::expected(&q.expect),
+            );
+            let checks: Vec<_> = outcome
+                .state
+                .iter()
+                .chain(&outcome.quirk_state)
+                .cloned()
+                .collect();
+            let answer = outcome
+                .answer
+                .clone()
+                .or_else(|| outcome.reason.clone())
+                .unwrap_or_else(|| "no answer".to_owned());
+            let observed = QuirkObservation::observed(&answer, &checks);
+            let verdict = QuirkVerdict::of(outcome.verdict);
+            let difference = (verdict == QuirkVerdict::Different).then(|| {
+                format!(
+                    "documented: {}; intended: {}; observed: {}{}",
+                    documented.describe(),
+                    intended.describe(),
+                    observed.describe(),
+                    outcome
+                        .reason
+                        .as_ref()
+                        .map(|r| format!(" ({}: {r})", outcome.verdict))
+                        .unwrap_or_default()
+                )
+            });
+            Some(QuirkRow {
+                scenario: (*name).to_owned(),
+                description: case.title.clone(),
+                request: outcome
+                    .exchanges
+                    .iter()
+                    .find(|e| e.stage == Stage::UnderTest)
+                    .map(|e| e.request.clone())
+                    .unwrap_or_default(),
+                documented,
+                intended,
+                observed,
+                verdict,
+                difference,
+            })
+        })
+        .collect();
+    QuirkReport {
+        name: "delegate-copy".into(),
+        reference: "SendItem operation reference, Remarks (delegate access)".into(),
+        rows,
+    }
+}
 
 fn account(target: &Target, role: Role) -> Result<&Account, QuirkError> {
     target.account(role).ok_or(QuirkError::MissingAccount(role))
@@ -184,243 +219,5 @@ pub async fn check_preconditions(target: &Target, marker: &str) -> Result<(), Qu
              Add-MailboxFolderPermission -Identity \"{p}:\\Sent Items\" -User {d} -AccessRights Editor\n  \
              Set-Mailbox -Identity {p} -GrantSendOnBehalfTo @{{Add=\"{d}\"}}"
         ),
-    })
-}
-
-/// Runs the five scenarios and returns the table, with one outcome per scenario.
-pub async fn delegate_copy(target: &Target, keep: bool) -> Result<RunSummary, QuirkError> {
-    let started = Instant::now();
-    let started_at = crate::mock::store::format_time(crate::mock::store::now());
-    let marker = new_marker();
-    check_preconditions(target, &marker).await?;
-    let mut rows = Vec::new();
-    let mut outcomes = Vec::new();
-    for scenario in scenarios() {
-        let (row, outcome) = run_scenario(target, &marker, &scenario).await?;
-        rows.push(row);
-        outcomes.push(outcome);
-    }
-    if !keep {
-        crate::run::clean_up(target, &marker).await;
-    }
-    Ok(RunSummary {
-        run_id: crate::run::run_id(
-            &started_at,
-            &format!("quirk-{}", crate::run::marker_tail(&marker)),
-        ),
-        target: target.description.clone(),
-        server_version: None,
-        started: started_at,
-        elapsed: started.elapsed(),
-        outcomes,
-        quirk: Some(QuirkReport {
-            name: "delegate-copy".into(),
-            reference: "SendItem operation reference, Remarks (delegate access)".into(),
-            rows,
-        }),
-    })
-}
-
-async fn run_scenario(
-    target: &Target,
-    marker: &str,
-    s: &Scenario,
-) -> Result<(QuirkRow, Outcome), QuirkError> {
-    let started = Instant::now();
-    let (client, log) = target.client.with_log();
-    let owner = account(target, s.owner)?;
-    let sender = account(target, s.sender)?;
-    let recipient = account(target, Role::Recipient)?;
-    let subject = format!("{marker} delegate-copy [{}]", s.name);
-    let draft = Item::message(&subject)
-        .to(recipient.address.clone())
-        .with_body("ewsconf quirk delegate-copy");
-    let id = client
-        .create_in(sender, folder_of(&owner.address, Folder::Drafts), draft)
-        .await?;
-
-    let mut send = SendItem::new([id]).save_item_to_folder(s.save);
-    if let Some((folder, mailbox)) = s.folder {
-        let folder_id = DistinguishedFolderId {
-            id: folder,
-            change_key: None,
-            mailbox: match mailbox {
-                Some(role) => Some(crate::ews::Mailbox::smtp(
-                    account(target, role)?.address.clone(),
-                )),
-                None => None,
-            },
-        };
-        send = send.saved_item_folder_id(TargetFolderId::DistinguishedFolderId(folder_id));
-    }
-    let headers = RequestHeaders {
-        request_server_version: target.version,
-        ..RequestHeaders::default()
-    };
-    let envelope = RequestEnvelope::new(send).with_headers(headers);
-    let request = envelope.to_xml();
-    let exchange = client
-        .post(&sender.auth, Post::soap(&envelope))
-        .await
-        .map_err(CallError::from)?;
-    client.record(&sender.address, &exchange);
-    let under_test = log.lock().map_or(0, |l| l.len()) - 1;
-    let response = match exchange.envelope() {
-        Ok(e) => match e.body {
-            ResponseBody::Response(r) => {
-                r.response_messages
-                    .first()
-                    .map_or("no response message".into(), |m| {
-                        format!(
-                            "{} {}",
-                            m.response_class,
-                            m.response_code.map_or("(no code)", |c| c.as_str())
-                        )
-                    })
-            }
-            ResponseBody::Fault(f) => format!("SOAP Fault {}", f.fault_code.name),
-        },
-        Err(e) => format!("HTTP {}: not an EWS response ({e})", exchange.status),
-    };
-
-    let documented = expected(&s.documented);
-    let intended = expected(&s.intended);
-    let deadline = Instant::now() + SETTLE;
-    let observed = loop {
-        let observed = observe(&client, target, &subject, &response).await?;
-        let settled = observed.delivered && (observed == documented || observed == intended);
-        if settled || Instant::now() >= deadline {
-            break observed;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let verdict = if observed == intended {
-        QuirkVerdict::Fixed
-    } else if observed == documented {
-        QuirkVerdict::Reproduced
-    } else {
-        QuirkVerdict::Different
-    };
-    let difference = (verdict == QuirkVerdict::Different).then(|| {
-        format!(
-            "documented: {}; intended: {}; observed: {}",
-            documented.describe(),
-            intended.describe(),
-            observed.describe()
-        )
-    });
-    let exchanges = log
-        .lock()
-        .map(|l| {
-            l.iter()
-                .enumerate()
-                .map(|(i, e)| ExchangeRecord {
-                    label: if i == under_test {
-                        "SendItem (under test)".into()
-                    } else {
-                        "setup or observe".into()
-                    },
-                    account: e.account.clone(),
-                    request: String::from_utf8_lossy(&e.exchange.request.body).into_owned(),
-                    status: Some(e.exchange.status),
-                    response: Some(String::from_utf8_lossy(&e.exchange.body).into_owned()),
-                    elapsed_ms: e.exchange.elapsed.as_secs_f64() * 1000.0,
-                    schema_errors: Vec::new(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let outcome = Outcome {
-        id: format!("delegate-copy/{}", s.name),
-        title: s.description.to_owned(),
-        category: "delegate-copy".into(),
-        tags: vec!["quirk".into()],
-        reference: "SendItem operation reference, Remarks".into(),
-        verdict: match verdict {
-            QuirkVerdict::Fixed => Verdict::Pass,
-            QuirkVerdict::Reproduced => Verdict::Quirk,
-            QuirkVerdict::Different => Verdict::Fail,
-        },
-        reason: match verdict {
-            QuirkVerdict::Reproduced => {
-                Some("reproduces the documented delegate-copy quirk".into())
-            }
-            _ => None,
-        },
-        findings: difference
-            .iter()
-            .map(|_| crate::run::Finding {
-                check: "behaviour".into(),
-                expected: format!(
-                    "{} (documented) or {} (intended)",
-                    documented.describe(),
-                    intended.describe()
-                ),
-                actual: observed.describe(),
-            })
-            .collect(),
-        exchanges,
-        state: Vec::new(),
-        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-        changed: None,
-    };
-    let row = QuirkRow {
-        scenario: s.name.into(),
-        description: s.description.into(),
-        request,
-        documented,
-        intended,
-        observed,
-        verdict,
-        difference,
-    };
-    Ok((row, outcome))
-}
-
-fn expected((draft, copy): &(Vec<Place>, Vec<Place>)) -> QuirkObservation {
-    QuirkObservation {
-        response: "Success NoError".into(),
-        delivered: true,
-        draft: draft.clone(),
-        copy: copy.clone(),
-    }
-}
-
-async fn observe(
-    client: &Client,
-    target: &Target,
-    subject: &str,
-    response: &str,
-) -> Result<QuirkObservation, QuirkError> {
-    let recipient = account(target, Role::Recipient)?;
-    let delivered = !client
-        .find(
-            recipient,
-            folder_of(&recipient.address, Folder::Inbox),
-            subject,
-        )
-        .await?
-        .is_empty();
-    let mut draft = Vec::new();
-    let mut copy = Vec::new();
-    for (place, role, folder) in PLACES {
-        let owner = account(target, role)?;
-        if !client
-            .find(owner, folder_of(&owner.address, folder), subject)
-            .await?
-            .is_empty()
-        {
-            if folder == Folder::Drafts {
-                draft.push(place);
-            } else {
-                copy.push(place);
-            }
-        }
-    }
-    Ok(QuirkObservation {
-        response: response.to_owned(),
-        delivered,
-        draft,
-        copy,
     })
 }

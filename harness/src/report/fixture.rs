@@ -119,6 +119,7 @@ pub(crate) fn summary() -> RunSummary {
         started: "2025-01-01T00:00:00Z".to_owned(),
         elapsed: Duration::from_millis(1234),
         outcomes: vec![pass1, pass2, quirk, fail, skip, error, pass3],
+        fuzz: None,
         quirk: None,
     }
 }

@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use crate::run::{Counts, ExchangeRecord, Outcome, RunSummary, Verdict};
+use crate::judge::Verdict;
+use crate::judge::delegate_copy::{QuirkReport, QuirkVerdict};
+use crate::run::{Counts, ExchangeRecord, Outcome, RunSummary};
 
 /// Element ids the page uses itself; a case id equal to one of them gets a suffix.
 const RESERVED_IDS: [&str; 10] = [
@@ -66,7 +68,7 @@ pub fn render(summary: &RunSummary) -> String {
 }
 
 /// The quirk reproduction's table: one row per scenario, with its exact request.
-fn quirk_table(h: &mut String, q: &crate::run::outcome::QuirkReport) {
+fn quirk_table(h: &mut String, q: &QuirkReport) {
     let _ = write!(
         h,
         "<section id=\"quirk\">\n<h2>Quirk: {}</h2>\n<p>{}</p>\n<table class=\"state\">\n\
@@ -76,9 +78,9 @@ fn quirk_table(h: &mut String, q: &crate::run::outcome::QuirkReport) {
     );
     for r in &q.rows {
         let badge = match r.verdict {
-            crate::run::outcome::QuirkVerdict::Reproduced => "quirk",
-            crate::run::outcome::QuirkVerdict::Fixed => "pass",
-            crate::run::outcome::QuirkVerdict::Different => "fail",
+            QuirkVerdict::Reproduced => "quirk",
+            QuirkVerdict::Fixed => "pass",
+            QuirkVerdict::Different => "fail",
         };
         let _ = writeln!(
             h,
@@ -370,7 +372,7 @@ fn exchange(h: &mut String, e: &ExchangeRecord, open: bool) {
         "<details class=\"exchange\"{}><summary><span class=\"ex-label\">{}</span>\
          <span class=\"account\">{}</span>{status}<span class=\"elapsed\">{}</span>{schema}</summary>",
         if open { " open" } else { "" },
-        esc(&e.label),
+        esc(&e.label()),
         esc(&e.account),
         fmt_ms(e.elapsed_ms)
     );

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::run::{Finding, Outcome, RunSummary, Verdict};
+use crate::judge::{Finding, Verdict};
+use crate::run::{Outcome, RunSummary};
 
 /// Why `junit.xml` could not be rendered.
 #[derive(Debug, thiserror::Error)]

@@ -34,6 +34,8 @@ pub struct ReportPaths {
     pub json: PathBuf,
     /// `report.html`.
     pub html: PathBuf,
+    /// `quirk-NAME.json`, the quirk table, when the run reproduced a quirk.
+    pub quirk: Option<PathBuf>,
 }
 
 /// Why the reports could not be written.
@@ -63,6 +65,9 @@ pub enum ReportError {
     /// `report.json` could not be rendered.
     #[error("cannot render {JSON_FILE}")]
     Json(#[source] json::JsonError),
+    /// The quirk table could not be rendered as JSON.
+    #[error("cannot render the quirk table")]
+    Quirk(#[source] serde_json::Error),
 }
 
 /// Renders `junit.xml`, `report.json` and `report.html` for `summary` and writes them into `dir`,
@@ -75,6 +80,15 @@ pub fn write_all(summary: &RunSummary, dir: &Path) -> Result<ReportPaths, Report
     let junit = junit::render(summary).map_err(ReportError::Junit)?;
     let json = json::render(summary).map_err(ReportError::Json)?;
     let html = html::render(summary);
+    let quirk = summary
+        .quirk
+        .as_ref()
+        .map(|q| {
+            serde_json::to_string_pretty(q)
+                .map(|json| (dir.join(format!("quirk-{}.json", q.name)), json))
+        })
+        .transpose()
+        .map_err(ReportError::Quirk)?;
 
     fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
         path: dir.to_path_buf(),
@@ -84,10 +98,14 @@ pub fn write_all(summary: &RunSummary, dir: &Path) -> Result<ReportPaths, Report
         junit: dir.join(JUNIT_FILE),
         json: dir.join(JSON_FILE),
         html: dir.join(HTML_FILE),
+        quirk: quirk.as_ref().map(|(path, _)| path.clone()),
     };
     write_atomic(&paths.junit, junit.as_bytes())?;
     write_atomic(&paths.json, json.as_bytes())?;
     write_atomic(&paths.html, html.as_bytes())?;
+    if let Some((path, json)) = &quirk {
+        write_atomic(path, json.as_bytes())?;
+    }
     Ok(paths)
 }
 

@@ -7,7 +7,8 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::{Counts, Outcome, RunSummary, Verdict};
+use crate::judge::Verdict;
+use crate::run::{Counts, Outcome, RunSummary};
 
 /// A progress bar on stderr, one step per case. Hidden when stderr is not a terminal or when
 /// disabled; drawing never fails the run.
@@ -102,6 +103,71 @@ impl Paint {
             text.to_owned()
         }
     }
+}
+
+/// The fuzz table: exchanges and failures per malformation name, the totals and rate, and for
+/// each shrunk failure what broke and how to replay it. Empty when `summary` is not a fuzz run.
+pub fn fuzz(summary: &RunSummary) -> String {
+    let Some(tally) = &summary.fuzz else {
+        return String::new();
+    };
+    let mut out = format!(
+        "{:<34} {:>9} {:>9}\n",
+        "malformation", "exchanges", "failures"
+    );
+    for (name, stats) in &tally.by_name {
+        let _ = writeln!(
+            out,
+            "{name:<34} {:>9} {:>9}",
+            stats.exchanges, stats.failures
+        );
+    }
+    let secs = summary.elapsed.as_secs_f64();
+    let _ = writeln!(
+        out,
+        "{} exchanges, {} invariants checked, {} failing malformation(s) in {secs:.2} s ({:.0} exchanges/s); seed {}",
+        tally.exchanges,
+        tally.invariants,
+        tally.replays.len(),
+        tally.exchanges as f64 / secs.max(1e-9),
+        tally.seed
+    );
+    for replay in &tally.replays {
+        let _ = writeln!(
+            out,
+            "\nFAIL {} (shrunk to {} ItemId(s))",
+            replay.name, replay.item_ids
+        );
+        let id = format!("fuzz/{}", replay.name);
+        for f in summary
+            .outcomes
+            .iter()
+            .filter(|o| o.id == id)
+            .flat_map(|o| &o.findings)
+        {
+            let _ = writeln!(
+                out,
+                "  {}: expected {}, actual {}",
+                clean(&f.check),
+                clean(&f.expected),
+                clean(&f.actual)
+            );
+        }
+        if let Some(command) = &replay.command {
+            let _ = writeln!(out, "  replay: {command}");
+        }
+    }
+    out
+}
+
+/// The quirk table as Markdown, as the README quotes it. Empty when `summary` reproduced no
+/// quirk.
+pub fn quirk(summary: &RunSummary) -> String {
+    summary
+        .quirk
+        .as_ref()
+        .map(|q| clean(&q.markdown()))
+        .unwrap_or_default()
 }
 
 /// The end-of-run summary: the matrix by category (category | pass | quirk | fail | skip | error

@@ -1,24 +1,25 @@
 //! One case against one target: set up, send the request under test, observe the state until it
 //! settles, and hand everything to the judge.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::case::{
     Case, CaseRequest, FolderName, FolderRef, Impersonate, ItemRef, Role, SetupItem, SetupKind,
     StateKind, VersionHeader,
 };
+use crate::case::{Placeholder, Template};
 use crate::ews::{
     BaseItemId, ConnectingSid, DistinguishedFolderId, FolderId, Item, ItemId, ItemKind, Mailbox,
-    RequestEnvelope, RequestHeaders, ResponseEnvelope, SendItem, TargetFolderId,
+    RequestEnvelope, RequestHeaders, SendItem, TargetFolderId,
 };
-use crate::judge::{self, FoundItem, Observed};
+use crate::judge::{self, FoundItem, Observed, Verdict};
 use crate::schema::SchemaSet;
 use crate::target::calls::folder_of;
 use crate::target::client::ExchangeLog;
 use crate::target::{Account, CallError, Client, Post, Target, TargetError};
 
-use super::outcome::{ExchangeRecord, Outcome, Verdict};
+use super::outcome::{ExchangeRecord, Outcome, Stage};
 
 /// What every case of a run shares.
 pub(crate) struct RunContext<'a> {
@@ -72,80 +73,44 @@ pub(crate) fn subject(marker: &str, case: &Case, name: &str) -> String {
 pub(crate) async fn run_case(ctx: &RunContext<'_>, case: &Case) -> Outcome {
     let started = Instant::now();
     let (client, log) = ctx.target.client.with_log();
-    let mut outcome = super::error_outcome(case, None);
+    let mut outcome = Outcome::unjudged(case, Verdict::Error, None);
     let mut under_test = None;
     match attempt(ctx, case, &client, &log, &mut under_test).await {
-        Ok(judgement) => {
-            outcome.verdict = judgement.verdict;
-            outcome.reason = judgement.reason;
-            outcome.findings = judgement.findings;
-            outcome.state = judgement.state;
-        }
+        Ok(judgement) => outcome.judged(judgement),
         Err(Stop::Skip(why)) => {
             outcome.verdict = Verdict::Skip;
             outcome.reason = Some(why);
         }
-        Err(Stop::Error(why)) => {
-            outcome.verdict = Verdict::Error;
-            outcome.reason = Some(why);
-        }
+        Err(Stop::Error(why)) => outcome.reason = Some(why),
     }
-    outcome.exchanges = records(&log, under_test, ctx.schemas);
+    outcome.exchanges = records(&log, under_test);
     outcome.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     outcome
 }
 
-fn records(
-    log: &ExchangeLog,
-    under_test: Option<usize>,
-    schemas: &SchemaSet,
-) -> Vec<ExchangeRecord> {
+/// The request under test: where it sits in the case's log, and its schema errors.
+struct UnderTest {
+    index: usize,
+    schema_errors: Vec<String>,
+}
+
+fn records(log: &ExchangeLog, under_test: Option<UnderTest>) -> Vec<ExchangeRecord> {
     let log = log.lock().unwrap_or_else(|e| e.into_inner());
     log.iter()
         .enumerate()
         .map(|(i, l)| {
-            let operation = l
-                .exchange
-                .request
-                .soap_action
-                .as_deref()
-                .and_then(|a| a.rsplit('/').next())
-                .unwrap_or("request")
-                .to_owned();
-            let label = match under_test {
-                Some(t) if i == t => format!("{operation} (under test)"),
-                Some(t) if i > t => format!("observe: {operation}"),
-                _ => format!("setup: {operation}"),
+            let stage = match &under_test {
+                Some(t) if i == t.index => Stage::UnderTest,
+                Some(t) if i > t.index => Stage::Observe,
+                _ => Stage::Setup,
             };
-            let schema_errors = if under_test == Some(i) {
-                schema_errors(schemas, &l.exchange.body)
-            } else {
-                Vec::new()
+            let schema_errors = match &under_test {
+                Some(t) if i == t.index => t.schema_errors.clone(),
+                _ => Vec::new(),
             };
-            ExchangeRecord {
-                label,
-                account: l.account.clone(),
-                request: String::from_utf8_lossy(&l.exchange.request.body).into_owned(),
-                status: Some(l.exchange.status),
-                response: Some(String::from_utf8_lossy(&l.exchange.body).into_owned()),
-                elapsed_ms: l.exchange.elapsed.as_secs_f64() * 1000.0,
-                schema_errors,
-            }
+            ExchangeRecord::of(stage, &l.account, &l.exchange, schema_errors)
         })
         .collect()
-}
-
-fn schema_errors(schemas: &SchemaSet, body: &[u8]) -> Vec<String> {
-    schemas
-        .validate(body)
-        .errors
-        .iter()
-        .map(|e| e.to_string())
-        .collect()
-}
-
-fn looks_like_xml(body: &[u8]) -> bool {
-    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
 async fn attempt(
@@ -153,7 +118,7 @@ async fn attempt(
     case: &Case,
     client: &Client,
     log: &ExchangeLog,
-    under_test: &mut Option<usize>,
+    under_test: &mut Option<UnderTest>,
 ) -> Result<judge::Judgement, Stop> {
     for r in &case.requires {
         if let Some(why) = ctx.unmet.get(r) {
@@ -166,21 +131,7 @@ async fn attempt(
 
     // Setup.
     let mut items: BTreeMap<&str, Resolved> = BTreeMap::new();
-    let stale_names: BTreeSet<&str> = match &case.request {
-        CaseRequest::Typed { item_ids, .. } => item_ids
-            .iter()
-            .filter_map(|r| match r {
-                ItemRef::Stale(n) => Some(n.as_str()),
-                _ => None,
-            })
-            .collect(),
-        CaseRequest::Raw { body, .. } => case
-            .setup
-            .iter()
-            .filter(|s| body.contains(&format!("{{{{stalekey:{}}}}}", s.name)))
-            .map(|s| s.name.as_str())
-            .collect(),
-    };
+    let stale_names = case.stale_items();
     for s in &case.setup {
         let resolved = set_up(ctx, case, client, s, stale_names.contains(s.name.as_str())).await?;
         items.insert(s.name.as_str(), resolved);
@@ -193,21 +144,11 @@ async fn attempt(
         .await
         .map_err(|e| Stop::Error(format!("the request under test got no response: {e}")))?;
     client.record(&sender.address, &exchange);
-    *under_test = Some(log.lock().unwrap_or_else(|e| e.into_inner()).len() - 1);
-
-    let is_xml = looks_like_xml(&exchange.body);
-    let mut observed = Observed {
-        status: exchange.status,
-        is_xml,
-        schema_errors: if is_xml {
-            schema_errors(ctx.schemas, &exchange.body)
-        } else {
-            Vec::new()
-        },
-        envelope: ResponseEnvelope::parse(&exchange.body).map_err(|e| e.to_string()),
-        item_count,
-        folders: BTreeMap::new(),
-    };
+    let mut observed = Observed::answer(exchange.status, &exchange.body, ctx.schemas, item_count);
+    *under_test = Some(UnderTest {
+        index: log.lock().unwrap_or_else(|e| e.into_inner()).len() - 1,
+        schema_errors: observed.schema_errors.clone(),
+    });
 
     // Observe until the state settles.
     let tokens = |name: &str| subject(ctx.marker, case, name);
@@ -316,40 +257,44 @@ async fn build_request(
             item_count,
             mangle,
         } => {
-            let mut text = body.replace("{{marker}}", ctx.marker);
-            if text.contains("{{deleted}}") {
-                let ghost = deleted_id(ctx, case, client).await?;
-                text = text.replace("{{deleted}}", &xml_escape(&ghost.id));
-            }
-            for (name, r) in items {
-                let key = |id: Option<&ItemId>| {
-                    xml_escape(id.and_then(|i| i.change_key.as_deref()).unwrap_or(""))
-                };
-                text = text.replace(&format!("{{{{id:{name}}}}}"), &xml_escape(&r.current.id));
-                text = text.replace(&format!("{{{{changekey:{name}}}}}"), &key(Some(&r.current)));
-                text = text.replace(&format!("{{{{stalekey:{name}}}}}"), &key(r.stale.as_ref()));
-            }
-            for role in Role::ALL {
-                let placeholder = format!("{{{{address:{role}}}}}");
-                if text.contains(&placeholder) {
-                    text = text.replace(&placeholder, &xml_escape(&address(role)?));
+            let template = Template::parse(body)
+                .map_err(|e| Stop::Error(format!("the raw request cannot be filled in: {e}")))?;
+            // What only the server can say is asked for once per placeholder, before filling in.
+            let mut looked_up: BTreeMap<Placeholder<'_>, String> = BTreeMap::new();
+            for p in template.placeholders() {
+                if looked_up.contains_key(&p) {
+                    continue;
                 }
-                for folder in FolderName::ALL {
-                    let placeholder = format!("{{{{folderid:{role}:{folder}}}}}");
-                    if text.contains(&placeholder) {
+                let value = match p {
+                    Placeholder::Deleted => deleted_id(ctx, case, client).await?.id,
+                    Placeholder::FolderId(role, folder) => {
                         let owner = address(role)?;
-                        let id = client
+                        client
                             .folder_id(account(role)?, folder_of(&owner, folder.distinguished()))
-                            .await?;
-                        text = text.replace(&placeholder, &xml_escape(&id.id));
+                            .await?
+                            .id
                     }
-                }
+                    Placeholder::Address(role) => address(role)?,
+                    Placeholder::Marker => ctx.marker.to_owned(),
+                    Placeholder::Id(name) => item(name)?.current.id.clone(),
+                    Placeholder::ChangeKey(name) => {
+                        item(name)?.current.change_key.clone().unwrap_or_default()
+                    }
+                    Placeholder::StaleKey(name) => item(name)?
+                        .stale
+                        .as_ref()
+                        .and_then(|s| s.change_key.clone())
+                        .unwrap_or_default(),
+                };
+                looked_up.insert(p, value);
             }
+            let text =
+                template.fill(|p| Ok::<_, Stop>(looked_up.get(&p).cloned().unwrap_or_default()))?;
             let bytes = text.into_bytes();
             Ok((
                 Post {
                     body: match mangle {
-                        Some(m) => m.apply(bytes),
+                        Some(m) => m.apply(bytes, crate::limits::DEFAULT_MAX_BODY_BYTES),
                         None => bytes,
                     }
                     .into(),
@@ -459,12 +404,6 @@ async fn deleted_id(ctx: &RunContext<'_>, case: &Case, client: &Client) -> Resul
         .await?;
     client.delete(sender, vec![id.clone()]).await?;
     Ok(id)
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;")
 }
 
 async fn send_with_retry(

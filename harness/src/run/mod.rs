@@ -20,7 +20,11 @@ use crate::schema::SchemaSet;
 use crate::target::calls::folder_of;
 use crate::target::{CallError, Target, TargetError};
 
-pub use outcome::{Counts, ExchangeRecord, Finding, Outcome, RunSummary, StateCheck, Verdict};
+pub use outcome::{
+    Counts, ExchangeRecord, FuzzTally, NameStats, Outcome, Replay, RunSummary, Stage,
+};
+
+use crate::judge::Verdict;
 
 /// How a run goes.
 #[derive(Debug, Clone)]
@@ -59,7 +63,7 @@ impl Interrupt {
 pub enum RunError {
     /// The target did not answer.
     #[error("the target is unreachable: {0}")]
-    Unreachable(TargetError),
+    Unreachable(#[source] TargetError),
 }
 
 /// A run id that is unique enough to tell runs and their items apart: time and randomness.
@@ -103,7 +107,7 @@ pub async fn run(
     mut on_outcome: impl FnMut(&Outcome),
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let started_at = crate::mock::store::format_time(crate::mock::store::now());
+    let started_at = crate::clock::format_time(crate::clock::now());
     let marker = new_marker();
     let (unmet, server_version) = probe(target, &marker).await?;
     let context = case_run::RunContext {
@@ -148,30 +152,13 @@ pub async fn run(
         started: started_at,
         elapsed: started.elapsed(),
         outcomes: outcomes.into_iter().flatten().collect(),
+        fuzz: None,
         quirk: None,
     })
 }
 
-/// An outcome for `case` that ends in `error` for `why`, until something better is known.
-pub(crate) fn error_outcome(case: &Case, why: Option<&str>) -> Outcome {
-    Outcome {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        category: case.category.clone(),
-        tags: case.tags.clone(),
-        reference: case.reference.clone(),
-        verdict: Verdict::Error,
-        reason: why.map(str::to_owned),
-        findings: Vec::new(),
-        exchanges: Vec::new(),
-        state: Vec::new(),
-        elapsed_ms: 0.0,
-        changed: None,
-    }
-}
-
 fn interrupted(case: &Case, why: &str) -> Outcome {
-    error_outcome(case, Some(why))
+    Outcome::unjudged(case, Verdict::Error, Some(why.to_owned()))
 }
 
 /// Checks that the target answers, and which requirements it meets.

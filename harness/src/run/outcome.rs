@@ -6,66 +6,29 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// The graded verdict of one case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Behaves as the protocol documents intend.
-    Pass,
-    /// Matches a deviation documented for Exchange; the outcome names which.
-    Quirk,
-    /// Neither.
-    Fail,
-    /// A precondition or feature is missing on the target; the outcome says which.
-    Skip,
-    /// The harness could not complete the case; the outcome says why.
-    Error,
-}
+use crate::case::Case;
+use crate::judge::delegate_copy::QuirkReport;
+use crate::judge::{Finding, Judgement, StateCheck, Verdict};
 
-impl Verdict {
-    /// Every verdict, in report order.
-    pub const ALL: [Verdict; 5] = [
-        Verdict::Pass,
-        Verdict::Quirk,
-        Verdict::Fail,
-        Verdict::Skip,
-        Verdict::Error,
-    ];
-
-    /// The verdict's name in reports.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Quirk => "quirk",
-            Verdict::Fail => "fail",
-            Verdict::Skip => "skip",
-            Verdict::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// One check the judge made that did not hold: what was expected and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// Which check, e.g. `http status`, `schema`, `message 2 code`, `state principal:drafts`.
-    pub check: String,
-    /// What the case expected.
-    pub expected: String,
-    /// What the target did.
-    pub actual: String,
+/// What an exchange was for, in the order a case makes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// Creating, changing or looking up what the request under test needs.
+    Setup,
+    /// The request the case is about.
+    UnderTest,
+    /// Looking at the state the request left behind.
+    Observe,
 }
 
 /// One HTTP exchange of a case, as the reports show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExchangeRecord {
-    /// What the exchange was for: `SendItem` (the request under test) or `setup: CreateItem`.
-    pub label: String,
+    /// What the exchange was for.
+    pub stage: Stage,
+    /// The operation, from the `SOAPAction` (`SendItem`, `CreateItem`), or `request`.
+    pub operation: String,
     /// The account that sent it.
     pub account: String,
     /// The request body as sent.
@@ -80,15 +43,68 @@ pub struct ExchangeRecord {
     pub schema_errors: Vec<String>,
 }
 
-/// One state expectation and what was observed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StateCheck {
-    /// The expectation as the case wrote it, e.g. `principal:sentitems contains draft`.
-    pub expectation: String,
-    /// What was found, e.g. `1 item` or `0 items`.
-    pub observed: String,
-    /// Whether the expectation held.
-    pub held: bool,
+impl ExchangeRecord {
+    /// The record of an exchange `account` made at `stage`; `schema_errors` are the response's,
+    /// when it was validated.
+    pub fn of(
+        stage: Stage,
+        account: &str,
+        exchange: &crate::target::Exchange,
+        schema_errors: Vec<String>,
+    ) -> Self {
+        Self {
+            stage,
+            operation: exchange.request.operation().to_owned(),
+            account: account.to_owned(),
+            request: String::from_utf8_lossy(&exchange.request.body).into_owned(),
+            status: Some(exchange.status),
+            response: Some(String::from_utf8_lossy(&exchange.body).into_owned()),
+            elapsed_ms: exchange.elapsed.as_secs_f64() * 1000.0,
+            schema_errors,
+        }
+    }
+
+    /// How reports title the exchange: `SendItem (under test)`, `setup: CreateItem`,
+    /// `observe: FindItem`.
+    pub fn label(&self) -> String {
+        match self.stage {
+            Stage::Setup => format!("setup: {}", self.operation),
+            Stage::UnderTest => format!("{} (under test)", self.operation),
+            Stage::Observe => format!("observe: {}", self.operation),
+        }
+    }
+}
+
+impl Outcome {
+    /// An outcome for `case` that ends in `verdict` for `reason` before anything was judged.
+    pub fn unjudged(case: &Case, verdict: Verdict, reason: Option<String>) -> Self {
+        Self {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            category: case.category.clone(),
+            tags: case.tags.clone(),
+            reference: case.reference.clone(),
+            verdict,
+            reason,
+            findings: Vec::new(),
+            exchanges: Vec::new(),
+            state: Vec::new(),
+            quirk_state: Vec::new(),
+            answer: None,
+            elapsed_ms: 0.0,
+            changed: None,
+        }
+    }
+
+    /// Takes the judge's verdict, reasons and state checks.
+    pub fn judged(&mut self, judgement: Judgement) {
+        self.verdict = judgement.verdict;
+        self.reason = judgement.reason;
+        self.findings = judgement.findings;
+        self.state = judgement.state;
+        self.quirk_state = judgement.quirk_state;
+        self.answer = Some(judgement.answer);
+    }
 }
 
 /// The result of one case.
@@ -115,6 +131,13 @@ pub struct Outcome {
     pub exchanges: Vec<ExchangeRecord>,
     /// The state expectations and what was observed.
     pub state: Vec<StateCheck>,
+    /// The documented deviation's state expectations and what was observed, when the case has
+    /// one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quirk_state: Vec<StateCheck>,
+    /// The answer to the request under test in one line, when one came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
     /// Wall time of the case.
     pub elapsed_ms: f64,
     /// A difference from the stored baseline, as a unified diff.
@@ -185,150 +208,47 @@ pub struct RunSummary {
     pub elapsed: Duration,
     /// One outcome per case, in case order.
     pub outcomes: Vec<Outcome>,
+    /// What a fuzz run (`ewsconf fuzz`) counted, when that is what ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzz: Option<FuzzTally>,
     /// The table of a quirk reproduction (`ewsconf quirk`), when that is what ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quirk: Option<QuirkReport>,
 }
 
-/// Where a draft or its copy can be, in a quirk reproduction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Place {
-    /// The principal's Drafts.
-    PrincipalDrafts,
-    /// The delegate's Drafts.
-    DelegateDrafts,
-    /// The principal's Sent Items.
-    PrincipalSentItems,
-    /// The delegate's Sent Items.
-    DelegateSentItems,
+/// Exchanges and failures for one malformation name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NameStats {
+    /// Requests sent.
+    pub exchanges: usize,
+    /// Requests that broke an invariant.
+    pub failures: usize,
 }
 
-impl Place {
-    /// How reports name the place.
-    pub const fn label(self) -> &'static str {
-        match self {
-            Place::PrincipalDrafts => "principal's Drafts",
-            Place::DelegateDrafts => "delegate's Drafts",
-            Place::PrincipalSentItems => "principal's Sent Items",
-            Place::DelegateSentItems => "delegate's Sent Items",
-        }
-    }
-}
-
-/// What one scenario did (or is documented or intended to do).
+/// What a fuzz run counted: the seed, the exchanges and checks, and each malformation name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuirkObservation {
-    /// `ResponseClass ResponseCode` of the SendItem response, or what came instead.
-    pub response: String,
-    /// Whether the recipient got the message.
-    pub delivered: bool,
-    /// Where the draft is afterwards; empty when it is gone.
-    pub draft: Vec<Place>,
-    /// Where a copy landed; empty when there is none.
-    pub copy: Vec<Place>,
+pub struct FuzzTally {
+    /// The seed; `ewsconf fuzz --seed SEED` sends the same sequence.
+    pub seed: u64,
+    /// Requests sent (not counting set-up and observation).
+    pub exchanges: usize,
+    /// Checks the judge made.
+    pub invariants: usize,
+    /// Per malformation name (`valid` for none).
+    pub by_name: BTreeMap<&'static str, NameStats>,
+    /// For each shrunk failure: its name, its ItemIds, and the command that replays it.
+    pub replays: Vec<Replay>,
 }
 
-impl QuirkObservation {
-    /// One line: response, delivery, draft and copy.
-    pub fn describe(&self) -> String {
-        let places = |p: &[Place], none: &str| {
-            if p.is_empty() {
-                none.to_owned()
-            } else {
-                p.iter()
-                    .map(|p| p.label())
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            }
-        };
-        format!(
-            "{}; {}; draft: {}; copy: {}",
-            self.response,
-            if self.delivered {
-                "delivered"
-            } else {
-                "not delivered"
-            },
-            places(&self.draft, "gone"),
-            places(&self.copy, "none")
-        )
-    }
-}
-
-/// How a scenario's observed behaviour compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QuirkVerdict {
-    /// It matches the documented quirk (and not the intent).
-    Reproduced,
-    /// It matches what the request intended.
-    Fixed,
-    /// Neither; the row spells out the difference.
-    Different,
-}
-
-impl QuirkVerdict {
-    /// The verdict's name in reports.
-    pub const fn name(self) -> &'static str {
-        match self {
-            QuirkVerdict::Reproduced => "reproduced",
-            QuirkVerdict::Fixed => "fixed",
-            QuirkVerdict::Different => "different",
-        }
-    }
-}
-
-/// One scenario of a quirk reproduction.
+/// How to replay one shrunk fuzz failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuirkRow {
-    /// Short name: `A`, `A-workaround`, `B`, `control-principal`, `control-no-save`.
-    pub scenario: String,
-    /// What the scenario does.
-    pub description: String,
-    /// The exact SendItem request sent, ready to paste into a bug report.
-    pub request: String,
-    /// What the SendItem reference documents Exchange doing.
-    pub documented: QuirkObservation,
-    /// What the request asked for.
-    pub intended: QuirkObservation,
-    /// What this target did.
-    pub observed: QuirkObservation,
-    /// The comparison.
-    pub verdict: QuirkVerdict,
-    /// For `different`, how the observation differs from both.
-    pub difference: Option<String>,
-}
-
-/// The result of `ewsconf quirk`: one row per scenario.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuirkReport {
-    /// The quirk's name, e.g. `delegate-copy`.
-    pub name: String,
-    /// Where it is documented.
-    pub reference: String,
-    /// The scenarios.
-    pub rows: Vec<QuirkRow>,
-}
-
-impl QuirkReport {
-    /// The table as Markdown, as the terminal prints it and the README quotes it.
-    pub fn markdown(&self) -> String {
-        let mut out = String::from(
-            "| scenario | documented (SendItem reference) | intended by the request | this target | verdict |\n|---|---|---|---|---|\n",
-        );
-        for r in &self.rows {
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} |\n",
-                r.scenario,
-                r.documented.describe(),
-                r.intended.describe(),
-                r.observed.describe(),
-                r.verdict.name()
-            ));
-        }
-        out
-    }
+pub struct Replay {
+    /// The malformation name.
+    pub name: &'static str,
+    /// How many ItemIds the shrunk request carries.
+    pub item_ids: usize,
+    /// The command that replays it, when its case file was written.
+    pub command: Option<String>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

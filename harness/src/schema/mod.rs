@@ -15,11 +15,14 @@
 //! a byte scan enforces [`Limits`], UTF-8, and the absence of any DOCTYPE; libxml2 then parses
 //! without network, entity substitution, DTD loading, recovery or XInclude, and its entity
 //! loader loads nothing while a document is being handled.
+//!
+//! [`report_files`] and [`validate_files`] validate many files on several threads at once.
 
 mod diag;
 mod enumerations;
 mod errors;
 mod ffi;
+mod files;
 mod limits;
 mod loader;
 mod tree;
@@ -31,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub use errors::{CompileError, SchemaError, Validation, XmlError, XmlErrorKind};
+pub use files::{FileOutcome, FilesSummary, report_files, validate_files, validate_files_in_order};
 pub use limits::{LIBXML2_MAX_DEPTH, Limits};
 
 use diag::{Phase, Sink};

@@ -74,6 +74,14 @@ impl Post {
             )),
         }
     }
+
+    /// The operation its `SOAPAction` names (`SendItem`), or `request` without one.
+    pub fn operation(&self) -> &str {
+        self.soap_action
+            .as_deref()
+            .and_then(|a| a.rsplit('/').next())
+            .unwrap_or("request")
+    }
 }
 
 /// One request and what came back.

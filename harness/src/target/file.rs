@@ -110,7 +110,7 @@ impl TargetFile {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TargetFileError> {
         let error = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = crate::mock::directory::line_column(text, span.start);
+            let (line, column) = crate::location::line_column(text, span.start);
             TargetFileError {
                 path: path.to_owned(),
                 line,

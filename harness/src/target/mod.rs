@@ -13,9 +13,10 @@ pub use calls::{Account, CallError};
 pub use client::{Client, ClientOptions, Exchange, Post, TargetError};
 pub use file::{TargetFile, TargetFileError};
 
+use crate::accounts::{DEFAULT_ACCOUNTS, DEFAULT_DOMAIN, DEFAULT_PASSWORD};
 use crate::case::Role;
 use crate::ews::ExchangeVersion;
-use crate::mock::{DEFAULT_PASSWORD, MockConfig, MockError, MockServer};
+use crate::mock::{MockConfig, MockError, MockServer};
 
 /// Why a target could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -53,32 +54,51 @@ impl Target {
         let mock = MockServer::start(config).await?;
         let client = Client::new(mock.url(), &ClientOptions::default())?;
         let directory = &mock.store().directory;
-        let role_addresses = [
-            (Role::Principal, "boss@example.com"),
-            (Role::Delegate, "helper@example.com"),
-            (Role::Recipient, "carol@example.com"),
-            (Role::Outsider, "mallory@example.com"),
-            (Role::Impersonator, "svc@example.com"),
-            (Role::Reviewer, "reader@example.com"),
-            (Role::Sendas, "assistant@example.com"),
-        ];
         let mut accounts = BTreeMap::new();
         let mut sids = BTreeMap::new();
-        for (role, address) in role_addresses {
-            if let Some(user) = directory.by_address(address) {
-                accounts.insert(role, Account::basic(address, DEFAULT_PASSWORD));
-                sids.insert(role, directory.users()[user].sid.clone());
+        for default in &DEFAULT_ACCOUNTS {
+            if let Some(user) = directory.by_address(default.address) {
+                accounts.insert(
+                    default.role,
+                    Account::basic(default.address, DEFAULT_PASSWORD),
+                );
+                sids.insert(default.role, directory.users()[user].sid.clone());
             }
         }
         Ok(Self {
             description,
             client,
             accounts,
-            unknown_domain: Some("example.com".into()),
+            unknown_domain: Some(DEFAULT_DOMAIN.into()),
             version: None,
             sids,
             mock: Some(mock),
         })
+    }
+
+    /// A server at `url` with no accounts yet: add them with [`Target::with_account`].
+    pub fn at(url: &str, options: &ClientOptions) -> Result<Self, SetupError> {
+        Ok(Self {
+            description: url.to_owned(),
+            client: Client::new(url, options)?,
+            accounts: BTreeMap::new(),
+            unknown_domain: None,
+            version: None,
+            sids: BTreeMap::new(),
+            mock: None,
+        })
+    }
+
+    /// The same target with `account` playing `role`.
+    pub fn with_account(mut self, role: Role, account: Account) -> Self {
+        self.accounts.insert(role, account);
+        self
+    }
+
+    /// The same target, making up addresses that must bounce in `domain`.
+    pub fn with_unknown_domain(mut self, domain: impl Into<String>) -> Self {
+        self.unknown_domain = Some(domain.into());
+        self
     }
 
     /// A real server described by a target file.

@@ -1,0 +1,246 @@
+//! The delegate Sent Items quirk as a table: each delegate case's outcome compared with what the
+//! SendItem reference documents and what the request intended.
+//!
+//! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem>
+
+use serde::Serialize;
+
+use super::{StateCheck, Verdict};
+use crate::case::{Expectation, ExpectedAnswer, FolderName, Role, StateKind};
+
+/// Where a draft or its copy can be, in a quirk reproduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Place {
+    /// The principal's Drafts.
+    PrincipalDrafts,
+    /// The delegate's Drafts.
+    DelegateDrafts,
+    /// The principal's Sent Items.
+    PrincipalSentItems,
+    /// The delegate's Sent Items.
+    DelegateSentItems,
+}
+
+impl Place {
+    /// How reports name the place.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Place::PrincipalDrafts => "principal's Drafts",
+            Place::DelegateDrafts => "delegate's Drafts",
+            Place::PrincipalSentItems => "principal's Sent Items",
+            Place::DelegateSentItems => "delegate's Sent Items",
+        }
+    }
+}
+
+/// What one scenario did (or is documented or intended to do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuirkObservation {
+    /// `ResponseClass ResponseCode` of the SendItem response, or what came instead.
+    pub response: String,
+    /// Whether the recipient got the message.
+    pub delivered: bool,
+    /// Where the draft is afterwards; empty when it is gone.
+    pub draft: Vec<Place>,
+    /// Where a copy landed; empty when there is none.
+    pub copy: Vec<Place>,
+}
+
+impl QuirkObservation {
+    /// One line: response, delivery, draft and copy.
+    pub fn describe(&self) -> String {
+        let places = |p: &[Place], none: &str| {
+            if p.is_empty() {
+                none.to_owned()
+            } else {
+                p.iter()
+                    .map(|p| p.label())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            }
+        };
+        format!(
+            "{}; {}; draft: {}; copy: {}",
+            self.response,
+            if self.delivered {
+                "delivered"
+            } else {
+                "not delivered"
+            },
+            places(&self.draft, "gone"),
+            places(&self.copy, "none")
+        )
+    }
+}
+
+/// How a scenario's observed behaviour compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuirkVerdict {
+    /// It matches the documented quirk (and not the intent).
+    Reproduced,
+    /// It matches what the request intended.
+    Fixed,
+    /// Neither; the row spells out the difference.
+    Different,
+}
+
+impl QuirkVerdict {
+    /// The verdict's name in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            QuirkVerdict::Reproduced => "reproduced",
+            QuirkVerdict::Fixed => "fixed",
+            QuirkVerdict::Different => "different",
+        }
+    }
+}
+
+/// One scenario of a quirk reproduction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuirkRow {
+    /// Short name: `A`, `A-workaround`, `B`, `control-principal`, `control-no-save`.
+    pub scenario: String,
+    /// What the scenario does.
+    pub description: String,
+    /// The exact SendItem request sent, ready to paste into a bug report.
+    pub request: String,
+    /// What the SendItem reference documents Exchange doing.
+    pub documented: QuirkObservation,
+    /// What the request asked for.
+    pub intended: QuirkObservation,
+    /// What this target did.
+    pub observed: QuirkObservation,
+    /// The comparison.
+    pub verdict: QuirkVerdict,
+    /// For `different`, how the observation differs from both.
+    pub difference: Option<String>,
+}
+
+/// The result of `ewsconf quirk`: one row per scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuirkReport {
+    /// The quirk's name, e.g. `delegate-copy`.
+    pub name: String,
+    /// Where it is documented.
+    pub reference: String,
+    /// The scenarios.
+    pub rows: Vec<QuirkRow>,
+}
+
+impl QuirkReport {
+    /// The table as Markdown, as the terminal prints it and the README quotes it.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| scenario | documented (SendItem reference) | intended by the request | this target | verdict |\n|---|---|---|---|---|\n",
+        );
+        for r in &self.rows {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                r.scenario,
+                r.documented.describe(),
+                r.intended.describe(),
+                r.observed.describe(),
+                r.verdict.name()
+            ));
+        }
+        out
+    }
+}
+
+/// Where each place is looked into: whose folder, and whether it holds drafts or copies.
+const PLACES: [(Place, Role, FolderName); 4] = [
+    (Place::PrincipalDrafts, Role::Principal, FolderName::Drafts),
+    (Place::DelegateDrafts, Role::Delegate, FolderName::Drafts),
+    (
+        Place::PrincipalSentItems,
+        Role::Principal,
+        FolderName::SentItems,
+    ),
+    (
+        Place::DelegateSentItems,
+        Role::Delegate,
+        FolderName::SentItems,
+    ),
+];
+
+impl QuirkObservation {
+    /// What an expectation asks for: each place it says `contains`, and delivery when the
+    /// recipient's Inbox `contains` the item.
+    pub fn expected(expect: &Expectation) -> Self {
+        let response = match &expect.answer {
+            ExpectedAnswer::Messages(m) => m
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {}",
+                        m.class,
+                        m.codes
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            ExpectedAnswer::Fault(codes) => format!(
+                "SOAP Fault {}",
+                codes
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            ExpectedAnswer::Status => "any answer".to_owned(),
+        };
+        let held = |owner: Role, folder: FolderName| {
+            expect.state.iter().any(|e| {
+                e.owner == owner && e.folder == folder && matches!(e.kind, StateKind::Contains(_))
+            })
+        };
+        Self::from_places(response, held)
+    }
+
+    /// What was seen, from every state check a case made (intended and documented).
+    pub fn observed(answer: &str, checks: &[StateCheck]) -> Self {
+        let seen = |owner: Role, folder: FolderName| {
+            checks
+                .iter()
+                .any(|c| c.place == (owner, folder) && c.found.is_some_and(|n| n > 0))
+        };
+        Self::from_places(answer.to_owned(), seen)
+    }
+
+    fn from_places(response: String, present: impl Fn(Role, FolderName) -> bool) -> Self {
+        let mut draft = Vec::new();
+        let mut copy = Vec::new();
+        for (place, owner, folder) in PLACES {
+            if present(owner, folder) {
+                match folder {
+                    FolderName::Drafts => draft.push(place),
+                    _ => copy.push(place),
+                }
+            }
+        }
+        Self {
+            response,
+            delivered: present(Role::Recipient, FolderName::Inbox),
+            draft,
+            copy,
+        }
+    }
+}
+
+impl QuirkVerdict {
+    /// The table's verdict for a case's: the intent held (`fixed`), the documented quirk held
+    /// (`reproduced`), or neither.
+    pub const fn of(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Pass => QuirkVerdict::Fixed,
+            Verdict::Quirk => QuirkVerdict::Reproduced,
+            _ => QuirkVerdict::Different,
+        }
+    }
+}
