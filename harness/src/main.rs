@@ -189,7 +189,7 @@ enum Command {
         #[arg(long, default_value_t = 0, value_name = "N")]
         delivery_delay_ms: u64,
         /// Largest request body accepted, in bytes; larger ones get 413.
-        #[arg(long, default_value_t = ewsconf::mock::DEFAULT_MAX_BODY_BYTES, value_name = "N")]
+        #[arg(long, default_value_t = ewsconf::limits::DEFAULT_MAX_BODY_BYTES, value_name = "N")]
         max_body_bytes: usize,
     },
 }

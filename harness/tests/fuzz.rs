@@ -7,10 +7,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use ewsconf::Verdict;
 use ewsconf::case::load_dir;
 use ewsconf::fuzz::{FuzzOptions, FuzzReport, fuzz, sequence};
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::run::{Interrupt, Verdict, run};
+use ewsconf::run::{Interrupt, run};
 use ewsconf::schema::SchemaSet;
 use ewsconf::target::Target;
 

@@ -6,10 +6,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ewsconf::Verdict;
 use ewsconf::case::{Case, CaseRequest, ExpectedAnswer, FolderName, ItemRef, StateKind};
 use ewsconf::ews::{ResponseClass, ResponseCode};
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::run::{Interrupt, Verdict, run};
+use ewsconf::run::{Interrupt, run};
 use ewsconf::target::Target;
 
 async fn verdicts(defects: Defects) -> BTreeMap<String, Verdict> {

@@ -4,15 +4,21 @@
 
 use std::process::Command;
 
+use ewsconf::judge::delegate_copy::QuirkVerdict;
 use ewsconf::mock::{MockConfig, Profile};
-use ewsconf::run::outcome::QuirkVerdict;
 use ewsconf::target::Target;
 
 async fn verdicts(profile: Profile) -> Vec<(String, QuirkVerdict)> {
     let target = Target::embedded(MockConfig::with_profile(profile))
         .await
         .unwrap();
-    let summary = ewsconf::quirk::delegate_copy(&target, false)
+    let options = ewsconf::RunOptions {
+        jobs: 2,
+        keep: false,
+        case_timeout: std::time::Duration::from_secs(60),
+        schemas: ewsconf::SchemaSet::embedded().unwrap(),
+    };
+    let summary = ewsconf::quirk::delegate_copy(&target, &options, &Default::default())
         .await
         .expect("the reproduction runs");
     target.shutdown().await;

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ewsconf::case::{FolderName, Role};
+use ewsconf::judge::{Finding, StateCheck, Verdict};
 use ewsconf::report;
-use ewsconf::run::{ExchangeRecord, Finding, Outcome, RunSummary, StateCheck, Verdict};
+use ewsconf::run::{ExchangeRecord, Outcome, RunSummary, Stage};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -112,7 +114,8 @@ fn outcome(n: usize, verdict: Verdict, changed: bool) -> Outcome {
         },
         exchanges: vec![
             ExchangeRecord {
-                label: "setup: CreateItem".to_owned(),
+                stage: Stage::Setup,
+                operation: "CreateItem".to_owned(),
                 account: "principal@contoso.test".to_owned(),
                 request: "<a><b>create</b></a>".to_owned(),
                 status: Some(200),
@@ -121,7 +124,8 @@ fn outcome(n: usize, verdict: Verdict, changed: bool) -> Outcome {
                 schema_errors: Vec::new(),
             },
             ExchangeRecord {
-                label: "SendItem".to_owned(),
+                stage: Stage::UnderTest,
+                operation: "SendItem".to_owned(),
                 account: "delegate@contoso.test".to_owned(),
                 request: "<m:SendItem xmlns:m=\"urn:m\" SaveItemToFolder=\"true\"/>".to_owned(),
                 status: Some(if failing { 500 } else { 200 }),
@@ -142,7 +146,11 @@ fn outcome(n: usize, verdict: Verdict, changed: bool) -> Outcome {
             expectation: "principal:sentitems contains draft".to_owned(),
             observed: if failing { "0 items" } else { "1 item" }.to_owned(),
             held: !failing,
+            place: (Role::Principal, FolderName::SentItems),
+            found: Some(usize::from(!failing)),
         }],
+        quirk_state: Vec::new(),
+        answer: None,
         elapsed_ms: 40.0 + n as f64,
         changed: changed
             .then(|| "--- baseline\n+++ run\n-NoError\n+ErrorItemNotFound\n".to_owned()),
@@ -173,6 +181,7 @@ fn summary() -> RunSummary {
         started: "2025-01-01T12:00:00Z".to_owned(),
         elapsed: Duration::from_millis(4321),
         outcomes,
+        fuzz: None,
         quirk: None,
     }
 }

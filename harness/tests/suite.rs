@@ -5,7 +5,7 @@ mod common;
 
 use ewsconf::case::Case;
 use ewsconf::mock::{MockConfig, Profile};
-use ewsconf::run::{RunSummary, Verdict};
+use ewsconf::{RunSummary, Verdict};
 
 fn explain(summary: &RunSummary, wanted: impl Fn(&str, Verdict) -> bool) -> Vec<String> {
     summary

@@ -6,12 +6,13 @@ mod common;
 
 use std::time::Duration;
 
+use ewsconf::Verdict;
 use ewsconf::case::Case;
 use ewsconf::ews::{
     Folder, FolderId, Item, ItemId, ItemKind, OperationResponse, ResponseBody, ResponseEnvelope,
     ResponseMessage, RootFolder,
 };
-use ewsconf::run::{Interrupt, RunOptions, RunSummary, Verdict, run};
+use ewsconf::run::{Interrupt, RunOptions, RunSummary, run};
 use ewsconf::target::{ClientOptions, Target, TargetFile};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::run::{ExchangeRecord, Finding, Outcome, RunSummary, StateCheck, Verdict};
+use crate::case::{FolderName, Role};
+use crate::judge::{Finding, StateCheck, Verdict};
+use crate::run::{ExchangeRecord, Outcome, RunSummary, Stage};
 
 /// Server-controlled text that tries to break out of a `<pre>`, a CDATA section and an attribute,
 /// and carries terminal escapes and characters XML 1.0 forbids.
@@ -17,9 +19,15 @@ const SEND_OK: &str = r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns
 
 const SEND_REQ: &str = r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Header><t:RequestServerVersion Version="Exchange2013"/></soap:Header><soap:Body><m:SendItem SaveItemToFolder="true"><m:ItemIds><t:ItemId Id="AAMkAD&amp;1" ChangeKey="CQAAAB"/></m:ItemIds></m:SendItem></soap:Body></soap:Envelope>"#;
 
-fn exchange(label: &str, status: Option<u16>, response: Option<String>) -> ExchangeRecord {
+fn exchange(
+    stage: Stage,
+    operation: &str,
+    status: Option<u16>,
+    response: Option<String>,
+) -> ExchangeRecord {
     ExchangeRecord {
-        label: label.to_owned(),
+        stage,
+        operation: operation.to_owned(),
         account: "delegate@contoso.test".to_owned(),
         request: SEND_REQ.to_owned(),
         status,
@@ -39,12 +47,21 @@ fn outcome(id: &str, category: &str, verdict: Verdict) -> Outcome {
         verdict,
         reason: None,
         findings: Vec::new(),
-        exchanges: vec![exchange("SendItem", Some(200), Some(SEND_OK.to_owned()))],
+        exchanges: vec![exchange(
+            Stage::UnderTest,
+            "SendItem",
+            Some(200),
+            Some(SEND_OK.to_owned()),
+        )],
         state: vec![StateCheck {
             expectation: "principal:sentitems contains draft".to_owned(),
             observed: "1 item".to_owned(),
             held: true,
+            place: (Role::Principal, FolderName::SentItems),
+            found: Some(1),
         }],
+        quirk_state: Vec::new(),
+        answer: Some("Success NoError".to_owned()),
         elapsed_ms: 40.0,
         changed: None,
     }
@@ -84,6 +101,7 @@ pub(crate) fn summary() -> RunSummary {
         },
     ];
     let mut bad = exchange(
+        Stage::UnderTest,
         "SendItem",
         Some(500),
         Some(format!(
@@ -92,13 +110,20 @@ pub(crate) fn summary() -> RunSummary {
     );
     bad.schema_errors = vec![format!("1:22: Element 'Body': {HOSTILE}")];
     fail.exchanges = vec![
-        exchange("setup: CreateItem", Some(200), Some(SEND_OK.to_owned())),
+        exchange(
+            Stage::Setup,
+            "CreateItem",
+            Some(200),
+            Some(SEND_OK.to_owned()),
+        ),
         bad,
     ];
     fail.state = vec![StateCheck {
         expectation: "delegate:drafts contains draft".to_owned(),
         observed: HOSTILE.to_owned(),
         held: false,
+        place: (Role::Delegate, FolderName::Drafts),
+        found: Some(0),
     }];
     fail.changed = Some(format!("-NoError\n+{HOSTILE}\n"));
 
@@ -109,7 +134,7 @@ pub(crate) fn summary() -> RunSummary {
 
     let mut error = outcome("errors/timeout", "errors", Verdict::Error);
     error.reason = Some(format!("transport: connection reset {HOSTILE}"));
-    error.exchanges = vec![exchange("SendItem", None, None)];
+    error.exchanges = vec![exchange(Stage::UnderTest, "SendItem", None, None)];
     error.state.clear();
 
     RunSummary {

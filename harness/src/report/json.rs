@@ -56,6 +56,7 @@ mod tests {
         assert_eq!(
             outcome_keys,
             [
+                "answer",
                 "category",
                 "changed",
                 "elapsed_ms",
