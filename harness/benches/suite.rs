@@ -78,8 +78,8 @@ fn child(kind: &str) -> ExitCode {
                     max_failures: 0,
                 };
                 let report = fuzz(&target, &options, |_| {}).await.expect("fuzz");
-                let secs = report.elapsed.as_secs_f64();
-                (secs, report.exchanges as f64 / secs)
+                let secs = report.summary.elapsed.as_secs_f64();
+                (secs, report.tally.exchanges as f64 / secs)
             }
         }
     });

@@ -46,18 +46,23 @@ async fn the_mock_breaks_no_invariant_under_either_profile() {
             .map(|f| format!("{}: {:?}", f.shrunk.name(), f.findings))
             .collect();
         assert!(failures.is_empty(), "{profile}: {failures:#?}");
-        assert_eq!(report.exchanges, 600);
+        assert_eq!(report.tally.exchanges, 600);
         // Valid requests and at least a dozen kinds of malformation were exercised.
         assert!(
             report
+                .tally
                 .by_name
                 .get("valid")
                 .is_some_and(|s| s.exchanges > 200),
             "{:?}",
-            report.by_name
+            report.tally.by_name
         );
-        assert!(report.by_name.len() > 12, "{:?}", report.by_name.keys());
-        assert!(report.invariants > 6 * 600);
+        assert!(
+            report.tally.by_name.len() > 12,
+            "{:?}",
+            report.tally.by_name.keys()
+        );
+        assert!(report.tally.invariants > 6 * 600);
     }
 }
 

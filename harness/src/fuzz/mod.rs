@@ -23,7 +23,7 @@ use crate::ews::{
 };
 use crate::generate::{FuzzCase, Malformation, SchemaEra, WATCHED, arb_fuzz_case};
 use crate::judge::{self, Finding, FoundItem, Judgement, Observed, StateCheck, Verdict};
-use crate::run::{ExchangeRecord, FuzzTally, NameStats, Outcome, Replay, RunSummary, Stage};
+use crate::run::{ExchangeRecord, FuzzTally, Outcome, Replay, RunSummary, Stage};
 use crate::schema::SchemaSet;
 use crate::target::calls::folder_of;
 use crate::target::{Account, CallError, Client, Post, Target, TargetError};
@@ -97,18 +97,10 @@ pub struct FuzzFailure {
 /// The result of a fuzz run.
 #[derive(Debug, Clone)]
 pub struct FuzzReport {
-    /// The seed.
-    pub seed: u64,
-    /// Requests sent (not counting set-up and observation).
-    pub exchanges: usize,
-    /// Checks the judge made.
-    pub invariants: usize,
-    /// Per malformation name (`valid` for none).
-    pub by_name: BTreeMap<&'static str, NameStats>,
+    /// What was sent and checked, per malformation name; the summary holds a copy.
+    pub tally: FuzzTally,
     /// Shrunk failures, one per malformation name at most.
     pub failures: Vec<FuzzFailure>,
-    /// Wall time of the sending and checking.
-    pub elapsed: Duration,
     /// The run as the reporters read it: one outcome per malformation name.
     pub summary: RunSummary,
 }
@@ -237,12 +229,14 @@ pub async fn fuzz(
     let mut rng = runner(options.seed);
     let strategy = arb_fuzz_case(SchemaEra::Current);
     let mut report = FuzzReport {
-        seed: options.seed,
-        exchanges: 0,
-        invariants: 0,
-        by_name: BTreeMap::new(),
+        tally: FuzzTally {
+            seed: options.seed,
+            exchanges: 0,
+            invariants: 0,
+            by_name: BTreeMap::new(),
+            replays: Vec::new(),
+        },
         failures: Vec::new(),
-        elapsed: Duration::ZERO,
         summary: RunSummary {
             run_id: crate::run::run_id(&started_at, &format!("fuzz-{}", options.seed)),
             target: target.description.clone(),
@@ -268,10 +262,10 @@ pub async fn fuzz(
         let results = run_batch(&ctx, done, &cases).await?;
         for ((case, judged), tree) in cases.iter().zip(results).zip(trees) {
             let name = case.name();
-            let stats = report.by_name.entry(name).or_default();
+            let stats = report.tally.by_name.entry(name).or_default();
             stats.exchanges += 1;
-            report.exchanges += 1;
-            report.invariants += judged.judgement.checks;
+            report.tally.exchanges += 1;
+            report.tally.invariants += judged.judgement.checks;
             first_exchanges
                 .entry(name)
                 .or_insert_with(|| judged.record.exchanges());
@@ -290,7 +284,7 @@ pub async fn fuzz(
         done += size;
         progress(done);
     }
-    report.elapsed = started.elapsed();
+    report.summary.elapsed = started.elapsed();
     crate::run::clean_up(target, &ctx.marker).await;
     if let Some(dir) = &options.regressions {
         for (n, failure) in report.failures.iter_mut().enumerate() {
@@ -315,30 +309,25 @@ pub async fn fuzz(
             failure.case_file = Some(path);
         }
     }
-    report.summary.elapsed = report.elapsed;
-    report.summary.fuzz = Some(FuzzTally {
-        seed: options.seed,
-        exchanges: report.exchanges,
-        invariants: report.invariants,
-        by_name: report.by_name.clone(),
-        replays: report
-            .failures
-            .iter()
-            .map(|f| Replay {
-                name: f.shrunk.name(),
-                item_ids: f.shrunk.effective_shape().items.len(),
-                command: f.case_file.as_ref().map(|path| {
-                    let dir = options.regressions.as_deref().unwrap_or(path.as_path());
-                    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                    format!(
-                        "ewsconf run --cases {} --only 'regressions/{stem}'",
-                        dir.display()
-                    )
-                }),
-            })
-            .collect(),
-    });
+    report.tally.replays = report
+        .failures
+        .iter()
+        .map(|f| Replay {
+            name: f.shrunk.name(),
+            item_ids: f.shrunk.effective_shape().items.len(),
+            command: f.case_file.as_ref().map(|path| {
+                let dir = options.regressions.as_deref().unwrap_or(path.as_path());
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                format!(
+                    "ewsconf run --cases {} --only 'regressions/{stem}'",
+                    dir.display()
+                )
+            }),
+        })
+        .collect();
+    report.summary.fuzz = Some(report.tally.clone());
     report.summary.outcomes = report
+        .tally
         .by_name
         .iter()
         .map(|(name, stats)| {
