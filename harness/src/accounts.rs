@@ -1,5 +1,5 @@
 //! The documented default accounts: who plays each role on the embedded mock, under which
-//! address. The mock builds its default directory from this list and [`crate::target`] maps
+//! address. The mock builds its default directory from this list and the embedded target maps
 //! roles to it; the rights each account holds are the mock's business.
 
 use crate::case::Role;
