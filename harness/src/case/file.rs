@@ -17,19 +17,8 @@ use super::{
     StateExpectation, VersionHeader,
 };
 
-/// Why a case file (or the suite) could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}:{line}:{column}: {message}")]
-pub struct CaseError {
-    /// The file.
-    pub path: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
+/// Why a case file (or the suite) could not be read, at `file:line:column`.
+pub type CaseError = crate::location::Located;
 
 /// The `SOAPAction` a raw request carries unless it says otherwise.
 pub const SEND_ITEM_ACTION: &str =
@@ -168,12 +157,8 @@ struct RawQuirk {
 
 /// Reads and checks one case file; `suite` is the folder the category is taken relative to.
 pub fn load_case(path: &Path, suite: &Path) -> Result<Case, CaseError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CaseError {
-        path: path.display().to_string(),
-        line: 1,
-        column: 1,
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CaseError::file(&path.display().to_string(), format!("cannot read: {e}")))?;
     let category = path
         .strip_prefix(suite)
         .ok()
@@ -187,27 +172,25 @@ pub fn load_case(path: &Path, suite: &Path) -> Result<Case, CaseError> {
 /// Reads every `*.toml` below `suite`, in path order, and checks that ids are unique.
 pub fn load_dir(suite: &Path) -> Result<Vec<Case>, CaseError> {
     let mut files = Vec::new();
-    collect(suite, &mut files).map_err(|e| CaseError {
-        path: suite.display().to_string(),
-        line: 1,
-        column: 1,
-        message: format!("cannot list the case folder: {e}"),
+    collect(suite, &mut files).map_err(|e| {
+        CaseError::file(
+            &suite.display().to_string(),
+            format!("cannot list the case folder: {e}"),
+        )
     })?;
     files.sort();
     let mut cases: Vec<Case> = Vec::with_capacity(files.len());
     for file in files {
         let case = load_case(&file, suite)?;
         if let Some(other) = cases.iter().find(|c| c.id == case.id) {
-            return Err(CaseError {
-                path: file.display().to_string(),
-                line: 1,
-                column: 1,
-                message: format!(
+            return Err(CaseError::file(
+                &file.display().to_string(),
+                format!(
                     "id {:?} is already used by {}: give each case its own id",
                     case.id,
                     other.path.display()
                 ),
-            });
+            ));
         }
         cases.push(case);
     }
@@ -236,13 +219,12 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> CaseError {
-        let (line, column) = crate::location::line_column(self.text, span.start);
-        CaseError {
-            path: self.path.display().to_string(),
-            line,
-            column,
-            message: message.into(),
-        }
+        CaseError::at(
+            &self.path.display().to_string(),
+            self.text,
+            span.start,
+            message,
+        )
     }
 }
 

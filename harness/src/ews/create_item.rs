@@ -2,7 +2,9 @@
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createitem>
 
-use super::types::{Item, TargetFolderId, read_single_folder, wire_enum, write_folder_container};
+use super::types::{
+    Item, TargetFolderId, read_saved_item_folder_id, wire_enum, write_saved_item_folder_id,
+};
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
 use super::{MESSAGES_NS, TYPES_NS};
 
@@ -10,9 +12,9 @@ wire_enum! {
     /// `MessageDispositionType`: what CreateItem and UpdateItem do with a message.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createitem>
     MessageDisposition {
-        SaveOnly = "SaveOnly",
-        SendOnly = "SendOnly",
-        SendAndSaveCopy = "SendAndSaveCopy",
+        SaveOnly,
+        SendOnly,
+        SendAndSaveCopy,
     }
 }
 
@@ -53,14 +55,8 @@ impl ToXml for CreateItem {
             .map(|d| ("MessageDisposition", d.as_str()))
             .collect();
         w.start("m:CreateItem", &attrs);
-        if let Some(folder) = &self.saved_item_folder_id {
-            write_folder_container(w, "m:SavedItemFolderId", folder);
-        }
-        w.start("m:Items", &[]);
-        for item in &self.items {
-            item.to_xml(w);
-        }
-        w.end("m:Items");
+        write_saved_item_folder_id(w, self.saved_item_folder_id.as_ref());
+        w.list("m:Items", &self.items);
         w.end("m:CreateItem");
     }
 }
@@ -70,10 +66,7 @@ impl FromXml for CreateItem {
         let items = e.required_child(MESSAGES_NS, "Items")?;
         Ok(Self {
             message_disposition: e.parse_attr("MessageDisposition")?,
-            saved_item_folder_id: e
-                .child(MESSAGES_NS, "SavedItemFolderId")
-                .map(read_single_folder)
-                .transpose()?,
+            saved_item_folder_id: read_saved_item_folder_id(e)?,
             items: items
                 .elements()
                 .filter(|i| i.namespace.as_deref() == Some(TYPES_NS))

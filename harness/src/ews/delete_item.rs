@@ -3,16 +3,16 @@
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deleteitem>
 
 use super::MESSAGES_NS;
-use super::types::{BaseItemId, read_item_ids, wire_enum};
+use super::types::{BaseItemId, wire_enum};
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
 
 wire_enum! {
     /// `DisposalType`: how an item is deleted.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deleteitem>
     DeleteType {
-        HardDelete = "HardDelete",
-        SoftDelete = "SoftDelete",
-        MoveToDeletedItems = "MoveToDeletedItems",
+        HardDelete,
+        SoftDelete,
+        MoveToDeletedItems,
     }
 }
 
@@ -39,11 +39,7 @@ impl DeleteItem {
 impl ToXml for DeleteItem {
     fn to_xml(&self, w: &mut XmlWriter) {
         w.start("m:DeleteItem", &[("DeleteType", self.delete_type.as_str())]);
-        w.start("m:ItemIds", &[]);
-        for id in &self.item_ids {
-            id.to_xml(w);
-        }
-        w.end("m:ItemIds");
+        w.list("m:ItemIds", &self.item_ids);
         w.end("m:DeleteItem");
     }
 }
@@ -51,10 +47,8 @@ impl ToXml for DeleteItem {
 impl FromXml for DeleteItem {
     fn from_xml(e: &Element) -> Result<Self, XmlError> {
         Ok(Self {
-            delete_type: e
-                .parse_attr("DeleteType")?
-                .ok_or_else(|| e.error("attribute `DeleteType` is required"))?,
-            item_ids: read_item_ids(e.required_child(MESSAGES_NS, "ItemIds")?)?,
+            delete_type: e.parse_required_attr("DeleteType")?,
+            item_ids: e.required_child(MESSAGES_NS, "ItemIds")?.read_children()?,
         })
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/finditem>
 
-use super::types::{FieldUri, Shape, TargetFolderId, read_folder_ids, wire_enum};
+use std::borrow::Cow;
+
+use super::types::{FieldUri, Shape, TargetFolderId, wire_enum};
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
 use super::{MESSAGES_NS, TYPES_NS};
 
@@ -11,9 +13,9 @@ wire_enum! {
     /// `ItemQueryTraversalType`.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/finditem>
     ItemTraversal {
-        Shallow = "Shallow",
-        SoftDeleted = "SoftDeleted",
-        Associated = "Associated",
+        Shallow,
+        SoftDeleted,
+        Associated,
     }
 }
 
@@ -21,11 +23,11 @@ wire_enum! {
     /// `ContainmentModeType`: which part of the value a `Contains` matches.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/contains>
     ContainmentMode {
-        FullString = "FullString",
-        Prefixed = "Prefixed",
-        Substring = "Substring",
-        PrefixOnWords = "PrefixOnWords",
-        ExactPhrase = "ExactPhrase",
+        FullString,
+        Prefixed,
+        Substring,
+        PrefixOnWords,
+        ExactPhrase,
     }
 }
 
@@ -33,14 +35,14 @@ wire_enum! {
     /// `ContainmentComparisonType`: how a `Contains` compares.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/contains>
     ContainmentComparison {
-        Exact = "Exact",
-        IgnoreCase = "IgnoreCase",
-        IgnoreNonSpacingCharacters = "IgnoreNonSpacingCharacters",
-        Loose = "Loose",
-        IgnoreCaseAndNonSpacingCharacters = "IgnoreCaseAndNonSpacingCharacters",
-        LooseAndIgnoreCase = "LooseAndIgnoreCase",
-        LooseAndIgnoreNonSpace = "LooseAndIgnoreNonSpace",
-        LooseAndIgnoreCaseAndIgnoreNonSpace = "LooseAndIgnoreCaseAndIgnoreNonSpace",
+        Exact,
+        IgnoreCase,
+        IgnoreNonSpacingCharacters,
+        Loose,
+        IgnoreCaseAndNonSpacingCharacters,
+        LooseAndIgnoreCase,
+        LooseAndIgnoreNonSpace,
+        LooseAndIgnoreCaseAndIgnoreNonSpace,
     }
 }
 
@@ -89,7 +91,7 @@ impl Restriction {
         match self {
             Restriction::IsEqualTo { field_uri, value } => {
                 w.start("t:IsEqualTo", &[]);
-                w.empty("t:FieldURI", &[("FieldURI", field_uri.as_str())]);
+                field_uri.to_xml(w);
                 w.start("t:FieldURIOrConstant", &[]);
                 w.empty("t:Constant", &[("Value", value)]);
                 w.end("t:FieldURIOrConstant");
@@ -108,7 +110,7 @@ impl Restriction {
                         ("ContainmentComparison", comparison.as_str()),
                     ],
                 );
-                w.empty("t:FieldURI", &[("FieldURI", field_uri.as_str())]);
+                field_uri.to_xml(w);
                 w.empty("t:Constant", &[("Value", value)]);
                 w.end("t:Contains");
             }
@@ -136,11 +138,6 @@ impl Restriction {
         if e.namespace.as_deref() != Some(TYPES_NS) {
             return Err(e.error("expected a search expression in the types namespace"));
         }
-        let field = |e: &Element| -> Result<FieldUri, XmlError> {
-            let f = e.required_child(TYPES_NS, "FieldURI")?;
-            f.parse_attr("FieldURI")?
-                .ok_or_else(|| f.error("attribute `FieldURI` is required"))
-        };
         let constant = |c: &Element| -> Result<String, XmlError> {
             Ok(c.required_child(TYPES_NS, "Constant")?
                 .required_attr("Value")?
@@ -148,11 +145,11 @@ impl Restriction {
         };
         match e.name.as_str() {
             "IsEqualTo" => Ok(Restriction::IsEqualTo {
-                field_uri: field(e)?,
+                field_uri: FieldUri::read_child(e)?,
                 value: constant(e.required_child(TYPES_NS, "FieldURIOrConstant")?)?,
             }),
             "Contains" => Ok(Restriction::Contains {
-                field_uri: field(e)?,
+                field_uri: FieldUri::read_child(e)?,
                 value: constant(e)?,
                 mode: e
                     .parse_attr("ContainmentMode")?
@@ -179,10 +176,7 @@ impl Restriction {
     }
 
     /// Whether an item with these property values matches.
-    pub fn matches<'v>(
-        &self,
-        value_of: &dyn Fn(FieldUri) -> Option<std::borrow::Cow<'v, str>>,
-    ) -> bool {
+    pub fn matches<'v>(&self, value_of: &dyn Fn(FieldUri) -> Option<Cow<'v, str>>) -> bool {
         match self {
             Restriction::IsEqualTo { field_uri, value } => {
                 value_of(*field_uri).as_deref() == Some(value.as_str())
@@ -192,37 +186,43 @@ impl Restriction {
                 value,
                 mode,
                 comparison,
-            } => {
-                let Some(actual) = value_of(*field_uri) else {
-                    return false;
-                };
-                let fold = !matches!(comparison, ContainmentComparison::Exact);
-                // The common case (FindItem by a run marker) without allocating per item.
-                if fold && *mode == ContainmentMode::Substring && value.is_ascii() {
-                    let (h, n) = (actual.as_bytes(), value.as_bytes());
-                    return n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-                }
-                let actual = actual.into_owned();
-                let (actual, value) = if fold {
-                    (actual.to_lowercase(), value.to_lowercase())
-                } else {
-                    (actual, value.clone())
-                };
-                match mode {
-                    ContainmentMode::FullString => actual == value,
-                    ContainmentMode::Prefixed => actual.starts_with(&value),
-                    ContainmentMode::Substring | ContainmentMode::ExactPhrase => {
-                        actual.contains(&value)
-                    }
-                    ContainmentMode::PrefixOnWords => actual
-                        .split_whitespace()
-                        .any(|word| word.starts_with(&value)),
-                }
-            }
+            } => value_of(*field_uri)
+                .is_some_and(|actual| contains(&actual, value, *mode, *comparison)),
             Restriction::And(list) => list.iter().all(|r| r.matches(value_of)),
             Restriction::Or(list) => list.iter().any(|r| r.matches(value_of)),
             Restriction::Not(inner) => !inner.matches(value_of),
         }
+    }
+}
+
+/// Whether `actual` contains `value` as a `t:Contains` with this mode and comparison matches.
+fn contains(
+    actual: &str,
+    value: &str,
+    mode: ContainmentMode,
+    comparison: ContainmentComparison,
+) -> bool {
+    let fold = !matches!(comparison, ContainmentComparison::Exact);
+    // The common case (FindItem by a run marker) without allocating per item.
+    if fold && mode == ContainmentMode::Substring && value.is_ascii() {
+        let (h, n) = (actual.as_bytes(), value.as_bytes());
+        return n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    let (actual, value) = if fold {
+        (
+            Cow::Owned(actual.to_lowercase()),
+            Cow::Owned(value.to_lowercase()),
+        )
+    } else {
+        (Cow::Borrowed(actual), Cow::Borrowed(value))
+    };
+    match mode {
+        ContainmentMode::FullString => actual == value,
+        ContainmentMode::Prefixed => actual.starts_with(&*value),
+        ContainmentMode::Substring | ContainmentMode::ExactPhrase => actual.contains(&*value),
+        ContainmentMode::PrefixOnWords => actual
+            .split_whitespace()
+            .any(|word| word.starts_with(&*value)),
     }
 }
 
@@ -291,11 +291,7 @@ impl ToXml for FindItem {
             r.write(w);
             w.end("m:Restriction");
         }
-        w.start("m:ParentFolderIds", &[]);
-        for f in &self.parent_folder_ids {
-            f.to_xml(w);
-        }
-        w.end("m:ParentFolderIds");
+        w.list("m:ParentFolderIds", &self.parent_folder_ids);
         w.end("m:FindItem");
     }
 }
@@ -306,9 +302,7 @@ impl FromXml for FindItem {
             None => None,
             Some(v) => Some(IndexedPageItemView {
                 max_entries_returned: v.parse_attr("MaxEntriesReturned")?,
-                offset: v
-                    .parse_attr("Offset")?
-                    .ok_or_else(|| v.error("attribute `Offset` is required"))?,
+                offset: v.parse_required_attr("Offset")?,
             }),
         };
         let restriction = match e.child(MESSAGES_NS, "Restriction") {
@@ -322,13 +316,13 @@ impl FromXml for FindItem {
             }
         };
         Ok(Self {
-            traversal: e
-                .parse_attr("Traversal")?
-                .ok_or_else(|| e.error("attribute `Traversal` is required"))?,
+            traversal: e.parse_required_attr("Traversal")?,
             item_shape: Shape::read(e.required_child(MESSAGES_NS, "ItemShape")?)?,
             indexed_page_item_view,
             restriction,
-            parent_folder_ids: read_folder_ids(e.required_child(MESSAGES_NS, "ParentFolderIds")?)?,
+            parent_folder_ids: e
+                .required_child(MESSAGES_NS, "ParentFolderIds")?
+                .read_children()?,
         })
     }
 }

@@ -70,3 +70,32 @@ macro_rules! requests {
 requests!(
     SendItem, CreateItem, GetItem, FindItem, DeleteItem, GetFolder, UpdateItem
 );
+
+/// Implements `ToXml` and `FromXml` for an operation that reads by id, GetItem and GetFolder:
+/// `m:{op}` holding the shape to return and the list of ids to read, in that order.
+macro_rules! shape_and_ids {
+    ($op:ident { $shape:ident: $shape_name:literal, $ids:ident: $ids_name:literal $(,)? }) => {
+        impl $crate::ews::xml::ToXml for $op {
+            fn to_xml(&self, w: &mut $crate::ews::xml::XmlWriter) {
+                let op = concat!("m:", stringify!($op));
+                w.start(op, &[]);
+                self.$shape.write_as(w, concat!("m:", $shape_name));
+                w.list(concat!("m:", $ids_name), &self.$ids);
+                w.end(op);
+            }
+        }
+
+        impl $crate::ews::xml::FromXml for $op {
+            fn from_xml(e: &$crate::ews::xml::Element) -> Result<Self, $crate::ews::xml::XmlError> {
+                use $crate::ews::MESSAGES_NS;
+                Ok(Self {
+                    $shape: $crate::ews::types::Shape::read(
+                        e.required_child(MESSAGES_NS, $shape_name)?,
+                    )?,
+                    $ids: e.required_child(MESSAGES_NS, $ids_name)?.read_children()?,
+                })
+            }
+        }
+    };
+}
+pub(crate) use shape_and_ids;

@@ -12,9 +12,9 @@ wire_enum! {
     /// `ResponseClass`: whether one response message succeeded.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditemresponsemessage>
     ResponseClass {
-        Success = "Success",
-        Warning = "Warning",
-        Error = "Error",
+        Success,
+        Warning,
+        Error,
     }
 }
 
@@ -126,11 +126,7 @@ impl ResponseMessage {
             w.end("m:RootFolder");
         }
         if !self.folders.is_empty() {
-            w.start("m:Folders", &[]);
-            for f in &self.folders {
-                f.to_xml(w);
-            }
-            w.end("m:Folders");
+            w.list("m:Folders", &self.folders);
         }
         if self.root_folder.is_none() && (!self.items.is_empty() || self.carries_items(element)) {
             write_items(w, "m:Items", &self.items);
@@ -165,36 +161,24 @@ fn write_items(w: &mut XmlWriter, name: &str, items: &[Item]) {
     w.end(name);
 }
 
-fn read_items(container: &Element) -> Result<Vec<Item>, XmlError> {
-    container.elements().map(Item::from_xml).collect()
+/// The entries of the optional list element `namespace:name` of `e`; none when it is absent.
+fn read_list<T: FromXml>(e: &Element, namespace: &str, name: &str) -> Result<Vec<T>, XmlError> {
+    e.child(namespace, name)
+        .map_or(Ok(Vec::new()), Element::read_children)
 }
 
 impl FromXml for ResponseMessage {
     fn from_xml(e: &Element) -> Result<Self, XmlError> {
-        let response_class = e
-            .parse_attr("ResponseClass")?
-            .ok_or_else(|| e.error("attribute `ResponseClass` is required"))?;
-        let items = match e.child(MESSAGES_NS, "Items") {
-            Some(c) => read_items(c)?,
-            None => Vec::new(),
-        };
-        let folders = match e.child(MESSAGES_NS, "Folders") {
-            Some(c) => c
-                .elements()
-                .map(Folder::from_xml)
-                .collect::<Result<_, _>>()?,
-            None => Vec::new(),
-        };
+        let response_class = e.parse_required_attr("ResponseClass")?;
+        let items = read_list(e, MESSAGES_NS, "Items")?;
+        let folders = read_list(e, MESSAGES_NS, "Folders")?;
         let root_folder = match e.child(MESSAGES_NS, "RootFolder") {
             None => None,
             Some(r) => Some(RootFolder {
                 indexed_paging_offset: r.parse_attr("IndexedPagingOffset")?,
                 total_items_in_view: r.parse_attr("TotalItemsInView")?,
                 includes_last_item_in_range: r.attr_bool("IncludesLastItemInRange")?,
-                items: match r.child(TYPES_NS, "Items") {
-                    Some(c) => read_items(c)?,
-                    None => Vec::new(),
-                },
+                items: read_list(r, TYPES_NS, "Items")?,
             }),
         };
         let conflict_results = match e.child(MESSAGES_NS, "ConflictResults") {

@@ -4,8 +4,7 @@
 
 use super::MESSAGES_NS;
 use super::types::{
-    BaseItemId, TargetFolderId, bool_attr, read_item_ids, read_single_folder,
-    write_folder_container,
+    BaseItemId, TargetFolderId, bool_attr, read_saved_item_folder_id, write_saved_item_folder_id,
 };
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
 
@@ -58,14 +57,8 @@ impl ToXml for SendItem {
             "m:SendItem",
             &[("SaveItemToFolder", bool_attr(self.save_item_to_folder))],
         );
-        w.start("m:ItemIds", &[]);
-        for id in &self.item_ids {
-            id.to_xml(w);
-        }
-        w.end("m:ItemIds");
-        if let Some(folder) = &self.saved_item_folder_id {
-            write_folder_container(w, "m:SavedItemFolderId", folder);
-        }
+        w.list("m:ItemIds", &self.item_ids);
+        write_saved_item_folder_id(w, self.saved_item_folder_id.as_ref());
         w.end("m:SendItem");
     }
 }
@@ -76,11 +69,8 @@ impl FromXml for SendItem {
             save_item_to_folder: e
                 .attr_bool("SaveItemToFolder")?
                 .ok_or_else(|| e.error("attribute `SaveItemToFolder` is required"))?,
-            item_ids: read_item_ids(e.required_child(MESSAGES_NS, "ItemIds")?)?,
-            saved_item_folder_id: e
-                .child(MESSAGES_NS, "SavedItemFolderId")
-                .map(read_single_folder)
-                .transpose()?,
+            item_ids: e.required_child(MESSAGES_NS, "ItemIds")?.read_children()?,
+            saved_item_folder_id: read_saved_item_folder_id(e)?,
         })
     }
 }

@@ -89,10 +89,7 @@ impl RequestHeaders {
         let mut headers = RequestHeaders::default();
         for h in header.elements() {
             if h.is(TYPES_NS, "RequestServerVersion") {
-                headers.request_server_version = Some(
-                    h.parse_attr("Version")?
-                        .ok_or_else(|| h.error("attribute `Version` is required"))?,
-                );
+                headers.request_server_version = Some(h.parse_required_attr("Version")?);
             } else if h.is(TYPES_NS, "ExchangeImpersonation") {
                 let sid = h.required_child(TYPES_NS, "ConnectingSID")?;
                 let form = sid

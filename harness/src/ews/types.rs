@@ -3,16 +3,25 @@
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-xml-elements-in-exchange>
 
-use super::TYPES_NS;
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter, bool_str};
+use super::{MESSAGES_NS, TYPES_NS};
 
-/// Declares a closed enumeration whose variants are spelled on the wire exactly as named.
+/// Declares a closed enumeration whose variants are spelled on the wire as named, or as the
+/// literal after `=` where the schema spells one otherwise.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+    (@wire $variant:ident) => { stringify!($variant) };
+    (@wire $variant:ident $wire:literal) => { $wire };
+    ($(#[$meta:meta])* $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident $(= $wire:literal)?),+ $(,)?
+    }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $($(#[$vmeta])* #[doc = concat!("`", $wire, "`")] $variant),+
+            $(
+                $(#[$vmeta])*
+                #[doc = concat!("`", wire_enum!(@wire $variant $($wire)?), "`")]
+                $variant
+            ),+
         }
 
         impl $name {
@@ -22,7 +31,7 @@ macro_rules! wire_enum {
             /// The value as spelled on the wire.
             pub const fn as_str(self) -> &'static str {
                 match self {
-                    $($name::$variant => $wire),+
+                    $($name::$variant => wire_enum!(@wire $variant $($wire)?)),+
                 }
             }
         }
@@ -32,7 +41,7 @@ macro_rules! wire_enum {
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
-                    $($wire => Ok($name::$variant),)+
+                    $(wire_enum!(@wire $variant $($wire)?) => Ok($name::$variant),)+
                     _ => Err(crate::ews::UnknownValue {
                         kind: stringify!($name),
                         value: s.to_owned(),
@@ -54,27 +63,27 @@ wire_enum! {
     /// `ExchangeVersionType`: the schema version a client asks for in `RequestServerVersion`.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/requestserverversion>
     ExchangeVersion {
-        Exchange2007 = "Exchange2007",
+        Exchange2007,
         Exchange2007Sp1 = "Exchange2007_SP1",
-        Exchange2009 = "Exchange2009",
-        Exchange2010 = "Exchange2010",
+        Exchange2009,
+        Exchange2010,
         Exchange2010Sp1 = "Exchange2010_SP1",
         Exchange2010Sp2 = "Exchange2010_SP2",
-        Exchange2012 = "Exchange2012",
-        Exchange2013 = "Exchange2013",
+        Exchange2012,
+        Exchange2013,
         Exchange2013Sp1 = "Exchange2013_SP1",
-        Exchange2015 = "Exchange2015",
-        Exchange2016 = "Exchange2016",
-        V2015_10_05 = "V2015_10_05",
-        V2016_01_06 = "V2016_01_06",
-        V2016_04_13 = "V2016_04_13",
-        V2016_07_13 = "V2016_07_13",
-        V2016_10_10 = "V2016_10_10",
-        V2017_01_07 = "V2017_01_07",
-        V2017_04_14 = "V2017_04_14",
-        V2017_07_11 = "V2017_07_11",
-        V2017_10_09 = "V2017_10_09",
-        V2018_01_08 = "V2018_01_08",
+        Exchange2015,
+        Exchange2016,
+        V2015_10_05,
+        V2016_01_06,
+        V2016_04_13,
+        V2016_07_13,
+        V2016_10_10,
+        V2017_01_07,
+        V2017_04_14,
+        V2017_07_11,
+        V2017_10_09,
+        V2018_01_08,
     }
 }
 
@@ -207,16 +216,16 @@ wire_enum! {
     /// `MailboxTypeType`: what kind of address a `Mailbox` names.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/mailboxtype>
     MailboxType {
-        Unknown = "Unknown",
-        OneOff = "OneOff",
-        Mailbox = "Mailbox",
+        Unknown,
+        OneOff,
+        Mailbox,
         PublicDl = "PublicDL",
         PrivateDl = "PrivateDL",
-        Contact = "Contact",
-        PublicFolder = "PublicFolder",
-        GroupMailbox = "GroupMailbox",
-        ImplicitContact = "ImplicitContact",
-        User = "User",
+        Contact,
+        PublicFolder,
+        GroupMailbox,
+        ImplicitContact,
+        User,
     }
 }
 
@@ -225,7 +234,7 @@ wire_enum! {
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/body>
     BodyType {
         Html = "HTML",
-        Text = "Text",
+        Text,
     }
 }
 
@@ -233,9 +242,9 @@ wire_enum! {
     /// `DefaultShapeNamesType`: the base set of properties a Get or Find returns.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/baseshape>
     BaseShape {
-        IdOnly = "IdOnly",
-        Default = "Default",
-        AllProperties = "AllProperties",
+        IdOnly,
+        Default,
+        AllProperties,
     }
 }
 
@@ -259,6 +268,21 @@ wire_enum! {
         MessageIsReadReceiptRequested = "message:IsReadReceiptRequested",
         FolderDisplayName = "folder:DisplayName",
         FolderTotalCount = "folder:TotalCount",
+    }
+}
+
+/// `t:FieldURI`, the element that names a property in shapes, restrictions and updates.
+impl ToXml for FieldUri {
+    fn to_xml(&self, w: &mut XmlWriter) {
+        w.empty("t:FieldURI", &[("FieldURI", self.as_str())]);
+    }
+}
+
+impl FieldUri {
+    /// The property named by the `t:FieldURI` child of `e`.
+    pub(crate) fn read_child(e: &Element) -> Result<Self, XmlError> {
+        e.required_child(TYPES_NS, "FieldURI")?
+            .parse_required_attr("FieldURI")
     }
 }
 
@@ -411,9 +435,7 @@ impl FromXml for BaseItemId {
             "OccurrenceItemId" => Ok(BaseItemId::OccurrenceItemId(OccurrenceItemId {
                 recurring_master_id: e.required_attr("RecurringMasterId")?.to_owned(),
                 change_key: e.attr("ChangeKey").map(str::to_owned),
-                instance_index: e
-                    .parse_attr("InstanceIndex")?
-                    .ok_or_else(|| e.error("attribute `InstanceIndex` is required"))?,
+                instance_index: e.parse_required_attr("InstanceIndex")?,
             })),
             "RecurringMasterItemId" => {
                 Ok(BaseItemId::RecurringMasterItemId(RecurringMasterItemId {
@@ -426,11 +448,6 @@ impl FromXml for BaseItemId {
             ))),
         }
     }
-}
-
-/// Reads the item ids inside an `ItemIds`-like container element.
-pub(crate) fn read_item_ids(container: &Element) -> Result<Vec<BaseItemId>, XmlError> {
-    container.elements().map(BaseItemId::from_xml).collect()
 }
 
 /// `t:FolderId`: the id of a folder in the store.
@@ -595,9 +612,7 @@ impl FromXml for TargetFolderId {
         if e.is(TYPES_NS, "FolderId") {
             Ok(TargetFolderId::FolderId(FolderId::read(e)?))
         } else if e.is(TYPES_NS, "DistinguishedFolderId") {
-            let id = e
-                .parse_attr("Id")?
-                .ok_or_else(|| e.error("attribute `Id` is required"))?;
+            let id = e.parse_required_attr("Id")?;
             Ok(TargetFolderId::DistinguishedFolderId(
                 DistinguishedFolderId {
                     id,
@@ -614,23 +629,23 @@ impl FromXml for TargetFolderId {
     }
 }
 
-/// Reads the folder ids inside a `SavedItemFolderId`- or `FolderIds`-like container.
-pub(crate) fn read_folder_ids(container: &Element) -> Result<Vec<TargetFolderId>, XmlError> {
-    container.elements().map(TargetFolderId::from_xml).collect()
+/// Writes a request's `m:SavedItemFolderId` (CreateItem, UpdateItem, SendItem), if it has one.
+pub(crate) fn write_saved_item_folder_id(w: &mut XmlWriter, folder: Option<&TargetFolderId>) {
+    if let Some(folder) = folder {
+        w.list("m:SavedItemFolderId", std::slice::from_ref(folder));
+    }
 }
 
-/// Writes `<name>` around one folder id.
-pub(crate) fn write_folder_container(w: &mut XmlWriter, name: &str, folder: &TargetFolderId) {
-    w.start(name, &[]);
-    folder.to_xml(w);
-    w.end(name);
-}
-
-/// Reads the single folder inside a `SavedItemFolderId`-like container.
-pub(crate) fn read_single_folder(container: &Element) -> Result<TargetFolderId, XmlError> {
-    let mut folders = read_folder_ids(container)?;
+/// Reads a request's optional `m:SavedItemFolderId`, which holds exactly one folder id.
+pub(crate) fn read_saved_item_folder_id(
+    request: &Element,
+) -> Result<Option<TargetFolderId>, XmlError> {
+    let Some(container) = request.child(MESSAGES_NS, "SavedItemFolderId") else {
+        return Ok(None);
+    };
+    let mut folders: Vec<TargetFolderId> = container.read_children()?;
     match folders.len() {
-        1 => Ok(folders.remove(0)),
+        1 => Ok(folders.pop()),
         n => Err(container.error(format!("expected exactly one folder id, found {n}"))),
     }
 }
@@ -875,9 +890,7 @@ impl FromXml for Item {
         let body = match e.child(TYPES_NS, "Body") {
             None => None,
             Some(b) => Some(Body {
-                body_type: b
-                    .parse_attr("BodyType")?
-                    .ok_or_else(|| b.error("attribute `BodyType` is required"))?,
+                body_type: b.parse_required_attr("BodyType")?,
                 content: b.text(),
             }),
         };
@@ -1000,11 +1013,7 @@ impl Shape {
         w.start(name, &[]);
         w.text_element("t:BaseShape", self.base_shape.as_str());
         if !self.additional_properties.is_empty() {
-            w.start("t:AdditionalProperties", &[]);
-            for p in &self.additional_properties {
-                w.empty("t:FieldURI", &[("FieldURI", p.as_str())]);
-            }
-            w.end("t:AdditionalProperties");
+            w.list("t:AdditionalProperties", &self.additional_properties);
         }
         w.end(name);
     }

@@ -5,8 +5,8 @@
 
 use super::create_item::MessageDisposition;
 use super::types::{
-    BaseItemId, FieldUri, Item, TargetFolderId, read_single_folder, wire_enum,
-    write_folder_container,
+    BaseItemId, FieldUri, Item, TargetFolderId, read_saved_item_folder_id, wire_enum,
+    write_saved_item_folder_id,
 };
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
 use super::{MESSAGES_NS, TYPES_NS};
@@ -15,9 +15,9 @@ wire_enum! {
     /// `ConflictResolutionType`.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/updateitem>
     ConflictResolution {
-        NeverOverwrite = "NeverOverwrite",
-        AutoResolve = "AutoResolve",
-        AlwaysOverwrite = "AlwaysOverwrite",
+        NeverOverwrite,
+        AutoResolve,
+        AlwaysOverwrite,
     }
 }
 
@@ -58,7 +58,7 @@ impl ItemUpdate {
             ItemUpdate::DeleteItemField { field_uri } => ("t:DeleteItemField", field_uri, None),
         };
         w.start(name, &[]);
-        w.empty("t:FieldURI", &[("FieldURI", field_uri.as_str())]);
+        field_uri.to_xml(w);
         if let Some(item) = item {
             item.to_xml(w);
         }
@@ -66,10 +66,7 @@ impl ItemUpdate {
     }
 
     fn read(e: &Element) -> Result<Self, XmlError> {
-        let f = e.required_child(TYPES_NS, "FieldURI")?;
-        let field_uri = f
-            .parse_attr("FieldURI")?
-            .ok_or_else(|| f.error("attribute `FieldURI` is required"))?;
+        let field_uri = FieldUri::read_child(e)?;
         let item = || -> Result<Item, XmlError> {
             let value = e
                 .elements()
@@ -141,9 +138,7 @@ impl ToXml for UpdateItem {
             attrs.push(("MessageDisposition", d.as_str()));
         }
         w.start("m:UpdateItem", &attrs);
-        if let Some(folder) = &self.saved_item_folder_id {
-            write_folder_container(w, "m:SavedItemFolderId", folder);
-        }
+        write_saved_item_folder_id(w, self.saved_item_folder_id.as_ref());
         w.start("m:ItemChanges", &[]);
         for change in &self.item_changes {
             w.start("t:ItemChange", &[]);
@@ -179,14 +174,9 @@ impl FromXml for UpdateItem {
             });
         }
         Ok(Self {
-            conflict_resolution: e
-                .parse_attr("ConflictResolution")?
-                .ok_or_else(|| e.error("attribute `ConflictResolution` is required"))?,
+            conflict_resolution: e.parse_required_attr("ConflictResolution")?,
             message_disposition: e.parse_attr("MessageDisposition")?,
-            saved_item_folder_id: e
-                .child(MESSAGES_NS, "SavedItemFolderId")
-                .map(read_single_folder)
-                .transpose()?,
+            saved_item_folder_id: read_saved_item_folder_id(e)?,
             item_changes,
         })
     }

@@ -168,6 +168,13 @@ impl Element {
             .transpose()
     }
 
+    /// A required unprefixed attribute parsed with `FromStr`: a shape error when it is missing or
+    /// its value is bad.
+    pub fn parse_required_attr<T: std::str::FromStr>(&self, name: &str) -> Result<T, XmlError> {
+        self.parse_attr(name)?
+            .ok_or_else(|| self.error(format!("attribute `{name}` is required")))
+    }
+
     /// Child elements in document order.
     pub fn elements(&self) -> impl Iterator<Item = &Element> {
         self.children.iter().filter_map(|n| match n {
@@ -185,6 +192,12 @@ impl Element {
     pub fn required_child(&self, namespace: &str, name: &str) -> Result<&Element, XmlError> {
         self.child(namespace, name)
             .ok_or_else(|| self.error(format!("element `{name}` is required")))
+    }
+
+    /// Every child element read as a `T`, in document order: the entries of a list element such
+    /// as `m:ItemIds`.
+    pub fn read_children<T: FromXml>(&self) -> Result<Vec<T>, XmlError> {
+        self.elements().map(T::from_xml).collect()
     }
 
     /// The text of the first child `namespace:name`, if that child exists.
@@ -408,6 +421,15 @@ impl XmlWriter {
     pub fn text_element(&mut self, name: &str, text: &str) {
         self.start(name, &[]);
         self.text(text);
+        self.end(name);
+    }
+
+    /// Writes `<name>` around each of `values`: a list element such as `m:ItemIds`.
+    pub fn list<T: ToXml>(&mut self, name: &str, values: &[T]) {
+        self.start(name, &[]);
+        for value in values {
+            value.to_xml(self);
+        }
         self.end(name);
     }
 

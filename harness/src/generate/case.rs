@@ -189,3 +189,25 @@ impl FuzzCase {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::strategy::{Strategy, ValueTree};
+
+    use crate::generate::{SchemaEra, arb_fuzz_case};
+
+    #[test]
+    fn generated_cases_read_back_from_the_case_files_they_write() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = arb_fuzz_case(SchemaEra::Current);
+        for n in 0..300 {
+            let generated = strategy.new_tree(&mut runner).unwrap().current();
+            let id = format!("regressions/{}-{n}", generated.name());
+            let case = generated.to_case(&id, "generated".into());
+            let text = case.to_toml();
+            let again = crate::case::parse_case(&case.path, &text, &case.category)
+                .unwrap_or_else(|e| panic!("{generated:?}: {e}\n{text}"));
+            assert_eq!(again, case, "{text}");
+        }
+    }
+}

@@ -301,7 +301,7 @@ where
 fn check_file(path: &Path, schemas: &SchemaSet, buffer: &mut Vec<u8>) -> FileOutcome {
     let limit = schemas.limits().max_bytes;
     let too_large = |len: u64| len > limit as u64;
-    let mut file = match File::open(path) {
+    let file = match File::open(path) {
         Ok(file) => file,
         Err(e) => {
             // A file one may not open can still be seen to be too large, which is reported
@@ -312,11 +312,16 @@ fn check_file(path: &Path, schemas: &SchemaSet, buffer: &mut Vec<u8>) -> FileOut
             };
         }
     };
-    if file.metadata().is_ok_and(|meta| too_large(meta.len())) {
-        return FileOutcome::TooLarge { limit };
-    }
+    let len = match file.metadata() {
+        Ok(meta) if too_large(meta.len()) => return FileOutcome::TooLarge { limit },
+        Ok(meta) => usize::try_from(meta.len()).unwrap_or(0),
+        Err(_) => 0,
+    };
     buffer.clear();
-    let outcome = match file.read_to_end(buffer) {
+    // Room for the whole file and the read that finds its end. `Take` keeps std's
+    // `File::read_to_end` from looking up the size and position again (two more system calls).
+    buffer.reserve(len.saturating_add(1));
+    let outcome = match (&file).take(u64::MAX).read_to_end(buffer) {
         Ok(_) => {
             let validation = schemas.validate(buffer);
             if validation.is_valid() {

@@ -32,19 +32,8 @@ use crate::ews::ExchangeVersion;
 use super::auth::{Auth, Secret};
 use super::calls::Account;
 
-/// Why a target file could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}:{line}:{column}: {message}")]
-pub struct TargetFileError {
-    /// The file.
-    pub path: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
+/// Why a target file could not be used, at `file:line:column`.
+pub type TargetFileError = crate::location::Located;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,11 +83,8 @@ impl TargetFile {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TargetFileError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| TargetFileError {
-            path: shown.clone(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the target file: {e}"),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            TargetFileError::file(&shown, format!("cannot read the target file: {e}"))
         })?;
         Self::parse(&shown, &text, env)
     }
@@ -110,13 +96,7 @@ impl TargetFile {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TargetFileError> {
         let error = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = crate::location::line_column(text, span.start);
-            TargetFileError {
-                path: path.to_owned(),
-                line,
-                column,
-                message,
-            }
+            TargetFileError::at(path, text, span.start, message)
         };
         let raw: RawTarget = toml::from_str(text)
             .map_err(|e| error(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
