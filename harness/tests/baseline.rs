@@ -4,27 +4,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use ewsconf::baseline;
 use ewsconf::case::ExpectedAnswer;
 use ewsconf::ews::ResponseCode;
 use ewsconf::mock::{Defects, MockConfig, Profile};
-
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files(&path));
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            out.push((path.strip_prefix(dir).unwrap().to_owned(), bytes));
-        }
-    }
-    out.sort();
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_against_the_same_profile_write_identical_baselines() {
@@ -41,7 +25,10 @@ async fn two_runs_against_the_same_profile_write_identical_baselines() {
         &[],
     )
     .unwrap();
-    let (a, b) = (files(one.path()), files(two.path()));
+    let (a, b) = (
+        common::files_below(one.path()),
+        common::files_below(two.path()),
+    );
     assert_eq!(a.len(), common::suite().len());
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert_eq!(
@@ -80,13 +67,10 @@ async fn a_one_line_change_in_the_server_marks_exactly_the_affected_cases_change
     );
 
     // Act: the same run against a mock that answers stale change keys with another code.
-    let mut summary = common::run_suite(MockConfig {
-        defects: Defects {
-            stale_as_not_found: true,
-            ..Defects::default()
-        },
-        ..MockConfig::with_profile(Profile::Intended)
-    })
+    let mut summary = common::run_suite(common::broken(Defects {
+        stale_as_not_found: true,
+        ..Defects::default()
+    }))
     .await;
     baseline::compare(&mut summary, dir.path(), &[]).unwrap();
 

@@ -69,10 +69,7 @@ async fn the_mock_breaks_no_invariant_under_either_profile() {
 async fn finds_shrinks_and_replays(defects: Defects, seed: u64) {
     // Arrange
     let dir = tempfile::tempdir().unwrap();
-    let broken = MockConfig {
-        defects,
-        ..MockConfig::with_profile(Profile::Intended)
-    };
+    let broken = common::broken(defects);
 
     // Act: fuzz the broken mock.
     let report = fuzz_mock(broken.clone(), &options(300, seed, Some(dir.path()))).await;

@@ -6,6 +6,8 @@
 //! both cached under the cargo target dir. Where a registry cannot be reached or `python3`,
 //! `node` or `npm` is missing, a test prints a notice and passes; with `CI` set it fails instead.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,18 +18,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use common::{BOSS, CAROL, HELPER, Mock, OK, Outcome, PASSWORD};
 use ewsconf::ews::{
-    DistinguishedFolderName as Folder, Item, Request, RequestEnvelope, ResponseClass, ResponseCode,
-    ResponseEnvelope, SendItem, TargetFolderId,
+    DistinguishedFolderName as Folder, Item, Request, RequestEnvelope, ResponseEnvelope, SendItem,
+    TargetFolderId,
 };
-use ewsconf::mock::{MockConfig, MockServer, Profile};
-use ewsconf::target::calls::{Account, folder_of};
-use ewsconf::target::{Client, ClientOptions};
-
-const BOSS: &str = "boss@example.com";
-const HELPER: &str = "helper@example.com";
-const CAROL: &str = "carol@example.com";
-const PASSWORD: &str = "secret";
+use ewsconf::mock::Profile;
 
 // Pinned, so that what the comments below say a client sends stays true.
 const EXCHANGELIB: &str = "exchangelib==5.6.0";
@@ -294,9 +290,6 @@ async fn run_client(mut command: Command) -> serde_json::Value {
 
 type Exchanges = Arc<Mutex<Vec<(Vec<u8>, Vec<u8>)>>>;
 
-/// Each response message's class and code.
-type Outcomes = Vec<(ResponseClass, Option<ResponseCode>)>;
-
 struct Recorder {
     url: String,
     exchanges: Exchanges,
@@ -336,7 +329,7 @@ impl Recorder {
     }
 
     /// Every SendItem that passed through, with the response messages it got.
-    fn send_items(&self) -> Vec<(SendItem, Outcomes)> {
+    fn send_items(&self) -> Vec<(SendItem, Vec<Outcome>)> {
         let exchanges = self.exchanges.lock().unwrap();
         exchanges
             .iter()
@@ -409,39 +402,66 @@ async fn forward(State(up): State<Upstream>, headers: HeaderMap, body: Bytes) ->
 // The mock and what it holds afterwards
 
 struct World {
-    mock: MockServer,
-    client: Client,
+    mock: Mock,
     proxy: Recorder,
+    /// The subject of the message the client sends, unique to this run.
+    subject: String,
 }
 
 impl World {
-    async fn start() -> Self {
-        let mock = MockServer::start(MockConfig::with_profile(Profile::Documented))
-            .await
-            .expect("mock starts");
-        let client = Client::new(mock.url(), &ClientOptions::default()).expect("client");
-        let proxy = Recorder::start(mock.url()).await;
+    /// A mock with the documented profile behind a recording proxy, for `client` to drive.
+    async fn start(client: &str) -> Self {
+        let mock = Mock::start(Profile::Documented).await;
+        let proxy = Recorder::start(mock.server.url()).await;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let subject = format!("interop-{client}-{nanos:09}");
         Self {
             mock,
-            client,
             proxy,
+            subject,
         }
     }
 
     /// Subjects of the items in `owner`'s `folder` whose subject contains `marker`, read as
     /// `owner`.
     async fn subjects(&self, owner: &str, folder: Folder, marker: &str) -> Vec<String> {
-        self.client
-            .find(
-                &Account::basic(owner, PASSWORD),
-                folder_of(owner, folder),
-                marker,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("FindItem in {owner}'s {folder}: {e}"))
+        let found = self.mock.find(owner, folder, marker).await;
+        found
             .into_iter()
             .map(|i| i.subject.unwrap_or_default())
             .collect()
+    }
+
+    /// Fails unless the mailboxes show the outcome the SendItem reference documents for the
+    /// delegate's send of the draft with the world's subject from boss's Drafts with its copy
+    /// asked for as `spec`: delivered to Carol; for the workaround, the copy in boss's Sent
+    /// Items and the draft gone; for quirk A, the draft still in boss's Drafts and no copy.
+    /// Helper's Sent Items never gets one.
+    async fn assert_documented_outcome(&self, spec: CopySpec) {
+        let subject = self.subject.as_str();
+        let this = [subject];
+        assert_eq!(self.subjects(CAROL, Folder::Inbox, subject).await, this);
+        let drafts = self.subjects(BOSS, Folder::Drafts, subject).await;
+        let boss_sent = self.subjects(BOSS, Folder::SentItems, subject).await;
+        let helper_sent = self.subjects(HELPER, Folder::SentItems, subject).await;
+        match spec {
+            CopySpec::SentItemsOf(owner) => {
+                assert_eq!(owner, BOSS, "the copy was asked for in another mailbox");
+                assert_eq!(boss_sent, this, "the copy is in boss's Sent Items");
+                assert!(drafts.is_empty(), "the draft left boss's Drafts");
+            }
+            CopySpec::SentItemsNoMailbox => {
+                assert_eq!(drafts, this, "quirk A: the draft stays in boss's Drafts");
+                assert!(
+                    boss_sent.is_empty(),
+                    "quirk A: no copy in boss's Sent Items"
+                );
+            }
+        }
+        assert!(helper_sent.is_empty(), "no copy in helper's Sent Items");
     }
 
     /// The one SendItem the client sent, which must have succeeded.
@@ -454,11 +474,7 @@ impl World {
             self.proxy.operations()
         );
         let (send, messages) = sends.remove(0);
-        assert_eq!(
-            messages,
-            vec![(ResponseClass::Success, Some(ResponseCode::NoError))],
-            "SendItem's answer"
-        );
+        assert_eq!(messages, vec![OK], "SendItem's answer");
         send
     }
 }
@@ -485,14 +501,6 @@ fn copy_spec(send: &SendItem) -> CopySpec {
     }
 }
 
-fn marker(client: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("interop-{client}-{nanos:09}")
-}
-
 // ---------------------------------------------------------------------------------------------
 // The tests
 
@@ -501,15 +509,14 @@ async fn exchangelib_delegate_send_sees_the_documented_outcome() {
     let Some(python) = exchangelib_python() else {
         return;
     };
-    let world = World::start().await;
-    let subject = marker("exchangelib");
+    let world = World::start("exchangelib").await;
 
     let mut command = Command::new(python);
     command.arg(script("exchangelib_delegate_send.py")).args([
         &world.proxy.url,
         BOSS,
         CAROL,
-        &subject,
+        &world.subject,
     ]);
     let result = run_client(command).await;
     assert_eq!(result["sent"], true, "{result}");
@@ -522,37 +529,8 @@ async fn exchangelib_delegate_send_sees_the_documented_outcome() {
     let spec = copy_spec(&world.the_send_item());
     eprintln!("exchangelib's SendItem asked for the copy in: {spec:?}");
 
-    assert_eq!(
-        world.subjects(CAROL, Folder::Inbox, &subject).await,
-        [subject.as_str()]
-    );
-    let drafts = world.subjects(BOSS, Folder::Drafts, &subject).await;
-    let boss_sent = world.subjects(BOSS, Folder::SentItems, &subject).await;
-    let helper_sent = world.subjects(HELPER, Folder::SentItems, &subject).await;
-    match spec {
-        CopySpec::SentItemsOf(owner) => {
-            assert_eq!(owner, BOSS, "the copy was asked for in another mailbox");
-            assert_eq!(
-                boss_sent,
-                [subject.as_str()],
-                "the copy is in boss's Sent Items"
-            );
-            assert!(drafts.is_empty(), "the draft left boss's Drafts");
-        }
-        CopySpec::SentItemsNoMailbox => {
-            assert_eq!(
-                drafts,
-                [subject.as_str()],
-                "quirk A: the draft stays in boss's Drafts"
-            );
-            assert!(
-                boss_sent.is_empty(),
-                "quirk A: no copy in boss's Sent Items"
-            );
-        }
-    }
-    assert!(helper_sent.is_empty(), "no copy in helper's Sent Items");
-    world.mock.shutdown().await;
+    world.assert_documented_outcome(spec).await;
+    world.mock.server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,20 +538,12 @@ async fn ews_javascript_api_send_and_save_copy_hits_quirk_a() {
     let Some(modules) = ews_js_modules() else {
         return;
     };
-    let world = World::start().await;
-    let subject = marker("ews-js");
-    let helper = Account::basic(HELPER, PASSWORD);
-    let draft = world
-        .client
-        .create_in(
-            &helper,
-            folder_of(BOSS, Folder::Drafts),
-            Item::message(&subject)
-                .with_body("sent by ews-javascript-api as a delegate")
-                .to(CAROL),
-        )
-        .await
-        .expect("the delegate saves a draft in boss's Drafts");
+    let world = World::start("ews-js").await;
+    let subject = &world.subject;
+    let item = Item::message(subject)
+        .with_body("sent by ews-javascript-api as a delegate")
+        .to(CAROL);
+    let draft = world.mock.create(BOSS, HELPER, item).await;
 
     let mut command = Command::new("node");
     command
@@ -585,31 +555,11 @@ async fn ews_javascript_api_send_and_save_copy_hits_quirk_a() {
     assert_eq!(result["subject"], subject.as_str(), "Bind read the draft");
 
     // SendAndSaveCopy() with no folder sends SavedItemFolderId = sentitems with no Mailbox.
-    let send = world.the_send_item();
-    assert_eq!(copy_spec(&send), CopySpec::SentItemsNoMailbox);
+    let spec = copy_spec(&world.the_send_item());
+    assert_eq!(spec, CopySpec::SentItemsNoMailbox);
 
     // Quirk A, as documented: delivered, answered Success (checked above), no copy anywhere,
     // and the draft still in boss's Drafts.
-    assert_eq!(
-        world.subjects(CAROL, Folder::Inbox, &subject).await,
-        [subject.as_str()]
-    );
-    assert_eq!(
-        world.subjects(BOSS, Folder::Drafts, &subject).await,
-        [subject.as_str()],
-        "the draft stays in boss's Drafts"
-    );
-    assert!(
-        world
-            .subjects(BOSS, Folder::SentItems, &subject)
-            .await
-            .is_empty()
-    );
-    assert!(
-        world
-            .subjects(HELPER, Folder::SentItems, &subject)
-            .await
-            .is_empty()
-    );
-    world.mock.shutdown().await;
+    world.assert_documented_outcome(spec).await;
+    world.mock.server.shutdown().await;
 }

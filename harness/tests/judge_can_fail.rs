@@ -9,7 +9,7 @@ use std::time::Duration;
 use ewsconf::Verdict;
 use ewsconf::case::{Case, CaseRequest, ExpectedAnswer, FolderName, ItemRef, StateKind};
 use ewsconf::ews::{ResponseClass, ResponseCode};
-use ewsconf::mock::{Defects, MockConfig, Profile};
+use ewsconf::mock::Defects;
 use ewsconf::run::{Interrupt, run};
 use ewsconf::target::Target;
 
@@ -19,12 +19,7 @@ async fn verdicts(defects: Defects) -> BTreeMap<String, Verdict> {
     for case in &mut cases {
         case.poll_timeout = Duration::from_millis(500);
     }
-    let target = Target::embedded(MockConfig {
-        defects,
-        ..MockConfig::with_profile(Profile::Intended)
-    })
-    .await
-    .unwrap();
+    let target = Target::embedded(common::broken(defects)).await.unwrap();
     let options = common::run_options(8);
     let summary = run(&target, &cases, &options, &Interrupt::default(), |_| {})
         .await

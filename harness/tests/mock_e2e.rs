@@ -1,85 +1,18 @@
 //! The reference mock end to end, over real HTTP on loopback, driven by the project's own client.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{BOSS, CAROL, HELPER, MALLORY, Mock, OK, err};
 use ewsconf::ews::{
-    DistinguishedFolderId, DistinguishedFolderName as Folder, Item, ItemId, ResponseClass,
-    ResponseCode, ResponseEnvelope, SendItem,
+    ConnectingSid, DistinguishedFolderId, DistinguishedFolderName as Folder, FindItem, Item,
+    ItemId, RequestHeaders, ResponseClass, ResponseCode, ResponseEnvelope, SendItem,
 };
-use ewsconf::mock::{MockConfig, MockServer, Profile};
+use ewsconf::mock::{MockConfig, Profile};
 use ewsconf::schema::SchemaSet;
-use ewsconf::target::calls::{Account, folder_of};
-use ewsconf::target::{Client, ClientOptions, Post};
-
-const BOSS: &str = "boss@example.com";
-const HELPER: &str = "helper@example.com";
-const CAROL: &str = "carol@example.com";
-const MALLORY: &str = "mallory@example.com";
-
-struct Mock {
-    server: MockServer,
-    client: Client,
-}
-
-impl Mock {
-    async fn start(profile: Profile) -> Self {
-        Self::with(MockConfig::with_profile(profile)).await
-    }
-
-    async fn with(config: MockConfig) -> Self {
-        let server = MockServer::start(config).await.expect("mock starts");
-        let client = Client::new(server.url(), &ClientOptions::default()).expect("client");
-        Self { server, client }
-    }
-
-    fn account(address: &str) -> Account {
-        Account::basic(address, "secret")
-    }
-
-    async fn draft(&self, owner: &str, as_user: &str, subject: &str, to: &[&str]) -> ItemId {
-        let mut item = Item::message(subject).with_body("body");
-        for r in to {
-            item = item.to(*r);
-        }
-        self.client
-            .create_in(
-                &Self::account(as_user),
-                folder_of(owner, Folder::Drafts),
-                item,
-            )
-            .await
-            .expect("draft created")
-    }
-
-    async fn count(&self, owner: &str, folder: Folder, marker: &str) -> usize {
-        self.client
-            .find(&Self::account(owner), folder_of(owner, folder), marker)
-            .await
-            .expect("FindItem")
-            .len()
-    }
-
-    async fn send(
-        &self,
-        as_user: &str,
-        send: SendItem,
-    ) -> Vec<(ResponseClass, Option<ResponseCode>)> {
-        self.client
-            .send_item(&Self::account(as_user), send)
-            .await
-            .expect("SendItem answers")
-            .into_iter()
-            .map(|m| (m.response_class, m.response_code))
-            .collect()
-    }
-}
-
-const OK: (ResponseClass, Option<ResponseCode>) =
-    (ResponseClass::Success, Some(ResponseCode::NoError));
-
-fn err(code: ResponseCode) -> (ResponseClass, Option<ResponseCode>) {
-    (ResponseClass::Error, Some(code))
-}
+use ewsconf::target::calls::CallError;
+use ewsconf::target::{Auth, Post};
 
 #[tokio::test]
 async fn save_rules_matrix_puts_the_copy_where_the_request_says() {
@@ -162,15 +95,7 @@ async fn per_item_errors_come_back_in_order_with_successes() {
     let good = mock.draft(BOSS, BOSS, "mix good", &[CAROL]).await;
     let stale = mock.draft(BOSS, BOSS, "mix stale", &[CAROL]).await;
     let no_rcpt = mock.draft(BOSS, BOSS, "mix norcpt", &[]).await;
-    let task = mock
-        .client
-        .create_in(
-            &Mock::account(BOSS),
-            folder_of(BOSS, Folder::Drafts),
-            Item::task("mix task"),
-        )
-        .await
-        .unwrap();
+    let task = mock.create(BOSS, BOSS, Item::task("mix task")).await;
     let stale = ItemId::new(stale.id).with_change_key("CQAAAAEAAAB/AAAAAAAAAA==");
     let malformed = ItemId::new("%BadItemId%");
     // Well-formed, of nothing: the good draft's id once it has been sent.
@@ -208,21 +133,13 @@ async fn transport_delivers_and_reports() {
         .await;
     assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
     assert_eq!(mock.count(CAROL, Folder::Inbox, "tr1 ").await, 1);
-    let reports = mock
-        .client
-        .find(&Mock::account(BOSS), folder_of(BOSS, Folder::Inbox), "tr1 ")
-        .await
-        .unwrap();
+    let reports = mock.find(BOSS, Folder::Inbox, "tr1 ").await;
     assert_eq!(reports.len(), 1, "one NDR for both bad recipients");
     assert_eq!(
         reports[0].item_class.as_deref(),
         Some("REPORT.IPM.Note.NDR")
     );
-    let ndr = mock
-        .client
-        .get(&Mock::account(BOSS), reports[0].item_id.clone().unwrap())
-        .await
-        .unwrap();
+    let ndr = mock.get(BOSS, reports[0].item_id.clone().unwrap()).await;
     let body = ndr.body.unwrap().content;
     assert!(
         body.contains("ghost1@example.com") && body.contains("ghost2@example.com"),
@@ -236,17 +153,9 @@ async fn transport_delivers_and_reports() {
     // A delivery receipt when asked.
     let mut item = Item::message("tr2 receipt").to(CAROL);
     item.is_delivery_receipt_requested = Some(true);
-    let id = mock
-        .client
-        .create_in(&Mock::account(BOSS), folder_of(BOSS, Folder::Drafts), item)
-        .await
-        .unwrap();
+    let id = mock.create(BOSS, BOSS, item).await;
     assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
-    let reports = mock
-        .client
-        .find(&Mock::account(BOSS), folder_of(BOSS, Folder::Inbox), "tr2 ")
-        .await
-        .unwrap();
+    let reports = mock.find(BOSS, Folder::Inbox, "tr2 ").await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].item_class.as_deref(), Some("REPORT.IPM.Note.DR"));
 }
@@ -272,82 +181,68 @@ async fn delayed_delivery_arrives_later() {
     assert_eq!(seen, 1);
 }
 
-fn sent_items_without_mailbox() -> DistinguishedFolderId {
-    DistinguishedFolderId::new(Folder::SentItems)
+/// Fails unless each `(owner, folder, n)` holds `n` items whose subject contains `marker`.
+async fn assert_counts(
+    mock: &Mock,
+    marker: &str,
+    expected: &[(&str, Folder, usize)],
+    context: &str,
+) {
+    for &(owner, folder, n) in expected {
+        assert_eq!(
+            mock.count(owner, folder, marker).await,
+            n,
+            "{context}: {marker:?} in {owner}'s {folder}"
+        );
+    }
+}
+
+/// The delegate sends a draft from `owner`'s Drafts asking for the copy in `copy_to`: the message
+/// reaches Carol either way; where `profile` reproduces the quirk the draft stays and no copy is
+/// kept, otherwise the draft leaves and the copy lands in `copy_owner`'s Sent Items. `owner`'s
+/// Sent Items never gets one.
+async fn delegate_sends(
+    mock: &Mock,
+    profile: Profile,
+    marker: &str,
+    owner: &str,
+    copy_to: DistinguishedFolderId,
+    copy_owner: &str,
+) {
+    let quirky = profile == Profile::Documented;
+    let id = mock
+        .draft(owner, HELPER, &format!("{marker}scenario"), &[CAROL])
+        .await;
+    let send = SendItem::new([id]).saved_item_folder_id(copy_to);
+    assert_eq!(mock.send(HELPER, send).await, vec![OK], "{profile}");
+    let expected = [
+        (CAROL, Folder::Inbox, 1),
+        (owner, Folder::Drafts, usize::from(quirky)),
+        (copy_owner, Folder::SentItems, usize::from(!quirky)),
+        (owner, Folder::SentItems, 0),
+    ];
+    assert_counts(mock, marker, &expected, &profile.to_string()).await;
 }
 
 #[tokio::test]
 async fn delegate_quirks_follow_the_profile() {
     for profile in [Profile::Documented, Profile::Intended] {
         let mock = Mock::start(profile).await;
-        let quirky = profile == Profile::Documented;
+        let in_boss_sent_items = DistinguishedFolderId::in_mailbox(Folder::SentItems, BOSS);
 
         // A: the principal's draft, sentitems naming no mailbox.
-        let id = mock.draft(BOSS, HELPER, "qa scenario-a", &[CAROL]).await;
-        let send = SendItem::new([id]).saved_item_folder_id(sent_items_without_mailbox());
-        assert_eq!(mock.send(HELPER, send).await, vec![OK], "{profile}");
-        assert_eq!(
-            mock.count(CAROL, Folder::Inbox, "qa ").await,
-            1,
-            "{profile}: sent"
-        );
-        assert_eq!(
-            mock.count(BOSS, Folder::Drafts, "qa ").await,
-            usize::from(quirky),
-            "{profile}"
-        );
-        assert_eq!(
-            mock.count(HELPER, Folder::SentItems, "qa ").await,
-            usize::from(!quirky),
-            "{profile}"
-        );
-        assert_eq!(
-            mock.count(BOSS, Folder::SentItems, "qa ").await,
-            0,
-            "{profile}"
-        );
+        let no_mailbox = DistinguishedFolderId::new(Folder::SentItems);
+        delegate_sends(&mock, profile, "qa ", BOSS, no_mailbox, HELPER).await;
 
         // A, worked around: the principal's mailbox named.
         let id = mock.draft(BOSS, HELPER, "qw workaround", &[CAROL]).await;
-        let send = SendItem::new([id])
-            .saved_item_folder_id(DistinguishedFolderId::in_mailbox(Folder::SentItems, BOSS));
+        let send = SendItem::new([id]).saved_item_folder_id(in_boss_sent_items.clone());
         assert_eq!(mock.send(HELPER, send).await, vec![OK], "{profile}");
-        assert_eq!(
-            mock.count(BOSS, Folder::SentItems, "qw ").await,
-            1,
-            "{profile}"
-        );
-        assert_eq!(
-            mock.count(BOSS, Folder::Drafts, "qw ").await,
-            0,
-            "{profile}"
-        );
+        let expected = [(BOSS, Folder::SentItems, 1), (BOSS, Folder::Drafts, 0)];
+        assert_counts(&mock, "qw ", &expected, &profile.to_string()).await;
 
         // B: the delegate's own draft, copy to the principal's Sent Items.
-        let id = mock.draft(HELPER, HELPER, "qb scenario-b", &[CAROL]).await;
-        let send = SendItem::new([id])
-            .saved_item_folder_id(DistinguishedFolderId::in_mailbox(Folder::SentItems, BOSS));
-        assert_eq!(mock.send(HELPER, send).await, vec![OK], "{profile}");
-        assert_eq!(
-            mock.count(CAROL, Folder::Inbox, "qb ").await,
-            1,
-            "{profile}: sent"
-        );
-        assert_eq!(
-            mock.count(HELPER, Folder::Drafts, "qb ").await,
-            usize::from(quirky),
-            "{profile}"
-        );
-        assert_eq!(
-            mock.count(BOSS, Folder::SentItems, "qb ").await,
-            usize::from(!quirky),
-            "{profile}"
-        );
-        assert_eq!(
-            mock.count(HELPER, Folder::SentItems, "qb ").await,
-            0,
-            "{profile}"
-        );
+        delegate_sends(&mock, profile, "qb ", HELPER, in_boss_sent_items, BOSS).await;
     }
 }
 
@@ -362,20 +257,8 @@ async fn rights_decide_who_may_send() {
     assert_eq!(mock.count(BOSS, Folder::Drafts, "r1 ").await, 1);
     // The delegate sends on behalf: From is the boss, Sender the helper.
     assert_eq!(mock.send(HELPER, SendItem::new([id])).await, vec![OK]);
-    let got = mock
-        .client
-        .find(
-            &Mock::account(CAROL),
-            folder_of(CAROL, Folder::Inbox),
-            "r1 ",
-        )
-        .await
-        .unwrap();
-    let got = mock
-        .client
-        .get(&Mock::account(CAROL), got[0].item_id.clone().unwrap())
-        .await
-        .unwrap();
+    let got = mock.find(CAROL, Folder::Inbox, "r1 ").await;
+    let got = mock.get(CAROL, got[0].item_id.clone().unwrap()).await;
     assert_eq!(
         got.from.and_then(|m| m.email_address).as_deref(),
         Some(BOSS)
@@ -389,7 +272,7 @@ async fn rights_decide_who_may_send() {
         .client
         .find(
             &Mock::account(MALLORY),
-            folder_of(BOSS, Folder::Drafts),
+            ewsconf::target::calls::folder_of(BOSS, Folder::Drafts),
             "r1",
         )
         .await
@@ -402,29 +285,13 @@ async fn resending_an_item_in_sent_items_replaces_it() {
     let mock = Mock::start(Profile::Intended).await;
     let id = mock.draft(BOSS, BOSS, "rs1", &[CAROL]).await;
     assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
-    let sent = mock
-        .client
-        .find(
-            &Mock::account(BOSS),
-            folder_of(BOSS, Folder::SentItems),
-            "rs1",
-        )
-        .await
-        .unwrap();
+    let sent = mock.find(BOSS, Folder::SentItems, "rs1").await;
     let old = sent[0].item_id.clone().unwrap();
     assert_eq!(
         mock.send(BOSS, SendItem::new([old.clone()])).await,
         vec![OK]
     );
-    let sent = mock
-        .client
-        .find(
-            &Mock::account(BOSS),
-            folder_of(BOSS, Folder::SentItems),
-            "rs1",
-        )
-        .await
-        .unwrap();
+    let sent = mock.find(BOSS, Folder::SentItems, "rs1").await;
     assert_eq!(sent.len(), 1);
     assert_ne!(sent[0].item_id.as_ref().map(|i| &i.id), Some(&old.id));
     assert_eq!(mock.count(CAROL, Folder::Inbox, "rs1").await, 2);
@@ -459,15 +326,7 @@ async fn concurrent_senders_against(config: MockConfig) {
     for t in tasks {
         t.await.expect("sender task");
     }
-    let sent = mock
-        .client
-        .find(
-            &Mock::account(BOSS),
-            folder_of(BOSS, Folder::SentItems),
-            "cc ",
-        )
-        .await
-        .unwrap();
+    let sent = mock.find(BOSS, Folder::SentItems, "cc ").await;
     let mut subjects: Vec<String> = sent.into_iter().filter_map(|i| i.subject).collect();
     assert_eq!(
         subjects.len(),
@@ -515,17 +374,13 @@ async fn raw(
     body: &[u8],
     content_type: &str,
 ) -> (u16, Vec<u8>) {
-    let post = Post {
-        body: body.to_vec().into(),
-        content_type: content_type.into(),
-        soap_action: None,
-    };
-    let exchange = mock
-        .client
-        .post(&ewsconf::target::Auth::basic(user, password), post)
-        .await
-        .expect("an HTTP answer");
-    (exchange.status, exchange.body)
+    mock.post(
+        &Auth::basic(user, password),
+        body.to_vec(),
+        content_type,
+        None,
+    )
+    .await
 }
 
 fn fault_code(body: &[u8]) -> ResponseCode {
@@ -654,11 +509,24 @@ async fn bad_input_gets_exchanges_faults_and_statuses() {
     assert!(xsd.text().await.unwrap().contains("ResponseClassType"));
 }
 
+/// FindItem in Drafts as `user`, impersonating `sid`.
+async fn find_as(mock: &Mock, user: &str, sid: ConnectingSid) -> Result<ResponseClass, CallError> {
+    let headers = RequestHeaders {
+        exchange_impersonation: Some(sid),
+        ..RequestHeaders::default()
+    };
+    let find = FindItem::shallow(Folder::Drafts);
+    let messages = mock
+        .client
+        .messages(&Mock::account(user), &headers, find)
+        .await?;
+    Ok(messages[0].response_class)
+}
+
 #[tokio::test]
 async fn impersonation_acts_as_the_named_user() {
-    use ewsconf::ews::{ConnectingSid, RequestHeaders};
     let mock = Mock::start(Profile::Intended).await;
-    let svc = Mock::account("svc@example.com");
+    let svc = "svc@example.com";
     let boss_sid = mock.server.store().directory.users()[0].sid.clone();
     for sid in [
         ConnectingSid::PrimarySmtpAddress(BOSS.into()),
@@ -666,54 +534,19 @@ async fn impersonation_acts_as_the_named_user() {
         ConnectingSid::PrincipalName(BOSS.into()),
         ConnectingSid::Sid(boss_sid),
     ] {
-        let headers = RequestHeaders {
-            exchange_impersonation: Some(sid.clone()),
-            ..RequestHeaders::default()
-        };
-        let find = ewsconf::ews::FindItem::shallow(Folder::Drafts);
-        let messages = mock
-            .client
-            .messages(&svc, &headers, find)
+        let class = find_as(&mock, svc, sid.clone())
             .await
-            .expect("impersonated FindItem");
-        assert_eq!(
-            messages[0].response_class,
-            ResponseClass::Success,
-            "{sid:?}"
-        );
+            .unwrap_or_else(|e| panic!("impersonated FindItem as {sid:?}: {e}"));
+        assert_eq!(class, ResponseClass::Success, "{sid:?}");
     }
-    let headers = RequestHeaders {
-        exchange_impersonation: Some(ConnectingSid::PrimarySmtpAddress(BOSS.into())),
-        ..RequestHeaders::default()
-    };
-    let denied = mock
-        .client
-        .messages(
-            &Mock::account(MALLORY),
-            &headers,
-            ewsconf::ews::FindItem::shallow(Folder::Drafts),
-        )
-        .await
-        .unwrap_err();
+    let boss = ConnectingSid::PrimarySmtpAddress(BOSS.into());
+    let denied = find_as(&mock, MALLORY, boss).await.unwrap_err();
     assert_eq!(
         denied.response_code(),
         Some(ResponseCode::ErrorImpersonateUserDenied)
     );
-    let headers = RequestHeaders {
-        exchange_impersonation: Some(ConnectingSid::PrimarySmtpAddress(
-            "ghost@example.com".into(),
-        )),
-        ..RequestHeaders::default()
-    };
-    let unknown = mock
-        .client
-        .messages(
-            &svc,
-            &headers,
-            ewsconf::ews::FindItem::shallow(Folder::Drafts),
-        )
-        .await
-        .unwrap_err();
+    let ghost = ConnectingSid::PrimarySmtpAddress("ghost@example.com".into());
+    let unknown = find_as(&mock, svc, ghost).await.unwrap_err();
     assert_eq!(
         unknown.response_code(),
         Some(ResponseCode::ErrorNonExistentMailbox)

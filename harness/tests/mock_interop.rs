@@ -5,9 +5,9 @@
 
 mod common;
 
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::{BOSS, CAROL, MALLORY, Mock};
 use ews::soap::{Envelope, Header};
 use ewsconf::ews::{
     BaseItemId, BaseShape, CreateItem, DeleteItem, DistinguishedFolderId,
@@ -16,103 +16,28 @@ use ewsconf::ews::{
     ResponseEnvelope, ResponseMessage, Restriction, SendItem, Shape,
     find_item::IndexedPageItemView,
 };
-use ewsconf::mock::{MockConfig, MockServer, Profile};
+use ewsconf::generate::SchemaEra;
+use ewsconf::mock::Profile;
 use ewsconf::schema::SchemaSet;
-use ewsconf::target::calls::{Account, folder_of};
-use ewsconf::target::{Client, ClientOptions, Post};
+use ewsconf::target::calls::folder_of;
 
-const BOSS: &str = "boss@example.com";
-const CAROL: &str = "carol@example.com";
-const MALLORY: &str = "mallory@example.com";
-
-/// A running mock and our client for it.
-struct Mock {
-    // Kept so the mock runs as long as the test.
-    _server: MockServer,
-    client: Client,
+/// Sends `body` as `user` with the SOAPAction of `action`, and returns the status and the raw
+/// response bytes.
+async fn post_raw(mock: &Mock, user: &str, body: Vec<u8>, action: &str) -> (u16, Vec<u8>) {
+    let action = format!("http://schemas.microsoft.com/exchange/services/2006/messages/{action}");
+    let auth = Mock::account(user).auth;
+    mock.post(&auth, body, "text/xml; charset=utf-8", Some(action))
+        .await
 }
 
-impl Mock {
-    async fn start() -> Self {
-        let server = MockServer::start(MockConfig::with_profile(Profile::Intended))
-            .await
-            .expect("mock starts");
-        let client = Client::new(server.url(), &ClientOptions::default()).expect("client");
-        Self {
-            _server: server,
-            client,
-        }
-    }
-
-    fn account(address: &str) -> Account {
-        Account::basic(address, "secret")
-    }
-
-    async fn draft(&self, subject: &str, to: &[&str]) -> ItemId {
-        let mut item = Item::message(subject).with_body("interop body");
-        for r in to {
-            item = item.to(*r);
-        }
-        self.client
-            .create_in(&Self::account(BOSS), folder_of(BOSS, Folder::Drafts), item)
-            .await
-            .expect("draft created")
-    }
-
-    /// Sends `body` as `user` and returns the status and the raw response bytes.
-    async fn post_raw(&self, user: &str, body: Vec<u8>, action: &str) -> (u16, Vec<u8>) {
-        let post = Post {
-            body: body.into(),
-            content_type: "text/xml; charset=utf-8".into(),
-            soap_action: Some(format!(
-                "http://schemas.microsoft.com/exchange/services/2006/messages/{action}"
-            )),
-        };
-        let exchange = self
-            .client
-            .post(&Self::account(user).auth, post)
-            .await
-            .expect("an HTTP answer");
-        (exchange.status, exchange.body)
-    }
-
-    /// Sends a typed request as `user`, expects HTTP 200, and returns the raw body.
-    async fn raw(&self, user: &str, request: impl Into<Request>) -> Vec<u8> {
-        let envelope = RequestEnvelope::new(request);
-        let action = envelope.body.name();
-        let (status, body) = self
-            .post_raw(user, envelope.to_xml().into_bytes(), action)
-            .await;
-        assert_eq!(status, 200, "{action}: {}", String::from_utf8_lossy(&body));
-        official_accepts(&body);
-        body
-    }
-}
-
-/// Exchange 2016 / Online's published schemas, if the shared reference data is present.
-fn official() -> Option<&'static SchemaSet> {
-    static SET: OnceLock<Option<SchemaSet>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let dir = common::shared_dir()?;
-        Some(
-            SchemaSet::from_dir(&dir.join("ews-schemas/Exchange2016-O365-2023"))
-                .expect("the official 2016 schemas load"),
-        )
-    })
-    .as_ref()
-}
-
-/// Exchange 2010 SP2's published schemas, if present.
-fn official_2010() -> Option<&'static SchemaSet> {
-    static SET: OnceLock<Option<SchemaSet>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let dir = common::shared_dir()?;
-        Some(
-            SchemaSet::from_dir(&dir.join("ews-schemas/Exchange2010_SP2"))
-                .expect("the official 2010 SP2 schemas load"),
-        )
-    })
-    .as_ref()
+/// Sends a typed request as `user`, expects HTTP 200, and returns the raw body.
+async fn raw(mock: &Mock, user: &str, request: impl Into<Request>) -> Vec<u8> {
+    let envelope = RequestEnvelope::new(request);
+    let action = envelope.body.name();
+    let (status, body) = post_raw(mock, user, envelope.to_xml().into_bytes(), action).await;
+    assert_eq!(status, 200, "{action}: {}", String::from_utf8_lossy(&body));
+    official_accepts(&body);
+    body
 }
 
 /// Fails unless the project's and the official 2016 schemas accept `body`.
@@ -123,7 +48,7 @@ fn official_accepts(body: &[u8]) {
         "embedded schemas: {:?}",
         ours.errors
     );
-    if let Some(set) = official() {
+    if let Some(set) = common::official(SchemaEra::Current) {
         let v = set.validate(body);
         assert!(
             v.errors.is_empty(),
@@ -265,7 +190,7 @@ fn now_secs() -> i64 {
 #[tokio::test]
 async fn create_item_answers_read_the_same_in_ews_rs() {
     // Arrange
-    let mock = Mock::start().await;
+    let mock = Mock::start(Profile::Intended).await;
     let create = CreateItem::new(
         Some(MessageDisposition::SaveOnly),
         vec![
@@ -280,8 +205,8 @@ async fn create_item_answers_read_the_same_in_ews_rs() {
     .saved_item_folder_id(folder_of(BOSS, Folder::Drafts));
 
     // Act
-    let body = mock.raw(BOSS, create).await;
-    let denied_body = mock.raw(MALLORY, denied).await;
+    let body = raw(&mock, BOSS, create).await;
+    let denied_body = raw(&mock, MALLORY, denied).await;
 
     // Assert
     let ours_ok = ours(&body);
@@ -330,9 +255,9 @@ async fn create_item_answers_read_the_same_in_ews_rs() {
 #[tokio::test]
 async fn get_item_answers_read_the_same_in_ews_rs() {
     // Arrange
-    let mock = Mock::start().await;
+    let mock = Mock::start(Profile::Intended).await;
     let id = mock
-        .draft("ix-get draft <&> \u{e9}", &[CAROL, MALLORY])
+        .draft(BOSS, BOSS, "ix-get draft <&> \u{e9}", &[CAROL, MALLORY])
         .await;
     let get = GetItem {
         item_shape: Shape::new(BaseShape::AllProperties),
@@ -344,7 +269,7 @@ async fn get_item_answers_read_the_same_in_ews_rs() {
     let started = now_secs();
 
     // Act
-    let body = mock.raw(BOSS, get).await;
+    let body = raw(&mock, BOSS, get).await;
 
     // Assert
     let our_messages = ours(&body);
@@ -392,11 +317,12 @@ async fn get_item_answers_read_the_same_in_ews_rs() {
 #[tokio::test]
 async fn find_item_pages_read_the_same_in_ews_rs() {
     // Arrange
-    let mock = Mock::start().await;
+    let mock = Mock::start(Profile::Intended).await;
     for n in 0..5 {
-        mock.draft(&format!("ix-find {n}"), &[CAROL]).await;
+        mock.draft(BOSS, BOSS, &format!("ix-find {n}"), &[CAROL])
+            .await;
     }
-    mock.draft("unrelated", &[CAROL]).await;
+    mock.draft(BOSS, BOSS, "unrelated", &[CAROL]).await;
     let mut find =
         FindItem::shallow(Folder::Drafts).restriction(Restriction::subject_contains("ix-find"));
     find.item_shape = Shape::id_and(&[FieldUri::ItemSubject, FieldUri::ItemClass]);
@@ -407,8 +333,8 @@ async fn find_item_pages_read_the_same_in_ews_rs() {
     let denied = FindItem::shallow(folder_of(BOSS, Folder::Drafts));
 
     // Act
-    let body = mock.raw(BOSS, find).await;
-    let denied_body = mock.raw(MALLORY, denied).await;
+    let body = raw(&mock, BOSS, find).await;
+    let denied_body = raw(&mock, MALLORY, denied).await;
 
     // Assert
     let our_messages = ours(&body);
@@ -462,9 +388,9 @@ async fn find_item_pages_read_the_same_in_ews_rs() {
 #[tokio::test]
 async fn get_folder_answers_read_the_same_in_ews_rs() {
     // Arrange
-    let mock = Mock::start().await;
-    mock.draft("ix-folder 1", &[CAROL]).await;
-    mock.draft("ix-folder 2", &[CAROL]).await;
+    let mock = Mock::start(Profile::Intended).await;
+    mock.draft(BOSS, BOSS, "ix-folder 1", &[CAROL]).await;
+    mock.draft(BOSS, BOSS, "ix-folder 2", &[CAROL]).await;
     let get = GetFolder {
         folder_shape: Shape::new(BaseShape::AllProperties),
         folder_ids: vec![
@@ -476,7 +402,7 @@ async fn get_folder_answers_read_the_same_in_ews_rs() {
     };
 
     // Act
-    let body = mock.raw(BOSS, get).await;
+    let body = raw(&mock, BOSS, get).await;
 
     // Assert
     let our_messages = ours(&body);
@@ -540,12 +466,12 @@ async fn get_folder_answers_read_the_same_in_ews_rs() {
 #[tokio::test]
 async fn delete_item_answers_read_the_same_in_ews_rs() {
     // Arrange
-    let mock = Mock::start().await;
-    let id = mock.draft("ix-delete", &[CAROL]).await;
+    let mock = Mock::start(Profile::Intended).await;
+    let id = mock.draft(BOSS, BOSS, "ix-delete", &[CAROL]).await;
     let delete = DeleteItem::hard([id.clone(), id, ItemId::new("%bad%")]);
 
     // Act
-    let body = mock.raw(BOSS, delete).await;
+    let body = raw(&mock, BOSS, delete).await;
 
     // Assert
     let their = theirs::<ews::delete_item::DeleteItemResponse>(&body);
@@ -573,21 +499,20 @@ async fn delete_item_answers_read_the_same_in_ews_rs() {
 #[tokio::test]
 async fn send_item_answers_pass_our_parser_and_the_official_schemas() {
     // Arrange
-    let mock = Mock::start().await;
-    let good = mock.draft("ix-send good", &[CAROL]).await;
-    let stale = mock.draft("ix-send stale", &[CAROL]).await;
+    let mock = Mock::start(Profile::Intended).await;
+    let good = mock.draft(BOSS, BOSS, "ix-send good", &[CAROL]).await;
+    let stale = mock.draft(BOSS, BOSS, "ix-send stale", &[CAROL]).await;
     let stale = ItemId::new(stale.id).with_change_key("CQAAAAEAAAB/AAAAAAAAAA==");
-    let no_rcpt = mock.draft("ix-send norcpt", &[]).await;
+    let no_rcpt = mock.draft(BOSS, BOSS, "ix-send norcpt", &[]).await;
     let send = SendItem::new([good.clone(), stale, no_rcpt, ItemId::new("%bad%"), good]);
     let schema_invalid = RequestEnvelope::new(SendItem::new([ItemId::new("AAAA")]))
         .to_xml()
         .replace("<t:ItemId Id=\"AAAA\"/>", "");
 
     // Act
-    let body = mock.raw(BOSS, send).await;
-    let (fault_status, fault_body) = mock
-        .post_raw(BOSS, schema_invalid.into_bytes(), "SendItem")
-        .await;
+    let body = raw(&mock, BOSS, send).await;
+    let (fault_status, fault_body) =
+        post_raw(&mock, BOSS, schema_invalid.into_bytes(), "SendItem").await;
 
     // Assert
     let messages = ours(&body);
@@ -605,7 +530,7 @@ async fn send_item_answers_pass_our_parser_and_the_official_schemas() {
     assert_eq!(fault_status, 500);
     official_accepts(&fault_body);
     for b in [&body, &fault_body] {
-        if let Some(set) = official_2010() {
+        if let Some(set) = common::official(SchemaEra::Exchange2010Sp2) {
             let v = set.validate(b);
             assert!(v.errors.is_empty(), "2010 SP2 schemas: {:?}", v.errors);
         }
@@ -645,7 +570,7 @@ fn ews_document<B: ews::Operation>(body: B) -> Vec<u8> {
 #[tokio::test]
 async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
     // Arrange
-    let mock = Mock::start().await;
+    let mock = Mock::start(Profile::Intended).await;
     let message = ews::Message {
         subject: Some("ix-built by ews-rs".into()),
         body: Some(ews::Body {
@@ -668,9 +593,7 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
     };
 
     // Act: CreateItem built by ews-rs.
-    let (status, body) = mock
-        .post_raw(BOSS, ews_document(create), "CreateItem")
-        .await;
+    let (status, body) = post_raw(&mock, BOSS, ews_document(create), "CreateItem").await;
 
     // Assert
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
@@ -680,22 +603,10 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
         .items
         .inner[0];
     let id = item.inner_message().item_id.clone().expect("an item id");
-    let found = mock
-        .client
-        .find(
-            &Mock::account(BOSS),
-            folder_of(BOSS, Folder::Drafts),
-            "ix-built",
-        )
-        .await
-        .unwrap();
+    let found = mock.find(BOSS, Folder::Drafts, "ix-built").await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].item_id.as_ref().map(|i| &i.id), Some(&id.id));
-    let stored = mock
-        .client
-        .get(&Mock::account(BOSS), found[0].item_id.clone().unwrap())
-        .await
-        .unwrap();
+    let stored = mock.get(BOSS, found[0].item_id.clone().unwrap()).await;
     assert_eq!(
         stored.body.map(|b| b.content).as_deref(),
         Some("from Thunderbird's types")
@@ -720,7 +631,7 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
             change_key: id.change_key.clone(),
         }],
     };
-    let (status, body) = mock.post_raw(BOSS, ews_document(get), "GetItem").await;
+    let (status, body) = post_raw(&mock, BOSS, ews_document(get), "GetItem").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let got = theirs::<ews::get_item::GetItemResponse>(&body);
     let got = &success(&got.body.response_messages.response_messages[0])
@@ -744,7 +655,7 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
         }),
         parent_folder_ids: vec![ews::BaseFolderId::new_distinguished("drafts")],
     };
-    let (status, body) = mock.post_raw(BOSS, ews_document(find), "FindItem").await;
+    let (status, body) = post_raw(&mock, BOSS, ews_document(find), "FindItem").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let found = theirs::<ews::find_item::FindItemResponse>(&body);
     let root = &success(&found.body.response_messages.response_messages[0]).root_folder;
@@ -766,7 +677,7 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
             },
         )],
     };
-    let (status, body) = mock.post_raw(BOSS, ews_document(folder), "GetFolder").await;
+    let (status, body) = post_raw(&mock, BOSS, ews_document(folder), "GetFolder").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let folders = theirs::<ews::get_folder::GetFolderResponse>(&body);
     let folders = &success(&folders.body.response_messages.response_messages[0])
@@ -785,23 +696,10 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
 
     // Act: our client sends the draft ews-rs made; then ews-rs deletes Carol's copy.
     let sent = mock
-        .client
-        .send_item(
-            &Mock::account(BOSS),
-            SendItem::new([ItemId::new(id.id.clone())]),
-        )
-        .await
-        .unwrap();
-    assert_eq!(sent[0].response_class, ResponseClass::Success);
-    let inbox = mock
-        .client
-        .find(
-            &Mock::account(CAROL),
-            folder_of(CAROL, Folder::Inbox),
-            "ix-built",
-        )
-        .await
-        .unwrap();
+        .send(BOSS, SendItem::new([ItemId::new(id.id.clone())]))
+        .await;
+    assert_eq!(sent[0].0, ResponseClass::Success);
+    let inbox = mock.find(CAROL, Folder::Inbox, "ix-built").await;
     assert_eq!(inbox.len(), 1, "Carol received the message ews-rs drafted");
     let received = inbox[0].item_id.clone().unwrap();
     let delete = ews::delete_item::DeleteItem {
@@ -814,9 +712,7 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
             change_key: None,
         }],
     };
-    let (status, body) = mock
-        .post_raw(CAROL, ews_document(delete), "DeleteItem")
-        .await;
+    let (status, body) = post_raw(&mock, CAROL, ews_document(delete), "DeleteItem").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let deleted = theirs::<ews::delete_item::DeleteItemResponse>(&body);
     assert_eq!(
@@ -829,17 +725,7 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
             .collect::<Vec<_>>(),
         vec![("Success", None)]
     );
-    assert!(
-        mock.client
-            .find(
-                &Mock::account(CAROL),
-                folder_of(CAROL, Folder::Inbox),
-                "ix-built"
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(mock.find(CAROL, Folder::Inbox, "ix-built").await.is_empty());
 }
 
 #[tokio::test]
@@ -847,10 +733,10 @@ async fn the_mock_accepts_an_ews_rs_request_exactly_when_the_official_schemas_do
     // Arrange: ews-rs 0.1.2 writes a Mailbox's RoutingType and MailboxType without the `t:`
     // prefix, so they land in the messages namespace; the official types.xsd puts them in the
     // types namespace. A request that sets them is schema-invalid, and Exchange refuses it.
-    let Some(official) = official() else {
+    let Some(official) = common::official(SchemaEra::Current) else {
         return;
     };
-    let mock = Mock::start().await;
+    let mock = Mock::start(Profile::Intended).await;
     let mailbox = |routing: Option<&str>| ews::Mailbox {
         email_address: Some(CAROL.into()),
         routing_type: routing.map(Into::into),
@@ -881,7 +767,7 @@ async fn the_mock_accepts_an_ews_rs_request_exactly_when_the_official_schemas_do
     for (name, document) in documents {
         // Act
         let official_errors = official.validate(&document).errors;
-        let (status, body) = mock.post_raw(BOSS, document, "CreateItem").await;
+        let (status, body) = post_raw(&mock, BOSS, document, "CreateItem").await;
 
         // Assert
         official_accepts(&body);

@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
+use common::official;
 use ewsconf::ews::{Element, Request, RequestEnvelope, ResponseCode, ResponseEnvelope};
 use ewsconf::generate::{SchemaEra, wire};
 use ewsconf::schema::SchemaSet;
@@ -13,21 +13,6 @@ use proptest::prelude::*;
 
 fn ours() -> &'static SchemaSet {
     SchemaSet::embedded().expect("the project's schemas compile")
-}
-
-/// The official sets, compiled once per test binary; `None` when the shared data is absent.
-fn official(era: SchemaEra) -> Option<&'static SchemaSet> {
-    static CURRENT: OnceLock<Option<SchemaSet>> = OnceLock::new();
-    static OLD: OnceLock<Option<SchemaSet>> = OnceLock::new();
-    let (cell, folder) = match era {
-        SchemaEra::Current => (&CURRENT, "Exchange2016-O365-2023"),
-        SchemaEra::Exchange2010Sp2 => (&OLD, "Exchange2010_SP2"),
-    };
-    cell.get_or_init(|| {
-        let dir = common::shared_dir()?.join("ews-schemas").join(folder);
-        Some(SchemaSet::from_dir(&dir).unwrap_or_else(|e| panic!("{folder} compiles: {e}")))
-    })
-    .as_ref()
 }
 
 fn errors(set: &SchemaSet, doc: &[u8]) -> Vec<String> {
@@ -42,14 +27,18 @@ fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .collect();
-    out.sort();
-    out
+/// Fails the property unless ours and the official set of `era`, when present, accept `xml`.
+fn accepted(xml: &str, era: SchemaEra) -> Result<(), TestCaseError> {
+    prop_assert_eq!(
+        errors(ours(), xml.as_bytes()),
+        Vec::<String>::new(),
+        "{}",
+        xml
+    );
+    if let Some(set) = official(era) {
+        prop_assert_eq!(errors(set, xml.as_bytes()), Vec::<String>::new(), "{}", xml);
+    }
+    Ok(())
 }
 
 proptest! {
@@ -59,57 +48,39 @@ proptest! {
     fn every_request_the_builders_produce_validates_against_ours_and_the_newest_official(
         envelope in wire::arb_request_envelope(SchemaEra::Current)
     ) {
-        let xml = envelope.to_xml();
-        prop_assert_eq!(errors(ours(), xml.as_bytes()), Vec::<String>::new(), "{}", xml);
-        if let Some(set) = official(SchemaEra::Current) {
-            prop_assert_eq!(errors(set, xml.as_bytes()), Vec::<String>::new(), "{}", xml);
-        }
+        accepted(&envelope.to_xml(), SchemaEra::Current)?;
     }
 
     #[test]
     fn every_request_the_builders_produce_for_2010_validates_against_2010_sp2(
         envelope in wire::arb_request_envelope(SchemaEra::Exchange2010Sp2)
     ) {
-        let xml = envelope.to_xml();
-        prop_assert_eq!(errors(ours(), xml.as_bytes()), Vec::<String>::new(), "{}", xml);
-        if let Some(set) = official(SchemaEra::Exchange2010Sp2) {
-            prop_assert_eq!(errors(set, xml.as_bytes()), Vec::<String>::new(), "{}", xml);
-        }
+        accepted(&envelope.to_xml(), SchemaEra::Exchange2010Sp2)?;
     }
 
     #[test]
     fn every_response_the_model_writes_validates_against_ours_and_the_newest_official(
         envelope in wire::arb_response_envelope(SchemaEra::Current)
     ) {
-        let xml = envelope.to_xml();
-        prop_assert_eq!(errors(ours(), xml.as_bytes()), Vec::<String>::new(), "{}", xml);
-        if let Some(set) = official(SchemaEra::Current) {
-            prop_assert_eq!(errors(set, xml.as_bytes()), Vec::<String>::new(), "{}", xml);
-        }
+        accepted(&envelope.to_xml(), SchemaEra::Current)?;
     }
 }
 
 #[test]
 fn every_sample_body_parses_and_validates_against_ours() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
-    let mut checked = 0;
-    for path in common::sample_files(&shared) {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let bytes = std::fs::read(&path).unwrap();
-        let https = String::from_utf8_lossy(&bytes).contains("https://schemas.xmlsoap.org");
-        let errs = errors(ours(), &bytes);
+    common::check_samples(14, |name, bytes| {
+        let https = String::from_utf8_lossy(bytes).contains("https://schemas.xmlsoap.org");
+        let errs = errors(ours(), bytes);
         if name.ends_with(".envelope.xml") && https {
             // The published how-to envelopes use the wrong SOAP namespace; a server rejects them.
             assert!(
                 !errs.is_empty(),
                 "{name}: the https:// envelope must be rejected"
             );
-            continue;
+            return false;
         }
         assert_eq!(errs, Vec::<String>::new(), "{name}");
-        let root = Element::parse(&bytes).unwrap();
+        let root = Element::parse(bytes).unwrap();
         let is_request = Request::NAMES.iter().any(|n| root.name == *n)
             || root
                 .child(ewsconf::ews::SOAP_NS, "Body")
@@ -123,17 +94,16 @@ fn every_sample_body_parses_and_validates_against_ours() {
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
         } else {
-            ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            ResponseEnvelope::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
-        checked += 1;
-    }
-    assert!(checked >= 14, "only {checked} samples checked");
+        true
+    });
 }
 
 #[test]
 fn valid_probes_are_accepted_by_ours_and_the_official_sets() {
     let dir = repo().join("schemas/probes/valid");
-    let probes = files(&dir);
+    let probes = common::xml_files(&dir);
     assert!(probes.len() >= 10, "{} valid probes", probes.len());
     for path in probes {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -170,7 +140,7 @@ fn valid_probes_are_accepted_by_ours_and_the_official_sets() {
 #[test]
 fn documents_the_official_schemas_reject_ours_rejects_too() {
     let dir = repo().join("schemas/probes/invalid");
-    let probes = files(&dir);
+    let probes = common::xml_files(&dir);
     assert!(
         probes.len() >= 15,
         "at least 15 negative probes, found {}",

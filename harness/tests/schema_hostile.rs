@@ -6,6 +6,7 @@ mod common;
 use std::fs;
 use std::io::ErrorKind;
 use std::net::TcpListener;
+use std::path::PathBuf;
 
 use common::{M, within};
 use ewsconf::schema::{Limits, SchemaError, SchemaSet, Validation, XmlErrorKind};
@@ -23,6 +24,28 @@ fn only_kind(validation: &Validation) -> XmlErrorKind {
         [error] => error.kind,
         other => panic!("expected one error, got {other:?}"),
     }
+}
+
+/// A file holding `secret` in a temporary folder of its own, which lives as long as the
+/// returned guard.
+fn canary_file(name: &str, secret: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, secret).unwrap();
+    (dir, path)
+}
+
+/// Compiles, under the watchdog, a schema directory of this `messages.xsd` and an empty
+/// `types.xsd`.
+fn compile_messages_xsd(what: &str, messages: String) -> Result<SchemaSet, SchemaError> {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("messages.xsd"), messages).unwrap();
+    fs::write(
+        dir.path().join("types.xsd"),
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>"#,
+    )
+    .unwrap();
+    within(WATCHDOG_SECS, what, move || SchemaSet::from_dir(dir.path()))
 }
 
 /// A listener on a free loopback port; `connections()` counts what reached it.
@@ -53,10 +76,8 @@ impl Canary {
 
 #[test]
 fn external_entity_is_refused_as_doctype_and_the_file_stays_unread() {
-    let dir = tempfile::tempdir().unwrap();
     let secret = "CANARY-7f3a9c-do-not-leak";
-    let canary = dir.path().join("canary.txt");
-    fs::write(&canary, secret).unwrap();
+    let (_dir, canary) = canary_file("canary.txt", secret);
     let doc = format!(
         "<?xml version=\"1.0\"?>\n<!DOCTYPE m:SendItem [<!ENTITY x SYSTEM \"file://{}\">]>\n\
          <m:SendItem xmlns:m=\"{M}\" SaveItemToFolder=\"true\"><m:ItemIds>&x;</m:ItemIds></m:SendItem>",
@@ -94,28 +115,15 @@ fn billion_laughs_is_refused_as_doctype() {
 #[test]
 fn http_schema_import_is_refused_without_connecting() {
     let listener = Canary::new();
-    let dir = tempfile::tempdir().unwrap();
     let remote = listener.url("remote.xsd");
-    fs::write(
-        dir.path().join("messages.xsd"),
-        format!(
-            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:r="urn:remote" targetNamespace="{M}">
+    let messages = format!(
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:r="urn:remote" targetNamespace="{M}">
   <xs:import namespace="urn:remote" schemaLocation="{remote}"/>
   <xs:element name="SendItem" type="r:Remote"/>
 </xs:schema>
 "#
-        ),
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("types.xsd"),
-        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>"#,
-    )
-    .unwrap();
-    let path = dir.path().to_owned();
-    let result = within(WATCHDOG_SECS, "http import", move || {
-        SchemaSet::from_dir(&path)
-    });
+    );
+    let result = compile_messages_xsd("http import", messages);
     let Err(error @ SchemaError::Compile { .. }) = result else {
         panic!("expected a compile error, got {result:?}");
     };
@@ -267,34 +275,19 @@ fn oversize_input_is_too_large_without_parsing() {
 
 #[test]
 fn schema_dir_entities_cannot_read_files_outside_it() {
-    let outside = tempfile::tempdir().unwrap();
     let secret = "CANARY-schema-9d1e-do-not-leak";
-    let canary = outside.path().join("secret.txt");
-    fs::write(&canary, secret).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("messages.xsd"),
-        format!(
-            r#"<?xml version="1.0"?>
+    let (_outside, canary) = canary_file("secret.txt", secret);
+    let messages = format!(
+        r#"<?xml version="1.0"?>
 <!DOCTYPE xs:schema [<!ENTITY leak SYSTEM "file://{}">]>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{M}">
   <xs:annotation><xs:documentation>&leak;</xs:documentation></xs:annotation>
   <xs:element name="SendItem" type="xs:string"/>
 </xs:schema>
 "#,
-            canary.display()
-        ),
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("types.xsd"),
-        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>"#,
-    )
-    .unwrap();
-    let path = dir.path().to_owned();
-    let result = within(WATCHDOG_SECS, "schema XXE", move || {
-        SchemaSet::from_dir(&path)
-    });
+        canary.display()
+    );
+    let result = compile_messages_xsd("schema XXE", messages);
     let Err(error) = result else {
         panic!("a schema that reads a file outside its directory compiled");
     };

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ewsconf::mock::{Directory, MockConfig, MockServer, Profile};
@@ -55,19 +54,6 @@ fn target_file(url: &str) -> String {
     text
 }
 
-fn every_file(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(every_file(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_password_or_token_appears_in_any_report() {
     // Arrange
@@ -109,10 +95,11 @@ async fn no_password_or_token_appears_in_any_report() {
     let basic =
         ewsconf::target::Auth::basic("boss@example.com", format!("{PASSWORD}-boss")).header_value();
     let encoded = basic.trim_start_matches("Basic ").to_owned();
-    let files = every_file(dir.path());
-    assert_eq!(files.len(), 3 + cases.len(), "{files:?}");
-    for file in files {
-        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+    let files = common::files_below(dir.path());
+    let names: Vec<_> = files.iter().map(|(path, _)| path).collect();
+    assert_eq!(files.len(), 3 + cases.len(), "{names:?}");
+    for (file, bytes) in files {
+        let text = String::from_utf8_lossy(&bytes);
         assert!(
             !text.contains("canary-pw"),
             "a password reached {}",

@@ -94,6 +94,14 @@ fn target(url: &str, timeout: Duration) -> Target {
     .unwrap()
 }
 
+/// Runs the cases against a [`scripted`] server that answers SendItem with `send`, giving up on
+/// a call after `timeout`.
+async fn run_scripted(send: ResponseTemplate, timeout: Duration) -> RunSummary {
+    let server = scripted(send).await;
+    let url = format!("{}/EWS/Exchange.asmx", server.uri());
+    run_against(&target(&url, timeout)).await
+}
+
 async fn run_against(target: &Target) -> RunSummary {
     let mut cases = cases();
     for case in &mut cases {
@@ -141,25 +149,16 @@ fn assert_reported(summary: &RunSummary, needle: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_times_out_gives_error_with_the_timeout() {
-    let server = scripted(ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).await;
-    let target = target(
-        &format!("{}/EWS/Exchange.asmx", server.uri()),
-        Duration::from_millis(500),
-    );
-    let summary = run_against(&target).await;
+    let slow = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
+    let summary = run_scripted(slow, Duration::from_millis(500)).await;
     assert_reported(&summary, "no response");
     assert!(summary.outcomes.iter().all(|o| o.verdict == Verdict::Error));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_with_garbage_fails_with_not_an_ews_response() {
-    let server =
-        scripted(ResponseTemplate::new(500).set_body_string("<<< Internal Server Error %%%")).await;
-    let target = target(
-        &format!("{}/EWS/Exchange.asmx", server.uri()),
-        Duration::from_secs(5),
-    );
-    let summary = run_against(&target).await;
+    let garbage = ResponseTemplate::new(500).set_body_string("<<< Internal Server Error %%%");
+    let summary = run_scripted(garbage, Duration::from_secs(5)).await;
     assert_reported(&summary, "no SOAP Fault");
     assert!(summary.outcomes.iter().all(|o| o.verdict == Verdict::Fail));
 }
@@ -168,17 +167,10 @@ async fn a_500_with_garbage_fails_with_not_an_ews_response() {
 async fn a_schema_invalid_body_fails_on_the_schema() {
     let bad = envelope("SendItem", ResponseMessage::success())
         .replace("ResponseClass=\"Success\"", "ResponseClass=\"Maybe\"");
-    let server = scripted(
-        ResponseTemplate::new(200)
-            .insert_header("content-type", "text/xml")
-            .set_body_string(bad),
-    )
-    .await;
-    let target = target(
-        &format!("{}/EWS/Exchange.asmx", server.uri()),
-        Duration::from_secs(5),
-    );
-    let summary = run_against(&target).await;
+    let invalid = ResponseTemplate::new(200)
+        .insert_header("content-type", "text/xml")
+        .set_body_string(bad);
+    let summary = run_scripted(invalid, Duration::from_secs(5)).await;
     assert_reported(&summary, "schema");
 }
 

@@ -4,8 +4,8 @@ mod common;
 
 use ewsconf::ews::{
     BaseItemId, DistinguishedFolderName, Element, ExchangeVersion, FromXml, ItemId, Request,
-    RequestEnvelope, ResponseClass, ResponseCode, ResponseEnvelope, SendItem, TargetFolderId,
-    XmlError,
+    RequestEnvelope, ResponseClass, ResponseCode, ResponseEnvelope, SendItem, ServerVersionInfo,
+    TargetFolderId, XmlError,
 };
 use ewsconf::generate::{SchemaEra, wire};
 use proptest::prelude::*;
@@ -15,16 +15,29 @@ fn parse_request_body(bytes: &[u8]) -> Request {
     Request::from_xml(&root).expect("a request")
 }
 
+/// A published how-to envelope with its `https://` SOAP namespace put right.
+fn http_soap(published: Vec<u8>) -> String {
+    String::from_utf8(published)
+        .unwrap()
+        .replace("https://schemas", "http://schemas")
+}
+
+/// The four numbers of a server's build.
+fn build(info: &ServerVersionInfo) -> [Option<i32>; 4] {
+    [
+        info.major_version,
+        info.minor_version,
+        info.major_build_number,
+        info.minor_build_number,
+    ]
+}
+
 #[test]
 fn reference_page_success_response_parses_to_its_values() {
-    let Some(shared) = common::shared_dir() else {
+    // Arrange
+    let Some(doc) = common::sample("msdocs/senditem-response-success.envelope.xml") else {
         return;
     };
-    // Arrange
-    let doc = common::read_shared(
-        &shared,
-        "ews-samples/msdocs/senditem-response-success.envelope.xml",
-    );
     // Act
     let envelope = ResponseEnvelope::parse(&doc).expect("parses");
     // Assert
@@ -32,15 +45,7 @@ fn reference_page_success_response_parses_to_its_values() {
         .server_version_info
         .as_ref()
         .expect("ServerVersionInfo");
-    assert_eq!(
-        (
-            info.major_version,
-            info.minor_version,
-            info.major_build_number,
-            info.minor_build_number
-        ),
-        (Some(8), Some(0), Some(602), Some(0))
-    );
+    assert_eq!(build(info), [Some(8), Some(0), Some(602), Some(0)]);
     let response = envelope.response().expect("not a fault");
     assert_eq!(response.operation, "SendItem");
     assert_eq!(response.response_messages.len(), 1);
@@ -52,14 +57,15 @@ fn reference_page_success_response_parses_to_its_values() {
 
 #[test]
 fn reference_page_malformed_id_response_parses_to_its_values() {
-    let Some(shared) = common::shared_dir() else {
+    let files = [
+        "msdocs/senditem-response-error-idmalformed.envelope.xml",
+        "msdocs/senditem-response-error-idmalformed.body.xml",
+    ];
+    let Some(docs) = common::samples(files) else {
         return;
     };
-    for file in [
-        "ews-samples/msdocs/senditem-response-error-idmalformed.envelope.xml",
-        "ews-samples/msdocs/senditem-response-error-idmalformed.body.xml",
-    ] {
-        let envelope = ResponseEnvelope::parse(&common::read_shared(&shared, file)).expect(file);
+    for (file, doc) in files.into_iter().zip(docs) {
+        let envelope = ResponseEnvelope::parse(&doc).expect(file);
         let m = &envelope.response().expect("not a fault").response_messages[0];
         assert_eq!(m.response_class, ResponseClass::Error, "{file}");
         assert_eq!(
@@ -78,15 +84,14 @@ fn reference_page_malformed_id_response_parses_to_its_values() {
 
 #[test]
 fn delegate_response_from_exchange_2013_parses_its_version_header() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
     // The envelope uses the https:// SOAP namespace of the published sample, so only the body
     // parses as EWS; the header is read from the body sample's sibling envelope by hand.
-    let body = common::read_shared(
-        &shared,
-        "ews-samples/msdocs-howto/delegate-senditem-response.body.xml",
-    );
+    let Some([body, published]) = common::samples([
+        "msdocs-howto/delegate-senditem-response.body.xml",
+        "msdocs-howto/delegate-senditem-response.envelope.xml",
+    ]) else {
+        return;
+    };
     let envelope = ResponseEnvelope::parse(&body).expect("parses");
     let m = &envelope.response().expect("response").response_messages[0];
     assert_eq!(
@@ -94,72 +99,44 @@ fn delegate_response_from_exchange_2013_parses_its_version_header() {
         (ResponseClass::Success, Some(ResponseCode::NoError))
     );
 
-    let published = common::read_shared(
-        &shared,
-        "ews-samples/msdocs-howto/delegate-senditem-response.envelope.xml",
-    );
     let err = ResponseEnvelope::parse(&published).expect_err("https:// is not the SOAP namespace");
     assert!(
         err.to_string()
             .contains("https://schemas.xmlsoap.org/soap/envelope/"),
         "{err}"
     );
-    let fixed = String::from_utf8(published)
-        .unwrap()
-        .replace("https://schemas", "http://schemas");
-    let info = ResponseEnvelope::parse(fixed.as_bytes())
+    let info = ResponseEnvelope::parse(http_soap(published).as_bytes())
         .unwrap()
         .server_version_info
         .unwrap();
-    assert_eq!(
-        (
-            info.major_version,
-            info.minor_version,
-            info.major_build_number,
-            info.minor_build_number
-        ),
-        (Some(15), Some(0), Some(893), Some(17))
-    );
+    assert_eq!(build(&info), [Some(15), Some(0), Some(893), Some(17)]);
     assert_eq!(info.version.as_deref(), Some("V2_10"));
 }
 
 #[test]
 fn reference_page_requests_parse_to_their_values() {
-    let Some(shared) = common::shared_dir() else {
+    let send = |id: &str, change_key: &str| {
+        Request::SendItem(SendItem::new([ItemId::new(id).with_change_key(change_key)]))
+    };
+    let Some([envelope, bad]) = common::samples([
+        "msdocs/senditem-request.envelope.xml",
+        "msdocs/senditem-request-invalid-id.body.xml",
+    ]) else {
         return;
     };
-    let envelope = RequestEnvelope::parse(&common::read_shared(
-        &shared,
-        "ews-samples/msdocs/senditem-request.envelope.xml",
-    ))
-    .expect("parses");
     assert_eq!(
-        envelope.body,
-        Request::SendItem(SendItem::new([
-            ItemId::new("AAAtAEF=").with_change_key("CQAAABY+T")
-        ]))
+        RequestEnvelope::parse(&envelope).expect("parses").body,
+        send("AAAtAEF=", "CQAAABY+T")
     );
-    let bad = parse_request_body(&common::read_shared(
-        &shared,
-        "ews-samples/msdocs/senditem-request-invalid-id.body.xml",
-    ));
-    assert_eq!(
-        bad,
-        Request::SendItem(SendItem::new([
-            ItemId::new("%BadItemId%").with_change_key("CQAAABYAAA")
-        ]))
-    );
+    assert_eq!(parse_request_body(&bad), send("%BadItemId%", "CQAAABYAAA"));
 }
 
 #[test]
 fn delegate_request_names_the_principals_sent_items() {
-    let Some(shared) = common::shared_dir() else {
+    let Some(doc) = common::sample("msdocs-howto/delegate-senditem-request.body.xml") else {
         return;
     };
-    let request = parse_request_body(&common::read_shared(
-        &shared,
-        "ews-samples/msdocs-howto/delegate-senditem-request.body.xml",
-    ));
+    let request = parse_request_body(&doc);
     let Request::SendItem(send) = request else {
         panic!("not SendItem: {request:?}")
     };
@@ -182,65 +159,50 @@ fn delegate_request_names_the_principals_sent_items() {
 
 #[test]
 fn delegate_request_envelope_keeps_its_published_defects_visible() {
-    let Some(shared) = common::shared_dir() else {
+    let Some(published) = common::sample("msdocs-howto/delegate-senditem-request.envelope.xml")
+    else {
         return;
     };
-    let published = common::read_shared(
-        &shared,
-        "ews-samples/msdocs-howto/delegate-senditem-request.envelope.xml",
-    );
     // Defect 1: the https:// SOAP namespace.
     let err = RequestEnvelope::parse(&published).expect_err("https:// SOAP namespace");
     assert!(matches!(err, XmlError::Shape { line: 2, .. }), "{err}");
     // Defect 2: Version=" Exchange2007_SP1" with a leading space is not an ExchangeVersionType.
-    let fixed = String::from_utf8(published)
-        .unwrap()
-        .replace("https://schemas", "http://schemas");
-    let err = RequestEnvelope::parse(fixed.as_bytes()).expect_err("bad Version");
+    let err = RequestEnvelope::parse(http_soap(published).as_bytes()).expect_err("bad Version");
     assert!(err.to_string().contains("\" Exchange2007_SP1\""), "{err}");
 }
 
 #[test]
 fn every_shared_sample_parses_into_the_typed_model() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
-    let mut seen = 0;
-    for path in common::sample_files(&shared) {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let bytes = std::fs::read(&path).unwrap();
+    common::check_samples(12, |name, bytes| {
         let is_response = name.contains("response") || name.contains("error");
         let uses_https_soap =
-            String::from_utf8_lossy(&bytes).contains("https://schemas.xmlsoap.org");
+            String::from_utf8_lossy(bytes).contains("https://schemas.xmlsoap.org");
         match (name.ends_with(".body.xml"), is_response) {
             (true, true) => {
-                ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+                ResponseEnvelope::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             (true, false) => {
-                parse_request_body(&bytes);
+                parse_request_body(bytes);
             }
             (false, true) if !uses_https_soap => {
-                ResponseEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+                ResponseEnvelope::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             (false, false) if !uses_https_soap => {
-                RequestEnvelope::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+                RequestEnvelope::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
-            _ => continue,
+            _ => return false,
         }
-        seen += 1;
-    }
-    assert!(seen >= 12, "only {seen} samples were parsed");
+        true
+    });
 }
 
 #[test]
 fn message_xml_of_a_delete_error_is_kept() {
-    let Some(shared) = common::shared_dir() else {
+    let Some(doc) =
+        common::sample("exchangelib-related/deleteitem-error-with-messagexml.envelope.xml")
+    else {
         return;
     };
-    let doc = common::read_shared(
-        &shared,
-        "ews-samples/exchangelib-related/deleteitem-error-with-messagexml.envelope.xml",
-    );
     let envelope = ResponseEnvelope::parse(&doc).unwrap();
     let response = envelope.response().unwrap();
     assert_eq!(response.operation, "DeleteItem");

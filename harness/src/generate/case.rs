@@ -9,7 +9,7 @@ use super::malformation::{Acceptable, Malformation};
 use super::send::{FuzzCase, POOL_SIZE, PoolIds};
 use crate::case::{
     Case, CaseRequest, Expectation, ExpectedAnswer, ExpectedMessage, FolderName, Mangle,
-    Requirement, Role, SetupItem, SetupKind, StateExpectation,
+    Requirement, Role, SetupItem, SetupKind, StateExpectation, StateKind,
 };
 use crate::ews::send_item::{SavedCopy, saved_copy};
 use crate::ews::{ConnectingSid, FolderId, ItemId, ResponseClass, ResponseCode};
@@ -45,16 +45,6 @@ fn placeholder_pool(stale: &[usize]) -> PoolIds {
         outsider: "{{address:outsider}}".into(),
         inbox: FolderId::new("{{folderid:principal:inbox}}"),
     }
-}
-
-fn sentence(text: String) -> StateExpectation {
-    // The sentences are built from known roles, folders and names: they always read.
-    text.parse().unwrap_or_else(|why: String| StateExpectation {
-        text: format!("{text} ({why})"),
-        owner: Role::Principal,
-        folder: FolderName::Drafts,
-        kind: crate::case::StateKind::Contains(text),
-    })
 }
 
 impl FuzzCase {
@@ -131,15 +121,18 @@ impl FuzzCase {
                 Some(FolderName::Drafts)
             };
             for folder in WATCHED {
-                let verb = if home == Some(folder) {
-                    "contains"
+                let name = draft_name(*d);
+                let (verb, kind) = if home == Some(folder) {
+                    ("contains", StateKind::Contains(name.clone()))
                 } else {
-                    "lacks"
+                    ("lacks", StateKind::Lacks(name.clone()))
                 };
-                state.push(sentence(format!(
-                    "principal:{folder} {verb} {}",
-                    draft_name(*d)
-                )));
+                state.push(StateExpectation {
+                    text: format!("principal:{folder} {verb} {name}"),
+                    owner: Role::Principal,
+                    folder,
+                    kind,
+                });
             }
         }
         Case {

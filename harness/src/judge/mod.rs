@@ -334,14 +334,20 @@ pub fn state_checks(
     tokens: Tokens<'_>,
     addresses: Addresses<'_>,
 ) -> Vec<StateCheck> {
+    // Sentences about one item come together: its token is made once for them.
+    let mut token: Option<(&str, String)> = None;
     expected
         .iter()
         .map(|e| {
+            if token.as_ref().is_none_or(|(item, _)| *item != e.item()) {
+                token = Some((e.item(), tokens(e.item())));
+            }
+            let token = token.as_ref().map_or("", |(_, t)| t.as_str());
             let (held, seen, found) = match observed.folders.get(&(e.owner, e.folder)) {
                 None => (false, "not observed".to_owned(), None),
                 Some(Err(why)) => (false, format!("could not look: {why}"), None),
                 Some(Ok(items)) => {
-                    let (held, seen, n) = evaluate(e, items, tokens, addresses);
+                    let (held, seen, n) = evaluate(e, items, token, addresses);
                     (held, seen, Some(n))
                 }
             };
@@ -360,16 +366,15 @@ pub fn state_checks(
 fn evaluate(
     e: &StateExpectation,
     items: &[FoundItem],
-    tokens: Tokens<'_>,
+    token: &str,
     addresses: Addresses<'_>,
 ) -> (bool, String, usize) {
-    let token = tokens(e.item());
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     match &e.kind {
         StateKind::Contains(_) | StateKind::Lacks(_) => {
             let n = items
                 .iter()
-                .filter(|i| !i.item_class.starts_with("REPORT.") && i.subject.contains(&token))
+                .filter(|i| !i.item_class.starts_with("REPORT.") && i.subject.contains(token))
                 .count();
             let held = if matches!(e.kind, StateKind::Contains(_)) {
                 n == 1
@@ -381,7 +386,7 @@ fn evaluate(
         StateKind::Gets { report, naming, .. } => {
             let reports: Vec<&FoundItem> = items
                 .iter()
-                .filter(|i| i.item_class == report.item_class() && i.subject.contains(&token))
+                .filter(|i| i.item_class == report.item_class() && i.subject.contains(token))
                 .collect();
             let kind = if report.item_class().ends_with("NDR") {
                 "NDR"

@@ -66,24 +66,6 @@ fn error(code: ResponseCode) -> ResponseMessage {
     ResponseMessage::error(code, message_text(code))
 }
 
-/// Why a folder reference does not lead to a folder.
-#[derive(Debug, Clone, Copy)]
-enum FolderError {
-    Malformed,
-    NotFound,
-    NoMailbox,
-}
-
-impl FolderError {
-    fn code(self, not_found: ResponseCode) -> ResponseCode {
-        match self {
-            FolderError::Malformed => ResponseCode::ErrorInvalidIdMalformed,
-            FolderError::NotFound => not_found,
-            FolderError::NoMailbox => ResponseCode::ErrorNonExistentMailbox,
-        }
-    }
-}
-
 struct Session<'a> {
     store: &'a Store,
     state: &'a mut State,
@@ -133,10 +115,16 @@ impl Session<'_> {
         )
     }
 
-    fn resolve_folder(&self, folder: &TargetFolderId) -> Result<FolderKey, FolderError> {
+    /// The folder a reference leads to, or the code Exchange answers instead: `not_found` (which
+    /// depends on the operation) for a folder that does not exist.
+    fn resolve_folder(
+        &self,
+        folder: &TargetFolderId,
+        not_found: ResponseCode,
+    ) -> Result<FolderKey, ResponseCode> {
         let key = match folder {
             TargetFolderId::FolderId(f) => {
-                FolderKey::decode(&f.id).map_err(|_| FolderError::Malformed)?
+                FolderKey::decode(&f.id).map_err(|_| ResponseCode::ErrorInvalidIdMalformed)?
             }
             TargetFolderId::DistinguishedFolderId(d) => {
                 let mailbox = match &d.mailbox {
@@ -145,25 +133,35 @@ impl Session<'_> {
                         .email_address
                         .as_deref()
                         .and_then(|a| self.store.directory.by_address(a))
-                        .ok_or(FolderError::NoMailbox)?,
+                        .ok_or(ResponseCode::ErrorNonExistentMailbox)?,
                 };
                 FolderKey {
                     mailbox: mailbox as u16,
-                    folder: MockFolder::from_distinguished(d.id).ok_or(FolderError::NotFound)?,
+                    folder: MockFolder::from_distinguished(d.id).ok_or(not_found)?,
                 }
             }
         };
         if usize::from(key.mailbox) >= self.store.directory.users().len() {
-            return Err(FolderError::NotFound);
+            return Err(not_found);
         }
         Ok(key)
     }
 
+    /// Where a CreateItem or UpdateItem `SavedItemFolderId` points, if the request has one, as
+    /// [`Session::resolve_folder`] finds it.
+    fn saved_item_folder(
+        &self,
+        folder: Option<&TargetFolderId>,
+        not_found: ResponseCode,
+    ) -> Result<Option<FolderKey>, ResponseCode> {
+        folder
+            .map(|f| self.resolve_folder(f, not_found))
+            .transpose()
+    }
+
     /// A folder the actor may read, or the code Exchange answers instead.
     fn readable_folder(&self, folder: &TargetFolderId) -> Result<FolderKey, ResponseCode> {
-        let key = self
-            .resolve_folder(folder)
-            .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))?;
+        let key = self.resolve_folder(folder, ResponseCode::ErrorFolderNotFound)?;
         if self.permission(key) < FolderPermission::Reviewer {
             return Err(ResponseCode::ErrorAccessDenied);
         }
@@ -204,9 +202,8 @@ impl Session<'_> {
             Err(_) if defects.accept_bad_save_settings => Ok(None),
             Err(code) => Err(code),
             Ok(SavedCopy::Folder(folder)) => self
-                .resolve_folder(folder)
-                .map(Some)
-                .map_err(|e| e.code(ResponseCode::ErrorSavedItemFolderNotFound)),
+                .resolve_folder(folder, ResponseCode::ErrorSavedItemFolderNotFound)
+                .map(Some),
             Ok(SavedCopy::SentItems | SavedCopy::None) => Ok(None),
         };
         let mut messages = Vec::new();
@@ -337,15 +334,15 @@ impl Session<'_> {
     }
 
     fn create_item(&mut self, request: &CreateItem) -> Vec<ResponseMessage> {
-        let target = request.saved_item_folder_id.as_ref().map(|f| {
-            self.resolve_folder(f)
-                .map_err(|e| e.code(ResponseCode::ErrorFolderNotFound))
-        });
+        let target = self.saved_item_folder(
+            request.saved_item_folder_id.as_ref(),
+            ResponseCode::ErrorFolderNotFound,
+        );
         request
             .items
             .iter()
             .map(|item| {
-                let target = target.transpose()?;
+                let target = target?;
                 self.create_one(item, request.message_disposition, target)
             })
             .map(|r| r.unwrap_or_else(error))
@@ -513,15 +510,15 @@ impl Session<'_> {
     }
 
     fn update_item(&mut self, request: &UpdateItem) -> Vec<ResponseMessage> {
-        let target = request.saved_item_folder_id.as_ref().map(|f| {
-            self.resolve_folder(f)
-                .map_err(|e| e.code(ResponseCode::ErrorSavedItemFolderNotFound))
-        });
+        let target = self.saved_item_folder(
+            request.saved_item_folder_id.as_ref(),
+            ResponseCode::ErrorSavedItemFolderNotFound,
+        );
         request
             .item_changes
             .iter()
             .map(|change| {
-                let target = target.transpose()?;
+                let target = target?;
                 let (number, item) = self.locate(&change.item_id)?;
                 if Self::is_stale(&change.item_id, number, item)
                     && request.conflict_resolution != ConflictResolution::AlwaysOverwrite

@@ -84,6 +84,15 @@ pub fn folder_of(owner: &str, name: DistinguishedFolderName) -> TargetFolderId {
     TargetFolderId::DistinguishedFolderId(DistinguishedFolderId::in_mailbox(name, owner))
 }
 
+/// A successful `operation` message that lacks the `what` it should carry.
+fn carries_no(operation: &'static str, what: &str) -> CallError {
+    CallError::NotEws {
+        operation,
+        status: 200,
+        reason: format!("the response carries no {what}"),
+    }
+}
+
 impl Client {
     /// Sends `request` as `account` and returns the response messages, failing on a fault.
     pub async fn messages(
@@ -136,6 +145,23 @@ impl Client {
         }
     }
 
+    /// Like [`Client::one`], for a request whose message carries the id of the item it made or
+    /// changed.
+    async fn one_item_id(
+        &self,
+        account: &Account,
+        request: impl Into<Request>,
+    ) -> Result<ItemId, CallError> {
+        let request = request.into();
+        let operation = request.name();
+        let m = self.one(account, request).await?;
+        m.items
+            .into_iter()
+            .next()
+            .and_then(|i| i.item_id)
+            .ok_or_else(|| carries_no(operation, "item id"))
+    }
+
     /// Saves `item` in `folder` (SaveOnly) as `account` and returns its id and change key.
     pub async fn create_in(
         &self,
@@ -145,16 +171,7 @@ impl Client {
     ) -> Result<ItemId, CallError> {
         let create = CreateItem::new(Some(MessageDisposition::SaveOnly), vec![item])
             .saved_item_folder_id(folder);
-        let m = self.one(account, create).await?;
-        m.items
-            .into_iter()
-            .next()
-            .and_then(|i| i.item_id)
-            .ok_or(CallError::NotEws {
-                operation: "CreateItem",
-                status: 200,
-                reason: "the response carries no item id".into(),
-            })
+        self.one_item_id(account, create).await
     }
 
     /// Sends items with SendItem and returns one response message per id.
@@ -195,11 +212,10 @@ impl Client {
             item_ids: vec![BaseItemId::ItemId(id)],
         };
         let m = self.one(account, get).await?;
-        m.items.into_iter().next().ok_or(CallError::NotEws {
-            operation: "GetItem",
-            status: 200,
-            reason: "the response carries no item".into(),
-        })
+        m.items
+            .into_iter()
+            .next()
+            .ok_or_else(|| carries_no("GetItem", "item"))
     }
 
     /// Hard-deletes items; returns one response message per id.
@@ -232,16 +248,7 @@ impl Client {
                 }],
             }],
         };
-        let m = self.one(account, update).await?;
-        m.items
-            .into_iter()
-            .next()
-            .and_then(|i| i.item_id)
-            .ok_or(CallError::NotEws {
-                operation: "UpdateItem",
-                status: 200,
-                reason: "the response carries no item id".into(),
-            })
+        self.one_item_id(account, update).await
     }
 
     /// The `FolderId` of `folder` as the server reports it.
@@ -259,11 +266,7 @@ impl Client {
             .into_iter()
             .next()
             .and_then(|f| f.folder_id)
-            .ok_or(CallError::NotEws {
-                operation: "GetFolder",
-                status: 200,
-                reason: "the response carries no folder id".into(),
-            })
+            .ok_or_else(|| carries_no("GetFolder", "folder id"))
     }
 
     /// Whether `account` can open `folder` (GetFolder succeeds).

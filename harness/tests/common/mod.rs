@@ -1,11 +1,19 @@
 //! Helpers shared by the integration tests: where the shared reference data lives, a watchdog
-//! for inputs that must not hang, and the suite with the options to run it.
+//! for inputs that must not hang, the suite with the options to run it, and a running mock with
+//! the project's client for it.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
+
+use ewsconf::ews::{DistinguishedFolderName, Item, ItemId, ResponseClass, ResponseCode, SendItem};
+use ewsconf::generate::SchemaEra;
+use ewsconf::mock::{Defects, MockConfig, MockServer, Profile};
+use ewsconf::schema::SchemaSet;
+use ewsconf::target::calls::{Account, folder_of};
+use ewsconf::target::{Auth, Client, ClientOptions, Post};
 
 /// The folder holding `ews-schemas/` and `ews-samples/`: `$EWSCONF_SHARED`, or `shared/` beside
 /// the workspace. `None` (with a notice) when it is missing, unless `CI` is set, where a missing
@@ -73,19 +81,40 @@ pub fn success_envelope() -> String {
     )
 }
 
+/// Runs `check` on every published sample, by file name and bytes, and fails unless it checked
+/// at least `at_least` of them (`check` says whether it checked a sample or passed it over). Does
+/// nothing (as [`shared_dir`] decides) when the shared data is missing.
+pub fn check_samples(at_least: usize, mut check: impl FnMut(&str, &[u8]) -> bool) {
+    let Some(shared) = shared_dir() else {
+        return;
+    };
+    let mut checked = 0;
+    for path in sample_files(&shared) {
+        let name = path.file_name().unwrap().to_string_lossy();
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        checked += usize::from(check(&name, &bytes));
+    }
+    assert!(checked >= at_least, "only {checked} samples checked");
+}
+
 /// The published samples: every `.xml` file in the folders of `ews-samples/` below `shared`,
 /// sorted.
 pub fn sample_files(shared: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for folder in ["msdocs", "msdocs-howto", "exchangelib-related"] {
-        let dir = shared.join("ews-samples").join(folder);
-        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        files.extend(
-            entries
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "xml")),
-        );
-    }
+    let mut files: Vec<PathBuf> = ["msdocs", "msdocs-howto", "exchangelib-related"]
+        .into_iter()
+        .flat_map(|folder| xml_files(&shared.join("ews-samples").join(folder)))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every `.xml` file directly in `dir`, sorted.
+pub fn xml_files(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .collect();
     files.sort();
     files
 }
@@ -94,6 +123,53 @@ pub fn sample_files(shared: &Path) -> Vec<PathBuf> {
 pub fn read_shared(dir: &std::path::Path, relative: &str) -> Vec<u8> {
     let path = dir.join(relative);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// These published samples, named below `ews-samples/`, read; `None` (as [`shared_dir`]
+/// decides) when the shared data is missing.
+pub fn samples<const N: usize>(names: [&str; N]) -> Option<[Vec<u8>; N]> {
+    let dir = shared_dir()?.join("ews-samples");
+    Some(names.map(|name| read_shared(&dir, name)))
+}
+
+/// One published sample, as [`samples`] reads it.
+pub fn sample(name: &str) -> Option<Vec<u8>> {
+    samples([name]).map(|[bytes]| bytes)
+}
+
+/// The official schema set of `era` from the shared data, compiled once per test binary; `None`
+/// when the shared data is missing.
+pub fn official(era: SchemaEra) -> Option<&'static SchemaSet> {
+    static CURRENT: OnceLock<Option<SchemaSet>> = OnceLock::new();
+    static OLD: OnceLock<Option<SchemaSet>> = OnceLock::new();
+    let (cell, folder) = match era {
+        SchemaEra::Current => (&CURRENT, "Exchange2016-O365-2023"),
+        SchemaEra::Exchange2010Sp2 => (&OLD, "Exchange2010_SP2"),
+    };
+    cell.get_or_init(|| {
+        let dir = shared_dir()?.join("ews-schemas").join(folder);
+        Some(SchemaSet::from_dir(&dir).unwrap_or_else(|e| panic!("{folder} compiles: {e}")))
+    })
+    .as_ref()
+}
+
+/// Every file below `dir`, at any depth, as its path relative to `dir` and its bytes, sorted.
+pub fn files_below(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path.strip_prefix(root).unwrap().to_owned(), bytes));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }
 
 /// The conformance suite in `cases/`.
@@ -128,4 +204,138 @@ pub async fn run_suite(config: ewsconf::mock::MockConfig) -> ewsconf::run::RunSu
     .expect("runs");
     target.shutdown().await;
     summary
+}
+
+/// A mock with the intended profile and these deliberate defects.
+pub fn broken(defects: Defects) -> MockConfig {
+    MockConfig {
+        defects,
+        ..MockConfig::with_profile(Profile::Intended)
+    }
+}
+
+/// The password of every account in the mock's default directory.
+pub const PASSWORD: &str = "secret";
+/// The principal in the mock's default directory.
+pub const BOSS: &str = "boss@example.com";
+/// The principal's delegate, who may send on the boss's behalf.
+pub const HELPER: &str = "helper@example.com";
+/// A recipient.
+pub const CAROL: &str = "carol@example.com";
+/// An account with no rights on anyone else's mailbox.
+pub const MALLORY: &str = "mallory@example.com";
+
+/// One response message's class and code.
+pub type Outcome = (ResponseClass, Option<ResponseCode>);
+
+/// `Success` with `NoError`.
+pub const OK: Outcome = (ResponseClass::Success, Some(ResponseCode::NoError));
+
+/// `Error` with `code`.
+pub fn err(code: ResponseCode) -> Outcome {
+    (ResponseClass::Error, Some(code))
+}
+
+/// A running mock and the project's client for it.
+pub struct Mock {
+    /// The mock.
+    pub server: MockServer,
+    /// A client for the mock's URL.
+    pub client: Client,
+}
+
+impl Mock {
+    /// A mock with `profile` and its default directory.
+    pub async fn start(profile: Profile) -> Self {
+        Self::with(MockConfig::with_profile(profile)).await
+    }
+
+    /// A mock started with `config`.
+    pub async fn with(config: MockConfig) -> Self {
+        let server = MockServer::start(config).await.expect("mock starts");
+        let client = Client::new(server.url(), &ClientOptions::default()).expect("client");
+        Self { server, client }
+    }
+
+    /// The account of `address` in the mock's default directory.
+    pub fn account(address: &str) -> Account {
+        Account::basic(address, PASSWORD)
+    }
+
+    /// A draft with a body and these recipients, saved by `as_user` in `owner`'s Drafts.
+    pub async fn draft(&self, owner: &str, as_user: &str, subject: &str, to: &[&str]) -> ItemId {
+        let item = to
+            .iter()
+            .fold(Item::message(subject).with_body("body"), |item, r| {
+                item.to(*r)
+            });
+        self.create(owner, as_user, item).await
+    }
+
+    /// Saves `item` in `owner`'s Drafts as `as_user`.
+    pub async fn create(&self, owner: &str, as_user: &str, item: Item) -> ItemId {
+        self.client
+            .create_in(
+                &Self::account(as_user),
+                folder_of(owner, DistinguishedFolderName::Drafts),
+                item,
+            )
+            .await
+            .expect("draft created")
+    }
+
+    /// The items in `owner`'s `folder` whose subject contains `marker`, read as `owner`.
+    pub async fn find(
+        &self,
+        owner: &str,
+        folder: DistinguishedFolderName,
+        marker: &str,
+    ) -> Vec<Item> {
+        self.client
+            .find(&Self::account(owner), folder_of(owner, folder), marker)
+            .await
+            .unwrap_or_else(|e| panic!("FindItem in {owner}'s {folder}: {e}"))
+    }
+
+    /// How many items [`Mock::find`] finds.
+    pub async fn count(&self, owner: &str, folder: DistinguishedFolderName, marker: &str) -> usize {
+        self.find(owner, folder, marker).await.len()
+    }
+
+    /// The item with this id, with its properties, read as `owner`.
+    pub async fn get(&self, owner: &str, id: ItemId) -> Item {
+        self.client
+            .get(&Self::account(owner), id)
+            .await
+            .expect("GetItem")
+    }
+
+    /// Sends `send` as `as_user` and returns each response message's outcome.
+    pub async fn send(&self, as_user: &str, send: SendItem) -> Vec<Outcome> {
+        self.client
+            .send_item(&Self::account(as_user), send)
+            .await
+            .expect("SendItem answers")
+            .into_iter()
+            .map(|m| (m.response_class, m.response_code))
+            .collect()
+    }
+
+    /// POSTs `body` with this content type and SOAPAction, and returns the status and the raw
+    /// response body.
+    pub async fn post(
+        &self,
+        auth: &Auth,
+        body: Vec<u8>,
+        content_type: &str,
+        soap_action: Option<String>,
+    ) -> (u16, Vec<u8>) {
+        let post = Post {
+            body: body.into(),
+            content_type: content_type.into(),
+            soap_action,
+        };
+        let exchange = self.client.post(auth, post).await.expect("an HTTP answer");
+        (exchange.status, exchange.body)
+    }
 }
