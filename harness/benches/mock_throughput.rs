@@ -50,43 +50,59 @@ fn client(url: &str) -> Client {
     Client::new(url, &ClientOptions::default()).expect("a client for a loopback URL")
 }
 
-/// Creates `n` drafts in the boss's Drafts from `CONCURRENCY` tasks; returns their ids in order
-/// of creation per task.
-async fn create_drafts(client: &Client, n: usize, tag: &str) -> Vec<ItemId> {
+/// Runs `job(i)` for every `i` below `n` from `CONCURRENCY` tasks, each taking the next `i` as
+/// it finishes one; returns what the jobs gave, task by task, in the order each task ran them.
+async fn spread<T, Fut>(n: usize, job: impl Fn(usize) -> Fut + Send + Sync + 'static) -> Vec<T>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T> + Send,
+{
     let next = Arc::new(AtomicUsize::new(0));
+    let job = Arc::new(job);
     let tasks: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
-            let client = client.clone();
-            let next = next.clone();
-            let tag = tag.to_owned();
+            let (next, job) = (next.clone(), job.clone());
             tokio::spawn(async move {
-                let mut ids = Vec::new();
+                let mut done = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
-                        return ids;
+                        return done;
                     }
-                    let item = Item::message(format!("bench {tag} draft {i:06}"))
-                        .with_body("A short body, as a harness draft carries.")
-                        .to(CAROL);
-                    let id = client
-                        .create_in(
-                            &boss(),
-                            folder_of(BOSS, DistinguishedFolderName::Drafts),
-                            item,
-                        )
-                        .await
-                        .expect("CreateItem succeeds");
-                    ids.push(id);
+                    done.push(job(i).await);
                 }
             })
         })
         .collect();
-    let mut ids = Vec::with_capacity(n);
+    let mut done = Vec::with_capacity(n);
     for t in tasks {
-        ids.extend(t.await.expect("creator task"));
+        done.extend(t.await.expect("bench task"));
     }
-    ids
+    done
+}
+
+/// Creates `n` drafts in the boss's Drafts from `CONCURRENCY` tasks; returns their ids in order
+/// of creation per task.
+async fn create_drafts(client: &Client, n: usize, tag: &str) -> Vec<ItemId> {
+    let shared = Arc::new((client.clone(), tag.to_owned()));
+    spread(n, move |i| {
+        let shared = shared.clone();
+        async move {
+            let (client, tag) = &*shared;
+            let item = Item::message(format!("bench {tag} draft {i:06}"))
+                .with_body("A short body, as a harness draft carries.")
+                .to(CAROL);
+            client
+                .create_in(
+                    &boss(),
+                    folder_of(BOSS, DistinguishedFolderName::Drafts),
+                    item,
+                )
+                .await
+                .expect("CreateItem succeeds")
+        }
+    })
+    .await
 }
 
 /// One timed run: requests per second, process CPU microseconds per request (client and
@@ -129,37 +145,22 @@ impl Cpu {
 /// Sends one SendItem per id from `CONCURRENCY` tasks sharing `client`; `server` lists the
 /// threads that serve them, when they are threads of their own.
 async fn send_all(client: &Client, ids: Arc<Vec<ItemId>>, server: &[String]) -> Run {
-    let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_seconds();
     let server_before = threads_cpu(server);
     let started = Instant::now();
-    let tasks: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let client = client.clone();
-            let ids = ids.clone();
-            let next = next.clone();
-            tokio::spawn(async move {
-                let mut failures = 0;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(id) = ids.get(i) else {
-                        return failures;
-                    };
-                    let ok = client
-                        .send_item(&boss(), SendItem::new([id.clone()]))
-                        .await
-                        .is_ok_and(|m| {
-                            m.len() == 1 && m[0].response_class == ResponseClass::Success
-                        });
-                    failures += usize::from(!ok);
-                }
-            })
-        })
-        .collect();
-    let mut failures = 0;
-    for t in tasks {
-        failures += t.await.expect("sender task");
-    }
+    let shared = Arc::new((client.clone(), ids.clone()));
+    let answers = spread(ids.len(), move |i| {
+        let shared = shared.clone();
+        async move {
+            let (client, ids) = &*shared;
+            client
+                .send_item(&boss(), SendItem::new([ids[i].clone()]))
+                .await
+                .is_ok_and(|m| m.len() == 1 && m[0].response_class == ResponseClass::Success)
+        }
+    })
+    .await;
+    let failures = answers.iter().filter(|ok| !**ok).count();
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
     Run {

@@ -6,7 +6,8 @@
 //! compiles them (long enumerations as patterns). Every tool gets the same command lines (the
 //! file names split the same way when they would not fit on one), with its output thrown away.
 //! Each round runs every tool once, starting with a different one each round; figures are
-//! medians over the rounds, and the main ratio is also given round by round.
+//! medians over the rounds, and the main ratio is also given round by round. The CPU time the
+//! tool's processes used (user and system) shows how much of the machine each one had.
 //!
 //! Run with `cargo bench --bench validate_files`. Without xmllint (Debian: `libxml2-utils`)
 //! only ewsconf is timed.
@@ -34,9 +35,29 @@ struct Subject {
     args: Vec<String>,
 }
 
+/// A run's wall time and its processes' CPU time (user and system), in seconds.
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: f64,
+    cpu: f64,
+}
+
+/// CPU seconds used so far by the children this process has waited for.
+fn children_cpu() -> f64 {
+    // SAFETY: `getrusage` only writes the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 impl Subject {
-    /// Runs over every chunk of files in `dir`; the seconds taken, or why it failed.
-    fn run(&self, dir: &Path, chunks: &[&[String]]) -> Result<f64, String> {
+    /// Runs over every chunk of files in `dir`; how long it took, or why it failed.
+    fn run(&self, dir: &Path, chunks: &[&[String]]) -> Result<Timing, String> {
+        let cpu = children_cpu();
         let start = Instant::now();
         for chunk in chunks {
             let status = Command::new(self.program)
@@ -51,7 +72,10 @@ impl Subject {
                 return Err(format!("{} failed: {status}", self.label));
             }
         }
-        Ok(start.elapsed().as_secs_f64())
+        Ok(Timing {
+            wall: start.elapsed().as_secs_f64(),
+            cpu: children_cpu() - cpu,
+        })
     }
 }
 
@@ -184,13 +208,21 @@ fn bench() -> Result<(), String> {
         }
     }
 
-    let mut seconds = vec![Vec::new(); subjects.len()];
+    let mut timings = vec![Vec::new(); subjects.len()];
     for round in 0..ROUNDS {
         for k in 0..subjects.len() {
             let s = (round + k) % subjects.len();
-            seconds[s].push(subjects[s].run(dir.path(), &chunks)?);
+            timings[s].push(subjects[s].run(dir.path(), &chunks)?);
         }
     }
+    let seconds: Vec<Vec<f64>> = timings
+        .iter()
+        .map(|t| t.iter().map(|t| t.wall).collect())
+        .collect();
+    let cpu: Vec<f64> = timings
+        .iter()
+        .map(|t| median(t.iter().map(|t| t.cpu).collect()))
+        .collect();
 
     println!(
         "validate_files: `ewsconf validate FILE…` and `xmllint --noout --schema S FILE…` on {FILES} files of {} bytes each (SendItemResponse envelopes)",
@@ -201,11 +233,14 @@ fn bench() -> Result<(), String> {
         chunks.len()
     );
     println!();
-    println!("  {:<38} {:>8} {:>8}", "run", "seconds", "files/s");
+    println!(
+        "  {:<38} {:>8} {:>8} {:>8}",
+        "run", "seconds", "files/s", "CPU s"
+    );
     let medians: Vec<f64> = seconds.iter().map(|s| median(s.clone())).collect();
-    for (subject, secs) in subjects.iter().zip(&medians) {
+    for ((subject, secs), cpu) in subjects.iter().zip(&medians).zip(&cpu) {
         println!(
-            "  {:<38} {secs:>8.3} {:>8.0}",
+            "  {:<38} {secs:>8.3} {:>8.0} {cpu:>8.3}",
             subject.label,
             FILES as f64 / secs
         );

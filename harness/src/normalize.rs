@@ -104,19 +104,11 @@ impl Normalizer {
     }
 
     fn id(&mut self, value: &str) -> String {
-        let next = self.ids.len() + 1;
-        self.ids
-            .entry(value.to_owned())
-            .or_insert_with(|| format!("ID-{next}"))
-            .clone()
+        placeholder(&mut self.ids, "ID", value)
     }
 
     fn change_key(&mut self, value: &str) -> String {
-        let next = self.change_keys.len() + 1;
-        self.change_keys
-            .entry(value.to_owned())
-            .or_insert_with(|| format!("CK-{next}"))
-            .clone()
+        placeholder(&mut self.change_keys, "CK", value)
     }
 
     fn attribute_value(&mut self, element: &Element, name: &str, value: &str) -> String {
@@ -199,6 +191,15 @@ impl Normalizer {
             }
         }
     }
+}
+
+/// The placeholder of `value` in `seen`: `{prefix}-{n}`, numbered in the order values are first
+/// seen.
+fn placeholder(seen: &mut HashMap<String, String>, prefix: &str, value: &str) -> String {
+    let next = seen.len() + 1;
+    seen.entry(value.to_owned())
+        .or_insert_with(|| format!("{prefix}-{next}"))
+        .clone()
 }
 
 /// Fixed prefixes for the namespaces a document uses: the EWS and SOAP ones by name, any

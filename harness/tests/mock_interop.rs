@@ -12,7 +12,7 @@ use ews::soap::{Envelope, Header};
 use ewsconf::ews::{
     BaseItemId, BaseShape, CreateItem, DeleteItem, DistinguishedFolderId,
     DistinguishedFolderName as Folder, FieldUri, FindItem, GetFolder, GetItem, Item, ItemId,
-    ItemKind, MessageDisposition, Request, RequestEnvelope, ResponseClass, ResponseCode,
+    Mailbox, MessageDisposition, Request, RequestEnvelope, ResponseClass, ResponseCode,
     ResponseEnvelope, ResponseMessage, Restriction, SendItem, Shape,
     find_item::IndexedPageItemView,
 };
@@ -86,20 +86,24 @@ fn theirs<T: ews::OperationResponse>(body: &[u8]) -> Envelope<T> {
 /// Class and error code as both sides see them: `("Success", None)`, `("Error", Some(code))`.
 type Outcome = (&'static str, Option<String>);
 
-fn our_outcome(m: &ResponseMessage) -> Outcome {
-    match m.response_class {
+/// Each of our response messages' outcome.
+fn our_outcomes(messages: &[ResponseMessage]) -> Vec<Outcome> {
+    let outcome = |m: &ResponseMessage| match m.response_class {
         ResponseClass::Success => ("Success", None),
         ResponseClass::Warning => ("Warning", None),
         ResponseClass::Error => ("Error", m.response_code.map(|c| c.as_str().to_owned())),
-    }
+    };
+    messages.iter().map(outcome).collect()
 }
 
-fn their_outcome<T>(m: &ews::ResponseClass<T>) -> Outcome {
-    match m {
+/// Each of ews-rs's response messages' outcome.
+fn their_outcomes<T>(messages: &[ews::ResponseClass<T>]) -> Vec<Outcome> {
+    let outcome = |m: &ews::ResponseClass<T>| match m {
         ews::ResponseClass::Success(_) => ("Success", None),
         ews::ResponseClass::Warning(_) => ("Warning", None),
         ews::ResponseClass::Error(e) => ("Error", Some(format!("{:?}", e.response_code))),
-    }
+    };
+    messages.iter().map(outcome).collect()
 }
 
 /// The payload of a Success message, or a panic naming the error.
@@ -124,61 +128,45 @@ struct ItemView {
     is_read: Option<bool>,
 }
 
+/// An [`ItemView`] of `$m`, an item of either model: both spell the id, subject, class and flags
+/// alike; the other fields are given.
+macro_rules! item_view {
+    ($m:expr, $($other:tt)*) => {
+        ItemView {
+            id: $m.item_id.as_ref().map(|x| (x.id.clone(), x.change_key.clone())),
+            subject: $m.subject.clone(),
+            item_class: $m.item_class.clone(),
+            is_draft: $m.is_draft,
+            is_read: $m.is_read,
+            $($other)*
+        }
+    };
+}
+
 fn our_item(i: &Item) -> ItemView {
-    ItemView {
-        kind: match i.kind {
-            ItemKind::Message => "Message",
-            ItemKind::Task => "Task",
-            ItemKind::Item => "Item",
-        },
-        id: i
-            .item_id
-            .as_ref()
-            .map(|x| (x.id.clone(), x.change_key.clone())),
-        subject: i.subject.clone(),
-        item_class: i.item_class.clone(),
+    let address = |m: &Mailbox| m.email_address.clone();
+    item_view!(i,
+        kind: i.kind.element_name(),
         body: i.body.as_ref().map(|b| b.content.clone()),
-        to: i
-            .to_recipients
-            .iter()
-            .filter_map(|m| m.email_address.clone())
-            .collect(),
-        from: i.from.as_ref().and_then(|m| m.email_address.clone()),
-        is_draft: i.is_draft,
-        is_read: i.is_read,
-    }
+        to: i.to_recipients.iter().filter_map(address).collect(),
+        from: i.from.as_ref().and_then(address),
+    )
 }
 
 fn their_item(item: &ews::RealItem) -> ItemView {
-    let kind = match item {
-        ews::RealItem::Message(_) => "Message",
-        ews::RealItem::Task(_) => "Task",
-        ews::RealItem::Item(_) => "Item",
-        _ => "other",
-    };
+    let address = |r: &ews::Recipient| r.mailbox.email_address.clone();
     let m = item.inner_message();
-    ItemView {
-        kind,
-        id: m
-            .item_id
-            .as_ref()
-            .map(|x| (x.id.clone(), x.change_key.clone())),
-        subject: m.subject.clone(),
-        item_class: m.item_class.clone(),
+    item_view!(m,
+        kind: match item {
+            ews::RealItem::Message(_) => "Message",
+            ews::RealItem::Task(_) => "Task",
+            ews::RealItem::Item(_) => "Item",
+            _ => "other",
+        },
         body: m.body.as_ref().and_then(|b| b.content.clone()),
-        to: m
-            .to_recipients
-            .iter()
-            .flat_map(|r| r.iter())
-            .filter_map(|r| r.mailbox.email_address.clone())
-            .collect(),
-        from: m
-            .from
-            .as_ref()
-            .and_then(|r| r.mailbox.email_address.clone()),
-        is_draft: m.is_draft,
-        is_read: m.is_read,
-    }
+        to: m.to_recipients.iter().flat_map(|r| r.iter()).filter_map(address).collect(),
+        from: m.from.as_ref().and_then(address),
+    )
 }
 
 fn now_secs() -> i64 {
@@ -238,12 +226,9 @@ async fn create_item_answers_read_the_same_in_ews_rs() {
     let our_denied = ours(&denied_body);
     let their_denied = theirs::<ews::create_item::CreateItemResponse>(&denied_body);
     let their_messages = &their_denied.body.response_messages.response_messages;
+    assert_eq!(their_outcomes(their_messages), our_outcomes(&our_denied));
     assert_eq!(
-        their_messages.iter().map(their_outcome).collect::<Vec<_>>(),
-        our_denied.iter().map(our_outcome).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        our_outcome(&our_denied[0]),
+        our_outcomes(&our_denied)[0],
         ("Error", Some("ErrorAccessDenied".into()))
     );
     let ews::ResponseClass::Error(e) = &their_messages[0] else {
@@ -276,16 +261,13 @@ async fn get_item_answers_read_the_same_in_ews_rs() {
     let their = theirs::<ews::get_item::GetItemResponse>(&body);
     let their_messages = &their.body.response_messages.response_messages;
     assert_eq!(
-        their_messages.iter().map(their_outcome).collect::<Vec<_>>(),
+        their_outcomes(their_messages),
         vec![
             ("Success", None),
             ("Error", Some("ErrorInvalidIdMalformed".into()))
         ]
     );
-    assert_eq!(
-        our_messages.iter().map(our_outcome).collect::<Vec<_>>(),
-        their_messages.iter().map(their_outcome).collect::<Vec<_>>()
-    );
+    assert_eq!(our_outcomes(&our_messages), their_outcomes(their_messages));
     let ours_item = our_item(&our_messages[0].items[0]);
     let their_items = &success(&their_messages[0]).items.inner;
     assert_eq!(their_items.len(), 1);
@@ -367,20 +349,11 @@ async fn find_item_pages_read_the_same_in_ews_rs() {
 
     let their_denied = theirs::<ews::find_item::FindItemResponse>(&denied_body);
     assert_eq!(
-        their_denied
-            .body
-            .response_messages
-            .response_messages
-            .iter()
-            .map(their_outcome)
-            .collect::<Vec<_>>(),
+        their_outcomes(&their_denied.body.response_messages.response_messages),
         vec![("Error", Some("ErrorAccessDenied".into()))]
     );
     assert_eq!(
-        ours(&denied_body)
-            .iter()
-            .map(our_outcome)
-            .collect::<Vec<_>>(),
+        our_outcomes(&ours(&denied_body)),
         vec![("Error", Some("ErrorAccessDenied".into()))]
     );
 }
@@ -408,7 +381,7 @@ async fn get_folder_answers_read_the_same_in_ews_rs() {
     let our_messages = ours(&body);
     let their = theirs::<ews::get_folder::GetFolderResponse>(&body);
     let their_messages = &their.body.response_messages.response_messages;
-    let outcomes: Vec<_> = their_messages.iter().map(their_outcome).collect();
+    let outcomes = their_outcomes(their_messages);
     assert_eq!(
         outcomes,
         vec![
@@ -418,10 +391,7 @@ async fn get_folder_answers_read_the_same_in_ews_rs() {
             ("Error", Some("ErrorNonExistentMailbox".into()))
         ]
     );
-    assert_eq!(
-        our_messages.iter().map(our_outcome).collect::<Vec<_>>(),
-        outcomes
-    );
+    assert_eq!(our_outcomes(&our_messages), outcomes);
     for (ours_m, theirs_m) in our_messages.iter().zip(their_messages).take(3) {
         let o = &ours_m.folders[0];
         let folders = &success(theirs_m).folders.inner;
@@ -475,13 +445,7 @@ async fn delete_item_answers_read_the_same_in_ews_rs() {
 
     // Assert
     let their = theirs::<ews::delete_item::DeleteItemResponse>(&body);
-    let outcomes: Vec<_> = their
-        .body
-        .response_messages
-        .response_messages
-        .iter()
-        .map(their_outcome)
-        .collect();
+    let outcomes = their_outcomes(&their.body.response_messages.response_messages);
     assert_eq!(
         outcomes,
         vec![
@@ -490,10 +454,7 @@ async fn delete_item_answers_read_the_same_in_ews_rs() {
             ("Error", Some("ErrorInvalidIdMalformed".into()))
         ]
     );
-    assert_eq!(
-        ours(&body).iter().map(our_outcome).collect::<Vec<_>>(),
-        outcomes
-    );
+    assert_eq!(our_outcomes(&ours(&body)), outcomes);
 }
 
 #[tokio::test]
@@ -716,13 +677,7 @@ async fn requests_built_by_ews_rs_are_accepted_and_acted_on() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let deleted = theirs::<ews::delete_item::DeleteItemResponse>(&body);
     assert_eq!(
-        deleted
-            .body
-            .response_messages
-            .response_messages
-            .iter()
-            .map(their_outcome)
-            .collect::<Vec<_>>(),
+        their_outcomes(&deleted.body.response_messages.response_messages),
         vec![("Success", None)]
     );
     assert!(mock.find(CAROL, Folder::Inbox, "ix-built").await.is_empty());

@@ -604,6 +604,12 @@ state = ["principal:sentitems contains draft"]
         parse_case(Path::new("cases/x/y.toml"), text, "x")
     }
 
+    /// The error of [`GOOD`] with `from` replaced by `to`.
+    fn broken(from: &str, to: &str) -> CaseError {
+        assert!(GOOD.contains(from), "{from:?} is not in the good case");
+        parse(&GOOD.replace(from, to)).unwrap_err()
+    }
+
     #[test]
     fn a_good_case_reads() {
         let case = parse(GOOD).unwrap();
@@ -614,11 +620,10 @@ state = ["principal:sentitems contains draft"]
 
     #[test]
     fn errors_name_file_line_and_fix() {
-        let err = parse(&GOOD.replace(
+        let err = broken(
             "owner = \"principal\"",
             "owner = \"principal\"\ncolour = \"red\"",
-        ))
-        .unwrap_err();
+        );
         assert_eq!(
             (err.path.as_str(), err.line),
             ("cases/x/y.toml", 8),
@@ -626,8 +631,7 @@ state = ["principal:sentitems contains draft"]
         );
         assert!(err.message.contains("colour"), "{err}");
 
-        let err =
-            parse(&GOOD.replace("item_ids = [\"draft\"]", "item_ids = [\"draf\"]")).unwrap_err();
+        let err = broken("item_ids = [\"draft\"]", "item_ids = [\"draf\"]");
         assert_eq!(err.line, 13, "{err}");
         assert!(
             err.message
@@ -635,29 +639,26 @@ state = ["principal:sentitems contains draft"]
             "{err}"
         );
 
-        let err = parse(&GOOD.replace(
+        let err = broken(
             "save_item_to_folder = true",
             "save_item_to_folder = \"yes\"",
-        ))
-        .unwrap_err();
+        );
         assert_eq!(err.line, 12, "{err}");
 
-        let err = parse(&GOOD.replace("code = \"NoError\"", "code = \"NoErr\"")).unwrap_err();
+        let err = broken("code = \"NoError\"", "code = \"NoErr\"");
         assert!(
             err.message.contains("\"NoErr\" is not a ResponseCode"),
             "{err}"
         );
 
-        let err = parse(&GOOD.replace(
+        let err = broken(
             "principal:sentitems contains draft",
             "principal:sentitems has draft",
-        ))
-        .unwrap_err();
+        );
         assert_eq!(err.line, 17, "{err}");
         assert!(err.message.contains("ROLE:FOLDER contains NAME"), "{err}");
 
-        let err = parse(&GOOD.replace("[{ class = \"Success\", code = \"NoError\" }]", "[]"))
-            .unwrap_err();
+        let err = broken("[{ class = \"Success\", code = \"NoError\" }]", "[]");
         assert!(
             err.message
                 .contains("1 item ids but [expect] lists 0 messages"),

@@ -39,6 +39,11 @@ pub enum Acceptable {
 
 const SCHEMA: &[ResponseCode] = &[ResponseCode::ErrorSchemaValidation];
 
+/// The first item (the one a semantic malformation breaks) gets an Error with one of `codes`.
+const fn first_item(codes: &'static [ResponseCode]) -> Acceptable {
+    Acceptable::Item { index: 0, codes }
+}
+
 macro_rules! malformations {
     ($($(#[$doc:meta])* $name:ident = $wire:literal, $level:ident;)+) => {
         /// A named way of breaking a valid SendItem request. Reports use [`Malformation::name`].
@@ -140,26 +145,11 @@ impl Malformation {
                     C::ErrorFolderNotFound,
                     C::ErrorSavedItemFolderNotFound,
                 ]),
-                MalformedId => Acceptable::Item {
-                    index: 0,
-                    codes: &[C::ErrorInvalidIdMalformed],
-                },
-                ForeignId => Acceptable::Item {
-                    index: 0,
-                    codes: &[C::ErrorItemNotFound],
-                },
-                StaleChangeKey => Acceptable::Item {
-                    index: 0,
-                    codes: &[C::ErrorStaleObject, C::ErrorIrresolvableConflict],
-                },
-                NonMessageItem => Acceptable::Item {
-                    index: 0,
-                    codes: &[C::ErrorInvalidItemForOperationSendItem],
-                },
-                EmptyId => Acceptable::Item {
-                    index: 0,
-                    codes: &[C::ErrorInvalidIdEmpty, C::ErrorInvalidIdMalformed],
-                },
+                MalformedId => first_item(&[C::ErrorInvalidIdMalformed]),
+                ForeignId => first_item(&[C::ErrorItemNotFound]),
+                StaleChangeKey => first_item(&[C::ErrorStaleObject, C::ErrorIrresolvableConflict]),
+                NonMessageItem => first_item(&[C::ErrorInvalidItemForOperationSendItem]),
+                EmptyId => first_item(&[C::ErrorInvalidIdEmpty, C::ErrorInvalidIdMalformed]),
                 // The duplicate is the last id; the first occurrence is sent normally.
                 DuplicateItemId => Acceptable::Item {
                     index: usize::MAX,

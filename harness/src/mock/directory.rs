@@ -119,39 +119,28 @@ impl Directory {
                 .expect("every role with rights has a default account")
         };
         let principal = at(Role::Principal);
-        let mut grants = BTreeMap::new();
-        grants.insert(
-            (at(Role::Delegate), principal),
-            Grant {
-                folders: [
-                    (MockFolder::Drafts, FolderPermission::Editor),
-                    (MockFolder::SentItems, FolderPermission::Editor),
-                ]
-                .into_iter()
-                .collect(),
-                send_as: false,
-                send_on_behalf: true,
-            },
-        );
-        grants.insert(
-            (at(Role::Reviewer), principal),
-            Grant {
-                folders: [(MockFolder::Drafts, FolderPermission::Reviewer)]
-                    .into_iter()
-                    .collect(),
-                ..Grant::default()
-            },
-        );
-        grants.insert(
-            (at(Role::Sendas), principal),
-            Grant {
-                folders: [(MockFolder::Drafts, FolderPermission::Editor)]
-                    .into_iter()
-                    .collect(),
-                send_as: true,
-                send_on_behalf: false,
-            },
-        );
+        // A role's rights on the principal: folder permissions, send as, send on behalf.
+        let grant = |role, folders: &[_], send_as, send_on_behalf| {
+            let folders = folders.iter().copied().collect();
+            let rights = Grant {
+                folders,
+                send_as,
+                send_on_behalf,
+            };
+            ((at(role), principal), rights)
+        };
+        let (drafts, sent_items) = (MockFolder::Drafts, MockFolder::SentItems);
+        let (editor, reviewer) = (FolderPermission::Editor, FolderPermission::Reviewer);
+        let grants = BTreeMap::from([
+            grant(
+                Role::Delegate,
+                &[(drafts, editor), (sent_items, editor)],
+                false,
+                true,
+            ),
+            grant(Role::Reviewer, &[(drafts, reviewer)], false, false),
+            grant(Role::Sendas, &[(drafts, editor)], true, false),
+        ]);
         Self {
             users,
             local_domains: vec![DEFAULT_DOMAIN.into()],

@@ -66,6 +66,27 @@ fn error(code: ResponseCode) -> ResponseMessage {
     ResponseMessage::error(code, message_text(code))
 }
 
+/// One response message per entry of a request, in order: what `answer` makes of the entry, or
+/// the error message of the code it gives instead.
+fn per_entry<T>(
+    entries: &[T],
+    answer: impl FnMut(&T) -> Result<ResponseMessage, ResponseCode>,
+) -> Vec<ResponseMessage> {
+    entries
+        .iter()
+        .map(answer)
+        .map(|r| r.unwrap_or_else(error))
+        .collect()
+}
+
+/// A `Success` message carrying these items.
+fn with_items(items: Vec<Item>) -> ResponseMessage {
+    ResponseMessage {
+        items,
+        ..ResponseMessage::success()
+    }
+}
+
 struct Session<'a> {
     store: &'a Store,
     state: &'a mut State,
@@ -185,6 +206,29 @@ impl Session<'_> {
             ItemKey::decode(&item_id.id).map_err(|_| ResponseCode::ErrorInvalidIdMalformed)?;
         let item = self.state.get(key).ok_or(ResponseCode::ErrorItemNotFound)?;
         Ok((key.number, item))
+    }
+
+    /// Like [`Session::locate`], for an item in a folder where the actor holds at least
+    /// `needed`.
+    fn locate_with(
+        &self,
+        id: &BaseItemId,
+        needed: FolderPermission,
+    ) -> Result<(u64, &StoredItem), ResponseCode> {
+        let (number, item) = self.locate(id)?;
+        if self.permission(item.folder) < needed {
+            return Err(ResponseCode::ErrorAccessDenied);
+        }
+        Ok((number, item))
+    }
+
+    /// Stored item `number` as an id-only wire item, as CreateItem and UpdateItem answer it.
+    fn id_only(&self, number: u64) -> Result<Item, ResponseCode> {
+        let stored = self
+            .state
+            .get_number(number)
+            .ok_or(ResponseCode::ErrorItemNotFound)?;
+        Ok(stored.to_wire(number, &Shape::id_and(&[]), &self.store.directory))
     }
 
     fn is_stale(id: &BaseItemId, number: u64, item: &StoredItem) -> bool {
@@ -338,15 +382,9 @@ impl Session<'_> {
             request.saved_item_folder_id.as_ref(),
             ResponseCode::ErrorFolderNotFound,
         );
-        request
-            .items
-            .iter()
-            .map(|item| {
-                let target = target?;
-                self.create_one(item, request.message_disposition, target)
-            })
-            .map(|r| r.unwrap_or_else(error))
-            .collect()
+        per_entry(&request.items, |item| {
+            self.create_one(item, request.message_disposition, target?)
+        })
     }
 
     fn create_one(
@@ -377,15 +415,8 @@ impl Session<'_> {
         let stored =
             StoredItem::from_wire(item, folder, disposition == MessageDisposition::SaveOnly);
         let number = self.state.insert(stored);
-        let mut response = ResponseMessage::success();
         if disposition == MessageDisposition::SaveOnly {
-            let stored = self
-                .state
-                .get_number(number)
-                .ok_or(ResponseCode::ErrorItemNotFound)?;
-            response.items =
-                vec![stored.to_wire(number, &Shape::id_and(&[]), &self.store.directory)];
-            return Ok(response);
+            return Ok(with_items(vec![self.id_only(number)?]));
         }
         let copy = CopyTo {
             save: disposition == MessageDisposition::SendAndSaveCopy,
@@ -393,7 +424,7 @@ impl Session<'_> {
             spec: None,
         };
         match self.send(number, copy, false) {
-            Ok(_) => Ok(response),
+            Ok(_) => Ok(ResponseMessage::success()),
             Err(e) => {
                 // Nothing was sent, so nothing is kept.
                 self.state.remove(number);
@@ -403,110 +434,86 @@ impl Session<'_> {
     }
 
     fn get_item(&mut self, request: &GetItem) -> Vec<ResponseMessage> {
-        request
-            .item_ids
-            .iter()
-            .map(|id| {
-                let (number, item) = self.locate(id)?;
-                if self.permission(item.folder) < FolderPermission::Reviewer {
-                    return Err(ResponseCode::ErrorAccessDenied);
-                }
-                let mut m = ResponseMessage::success();
-                m.items = vec![item.to_wire(number, &request.item_shape, &self.store.directory)];
-                Ok(m)
-            })
-            .map(|r| r.unwrap_or_else(error))
-            .collect()
+        per_entry(&request.item_ids, |id| {
+            let (number, item) = self.locate_with(id, FolderPermission::Reviewer)?;
+            let directory = &self.store.directory;
+            Ok(with_items(vec![item.to_wire(
+                number,
+                &request.item_shape,
+                directory,
+            )]))
+        })
     }
 
     fn find_item(&mut self, request: &FindItem) -> Vec<ResponseMessage> {
-        request
-            .parent_folder_ids
-            .iter()
-            .map(|folder| {
-                let key = self.readable_folder(folder)?;
-                let matching: Vec<(u64, &StoredItem)> =
-                    if request.traversal == ItemTraversal::Shallow {
-                        self.state
-                            .in_folder(key)
-                            .filter(|(_, item)| {
-                                request
-                                    .restriction
-                                    .as_ref()
-                                    .is_none_or(|r| r.matches(&|f: FieldUri| item.property(f)))
-                            })
-                            .collect()
-                    } else {
-                        Vec::new()
-                    };
-                let total = matching.len();
-                let offset = request
-                    .indexed_page_item_view
-                    .map_or(0, |v| v.offset as usize)
-                    .min(total);
-                let max = request
-                    .indexed_page_item_view
-                    .and_then(|v| v.max_entries_returned)
-                    .map_or(usize::MAX, |m| m as usize);
-                let items: Vec<Item> = matching[offset..]
-                    .iter()
-                    .take(max)
-                    .map(|(n, i)| i.to_wire(*n, &request.item_shape, &self.store.directory))
-                    .collect();
-                let end = offset + items.len();
-                let mut m = ResponseMessage::success();
-                m.root_folder = Some(RootFolder {
-                    indexed_paging_offset: request.indexed_page_item_view.map(|_| end as i32),
-                    total_items_in_view: Some(total as i32),
-                    includes_last_item_in_range: Some(end >= total),
-                    items,
-                });
-                Ok(m)
-            })
-            .map(|r| r.unwrap_or_else(error))
-            .collect()
+        per_entry(&request.parent_folder_ids, |folder| {
+            let key = self.readable_folder(folder)?;
+            let matching: Vec<(u64, &StoredItem)> = if request.traversal == ItemTraversal::Shallow {
+                self.state
+                    .in_folder(key)
+                    .filter(|(_, item)| {
+                        request
+                            .restriction
+                            .as_ref()
+                            .is_none_or(|r| r.matches(&|f: FieldUri| item.property(f)))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let total = matching.len();
+            let offset = request
+                .indexed_page_item_view
+                .map_or(0, |v| v.offset as usize)
+                .min(total);
+            let max = request
+                .indexed_page_item_view
+                .and_then(|v| v.max_entries_returned)
+                .map_or(usize::MAX, |m| m as usize);
+            let items: Vec<Item> = matching[offset..]
+                .iter()
+                .take(max)
+                .map(|(n, i)| i.to_wire(*n, &request.item_shape, &self.store.directory))
+                .collect();
+            let end = offset + items.len();
+            let mut m = ResponseMessage::success();
+            m.root_folder = Some(RootFolder {
+                indexed_paging_offset: request.indexed_page_item_view.map(|_| end as i32),
+                total_items_in_view: Some(total as i32),
+                includes_last_item_in_range: Some(end >= total),
+                items,
+            });
+            Ok(m)
+        })
     }
 
     fn delete_item(&mut self, request: &DeleteItem) -> Vec<ResponseMessage> {
-        request
-            .item_ids
-            .iter()
-            .map(|id| {
-                let (number, item) = self.locate(id)?;
-                let folder = item.folder;
-                if self.permission(folder) < FolderPermission::Editor {
-                    return Err(ResponseCode::ErrorAccessDenied);
+        per_entry(&request.item_ids, |id| {
+            let (number, item) = self.locate_with(id, FolderPermission::Editor)?;
+            let folder = item.folder;
+            match request.delete_type {
+                DeleteType::MoveToDeletedItems if folder.folder != MockFolder::DeletedItems => {
+                    let deleted = FolderKey {
+                        mailbox: folder.mailbox,
+                        folder: MockFolder::DeletedItems,
+                    };
+                    self.state.move_to(number, deleted);
                 }
-                match request.delete_type {
-                    DeleteType::MoveToDeletedItems if folder.folder != MockFolder::DeletedItems => {
-                        let deleted = FolderKey {
-                            mailbox: folder.mailbox,
-                            folder: MockFolder::DeletedItems,
-                        };
-                        self.state.move_to(number, deleted);
-                    }
-                    _ => {
-                        self.state.remove(number);
-                    }
+                _ => {
+                    self.state.remove(number);
                 }
-                Ok(ResponseMessage::success())
-            })
-            .map(|r| r.unwrap_or_else(error))
-            .collect()
+            }
+            Ok(ResponseMessage::success())
+        })
     }
 
     fn get_folder(&mut self, request: &GetFolder) -> Vec<ResponseMessage> {
-        request
-            .folder_ids
-            .iter()
-            .map(|folder| {
-                let key = self.readable_folder(folder)?;
-                let mut m = ResponseMessage::success();
-                m.folders = vec![self.state.folder(key)];
-                Ok(m)
-            })
-            .map(|r| r.unwrap_or_else(error))
-            .collect()
+        per_entry(&request.folder_ids, |folder| {
+            let key = self.readable_folder(folder)?;
+            let mut m = ResponseMessage::success();
+            m.folders = vec![self.state.folder(key)];
+            Ok(m)
+        })
     }
 
     fn update_item(&mut self, request: &UpdateItem) -> Vec<ResponseMessage> {
@@ -514,56 +521,43 @@ impl Session<'_> {
             request.saved_item_folder_id.as_ref(),
             ResponseCode::ErrorSavedItemFolderNotFound,
         );
-        request
-            .item_changes
-            .iter()
-            .map(|change| {
-                let target = target?;
-                let (number, item) = self.locate(&change.item_id)?;
-                if Self::is_stale(&change.item_id, number, item)
-                    && request.conflict_resolution != ConflictResolution::AlwaysOverwrite
-                {
-                    return Err(ResponseCode::ErrorIrresolvableConflict);
-                }
-                if self.permission(item.folder) < FolderPermission::Editor {
-                    return Err(ResponseCode::ErrorAccessDenied);
-                }
-                let mut updated = item.clone();
-                for update in &change.updates {
-                    apply_update(&mut updated, update)?;
-                }
-                let Some(slot) = self.state.change(number) else {
-                    return Err(ResponseCode::ErrorItemNotFound);
+        per_entry(&request.item_changes, |change| {
+            let target = target?;
+            let (number, item) = self.locate(&change.item_id)?;
+            if Self::is_stale(&change.item_id, number, item)
+                && request.conflict_resolution != ConflictResolution::AlwaysOverwrite
+            {
+                return Err(ResponseCode::ErrorIrresolvableConflict);
+            }
+            if self.permission(item.folder) < FolderPermission::Editor {
+                return Err(ResponseCode::ErrorAccessDenied);
+            }
+            let mut updated = item.clone();
+            for update in &change.updates {
+                apply_update(&mut updated, update)?;
+            }
+            let Some(slot) = self.state.change(number) else {
+                return Err(ResponseCode::ErrorItemNotFound);
+            };
+            let version = slot.version;
+            *slot = StoredItem { version, ..updated };
+            let sends = matches!(
+                request.message_disposition,
+                Some(MessageDisposition::SendOnly | MessageDisposition::SendAndSaveCopy)
+            );
+            let mut m = if sends {
+                let copy = CopyTo {
+                    save: request.message_disposition == Some(MessageDisposition::SendAndSaveCopy),
+                    target,
+                    spec: request.saved_item_folder_id.as_ref(),
                 };
-                let version = slot.version;
-                *slot = StoredItem { version, ..updated };
-                let sends = matches!(
-                    request.message_disposition,
-                    Some(MessageDisposition::SendOnly | MessageDisposition::SendAndSaveCopy)
-                );
-                let mut m = if sends {
-                    let copy = CopyTo {
-                        save: request.message_disposition
-                            == Some(MessageDisposition::SendAndSaveCopy),
-                        target,
-                        spec: request.saved_item_folder_id.as_ref(),
-                    };
-                    self.send(number, copy, false)?
-                } else {
-                    let stored = self
-                        .state
-                        .get_number(number)
-                        .ok_or(ResponseCode::ErrorItemNotFound)?;
-                    let mut m = ResponseMessage::success();
-                    m.items =
-                        vec![stored.to_wire(number, &Shape::id_and(&[]), &self.store.directory)];
-                    m
-                };
-                m.conflict_results = Some(0);
-                Ok(m)
-            })
-            .map(|r| r.unwrap_or_else(error))
-            .collect()
+                self.send(number, copy, false)?
+            } else {
+                with_items(vec![self.id_only(number)?])
+            };
+            m.conflict_results = Some(0);
+            Ok(m)
+        })
     }
 }
 

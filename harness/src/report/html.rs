@@ -258,13 +258,8 @@ fn case(h: &mut String, o: &Outcome, anchor: &str) {
         esc(&o.title),
         esc(&o.reference)
     );
-    if !o.tags.is_empty() {
-        h.push_str("<dt>Tags</dt><dd>");
-        for t in &o.tags {
-            let _ = write!(h, "<span class=\"tag\">{}</span>", esc(t));
-        }
-        h.push_str("</dd>\n");
-    }
+    let tag = ["<span class=\"tag\">", "</span>"];
+    list(h, ["<dt>Tags</dt><dd>", "</dd>\n"], tag, &o.tags);
     h.push_str("</dl>\n");
 
     if let Some(reason) = &o.reason {
@@ -376,13 +371,13 @@ fn exchange(h: &mut String, e: &ExchangeRecord, open: bool) {
         esc(&e.account),
         fmt_ms(e.elapsed_ms)
     );
-    if !e.schema_errors.is_empty() {
-        h.push_str("<ul class=\"schema-errors\">");
-        for s in &e.schema_errors {
-            let _ = write!(h, "<li><code>{}</code></li>", esc(s));
-        }
-        h.push_str("</ul>\n");
-    }
+    let error = ["<li><code>", "</code></li>"];
+    list(
+        h,
+        ["<ul class=\"schema-errors\">", "</ul>\n"],
+        error,
+        &e.schema_errors,
+    );
     h.push_str("<div class=\"msg-h\">Request</div>\n");
     xml_block(h, &e.request);
     h.push_str("<div class=\"msg-h\">Response</div>\n");
@@ -391,6 +386,19 @@ fn exchange(h: &mut String, e: &ExchangeRecord, open: bool) {
         None => h.push_str("<p class=\"muted\">No response body.</p>\n"),
     }
     h.push_str("</details>\n");
+}
+
+/// Writes `items`, each escaped between the two halves of `item`, with the two halves of `whole`
+/// around them all; nothing when there are none.
+fn list(h: &mut String, whole: [&str; 2], item: [&str; 2], items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    h.push_str(whole[0]);
+    for i in items {
+        let _ = write!(h, "{}{}{}", item[0], esc(i), item[1]);
+    }
+    h.push_str(whole[1]);
 }
 
 fn xml_block(h: &mut String, text: &str) {
@@ -447,6 +455,25 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
         }
         let _ = write!(out, "<span class=\"xt\">{close}</span>");
         Some(())
+    }
+
+    /// Markup that is neither an element nor character data (a comment, declaration, processing
+    /// instruction or DOCTYPE) on a line of its own, tinted as `class`; it is [`Last::Other`].
+    fn aside(
+        out: &mut String,
+        depth: usize,
+        class: &str,
+        open: &str,
+        body: &str,
+        close: &str,
+    ) -> Last {
+        newline(out, depth);
+        let _ = write!(
+            out,
+            "<span class=\"{class}\">{open}{}{close}</span>",
+            esc(body)
+        );
+        Last::Other
     }
 
     /// Character data between two pieces of markup: text, entity references and CDATA
@@ -526,13 +553,13 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
             }
             _ => flush(&mut out, &mut run, depth, &mut last),
         }
-        match event {
+        last = match event {
             Event::Start(e) => {
                 newline(&mut out, depth);
                 tag(&mut out, &e, "&gt;")?;
                 depth += 1;
                 elements += 1;
-                last = Last::Open;
+                Last::Open
             }
             Event::End(e) => {
                 depth = depth.checked_sub(1)?;
@@ -540,41 +567,21 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
                     newline(&mut out, depth);
                 }
                 let _ = write!(out, "<span class=\"xt\">&lt;/{}&gt;</span>", esc(&e));
-                last = Last::Other;
+                Last::Other
             }
             Event::Empty(e) => {
                 newline(&mut out, depth);
                 tag(&mut out, &e, "/&gt;")?;
                 elements += 1;
-                last = Last::Other;
+                Last::Other
             }
-            Event::Comment(c) => {
-                newline(&mut out, depth);
-                let _ = write!(out, "<span class=\"xc\">&lt;!--{}--&gt;</span>", esc(&c));
-                last = Last::Other;
-            }
-            Event::Decl(d) => {
-                newline(&mut out, depth);
-                let _ = write!(out, "<span class=\"xp\">&lt;?{}?&gt;</span>", esc(&d));
-                last = Last::Other;
-            }
-            Event::PI(p) => {
-                newline(&mut out, depth);
-                let _ = write!(out, "<span class=\"xp\">&lt;?{}?&gt;</span>", esc(&p));
-                last = Last::Other;
-            }
-            Event::DocType(d) => {
-                newline(&mut out, depth);
-                let _ = write!(
-                    out,
-                    "<span class=\"xp\">&lt;!DOCTYPE {}&gt;</span>",
-                    esc(&d)
-                );
-                last = Last::Other;
-            }
-            Event::Text(_) | Event::GeneralRef(_) | Event::CData(_) => {}
+            Event::Comment(c) => aside(&mut out, depth, "xc", "&lt;!--", &c, "--&gt;"),
+            Event::Decl(d) => aside(&mut out, depth, "xp", "&lt;?", &d, "?&gt;"),
+            Event::PI(p) => aside(&mut out, depth, "xp", "&lt;?", &p, "?&gt;"),
+            Event::DocType(d) => aside(&mut out, depth, "xp", "&lt;!DOCTYPE ", &d, "&gt;"),
+            Event::Text(_) | Event::GeneralRef(_) | Event::CData(_) => continue,
             Event::Eof => break,
-        }
+        };
     }
     (depth == 0 && elements > 0).then_some(out)
 }
@@ -908,18 +915,19 @@ mod tests {
         let fail = &html[html.find("id=\"save-rules/false-with-folder\"").unwrap()..];
         let fail = &fail[..fail.find("</article>").unwrap()];
         let text = visible(fail);
-        assert!(
-            text.contains("Expected:ErrorInvalidSendItemSaveSettings"),
-            "{text}"
-        );
-        assert!(text.contains("Actual:NoError </pre><script>alert(1)</script>]]>"));
-        assert!(text.contains("delegate:drafts contains draft"));
-        assert!(text.contains("✗ no"));
-        assert!(text.contains("1 schema error"));
-        assert!(text.contains("Change from the baseline"));
-        assert!(text.contains("Not well-formed XML; shown as received."));
-        assert!(text.contains("setup: CreateItem"));
-        assert!(text.contains("HTTP 500"));
+        for shown in [
+            "Expected:ErrorInvalidSendItemSaveSettings",
+            "Actual:NoError </pre><script>alert(1)</script>]]>",
+            "delegate:drafts contains draft",
+            "✗ no",
+            "1 schema error",
+            "Change from the baseline",
+            "Not well-formed XML; shown as received.",
+            "setup: CreateItem",
+            "HTTP 500",
+        ] {
+            assert!(text.contains(shown), "{shown:?} in {text}");
+        }
         // The request under test opens by itself in a failing case; setup stays folded.
         assert_eq!(fail.matches("<details class=\"exchange\" open>").count(), 1);
         assert!(fail.contains(
@@ -933,10 +941,14 @@ mod tests {
     fn reasons_are_labelled_by_verdict() {
         let text = visible(&render(&fixture::summary()));
 
-        assert!(text.contains("Documented quirk: delegate Sent Items quirk A"));
-        assert!(text.contains("Skipped: no delegate access on the target"));
-        assert!(text.contains("Harness error: transport: connection reset"));
-        assert!(text.contains("no response"));
+        for shown in [
+            "Documented quirk: delegate Sent Items quirk A",
+            "Skipped: no delegate access on the target",
+            "Harness error: transport: connection reset",
+            "no response",
+        ] {
+            assert!(text.contains(shown), "{shown:?} in {text}");
+        }
     }
 
     #[test]

@@ -189,6 +189,19 @@ impl Shared {
     }
 }
 
+/// Stops the work if the helper holding it panics, so that no other thread waits for a file
+/// that will never be done; the scope then re-raises the panic.
+struct StopOnPanic<'a>(&'a Shared);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0
+                .publish(self.0.handed_on.load(Ordering::SeqCst), true);
+        }
+    }
+}
+
 /// The engine behind the public functions: `each` as in [`validate_files_in_order`], `idle`
 /// before the calling thread blocks waiting for a helper, `window` as [`WINDOW`].
 fn drive<P, E>(
@@ -219,6 +232,7 @@ where
             let helper = std::thread::Builder::new()
                 .name(format!("validate-{n}"))
                 .spawn_scoped(scope, move || {
+                    let _stop_on_panic = StopOnPanic(shared);
                     let mut buffer = Vec::new();
                     while !shared.stop.load(Ordering::Relaxed) {
                         let i = shared.next.fetch_add(1, Ordering::Relaxed);
@@ -266,7 +280,7 @@ where
             if handed_on == files.len() {
                 break Ok(());
             }
-            if mine.is_none() {
+            if mine.is_none() && !shared.stop.load(Ordering::Relaxed) {
                 let i = shared.next.fetch_add(1, Ordering::Relaxed);
                 mine = (i < files.len()).then_some(i);
             }
@@ -283,8 +297,8 @@ where
                         Ok((i, outcome)) => {
                             ready.insert(i, outcome);
                         }
-                        // Every helper is gone with a file unfinished: one panicked, and the
-                        // scope re-raises that panic on the way out.
+                        // Every helper is gone with a file unfinished: one panicked (and
+                        // stopped the work), and the scope re-raises that panic on the way out.
                         Err(mpsc::RecvError) => break Ok(()),
                     }
                 }

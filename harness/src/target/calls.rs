@@ -84,13 +84,9 @@ pub fn folder_of(owner: &str, name: DistinguishedFolderName) -> TargetFolderId {
     TargetFolderId::DistinguishedFolderId(DistinguishedFolderId::in_mailbox(name, owner))
 }
 
-/// A successful `operation` message that lacks the `what` it should carry.
-fn carries_no(operation: &'static str, what: &str) -> CallError {
-    CallError::NotEws {
-        operation,
-        status: 200,
-        reason: format!("the response carries no {what}"),
-    }
+/// The id of the item a message carries: the one it made or changed.
+fn item_id_of(m: ResponseMessage) -> Option<ItemId> {
+    m.items.into_iter().next().and_then(|i| i.item_id)
 }
 
 impl Client {
@@ -116,12 +112,15 @@ impl Client {
         }
     }
 
-    /// Like [`Client::messages`] for one item, turning an error message into an `Err`.
-    async fn one(
+    /// Like [`Client::messages`] for one item, turning an error message into an `Err`: what
+    /// `take` finds in the message, or an error saying that it carries no `what`.
+    async fn one<T>(
         &self,
         account: &Account,
         request: impl Into<Request>,
-    ) -> Result<ResponseMessage, CallError> {
+        what: &str,
+        take: impl FnOnce(ResponseMessage) -> Option<T>,
+    ) -> Result<T, CallError> {
         let request = request.into();
         let operation = request.name();
         let mut messages = self
@@ -136,30 +135,17 @@ impl Client {
         }
         let m = messages.remove(0);
         match m.response_code {
-            Some(ResponseCode::NoError) => Ok(m),
+            Some(ResponseCode::NoError) => take(m).ok_or_else(|| CallError::NotEws {
+                operation,
+                status: 200,
+                reason: format!("the response carries no {what}"),
+            }),
             code => Err(CallError::Ews {
                 operation,
                 code: code.unwrap_or(ResponseCode::ErrorInternalServerError),
                 text: m.message_text,
             }),
         }
-    }
-
-    /// Like [`Client::one`], for a request whose message carries the id of the item it made or
-    /// changed.
-    async fn one_item_id(
-        &self,
-        account: &Account,
-        request: impl Into<Request>,
-    ) -> Result<ItemId, CallError> {
-        let request = request.into();
-        let operation = request.name();
-        let m = self.one(account, request).await?;
-        m.items
-            .into_iter()
-            .next()
-            .and_then(|i| i.item_id)
-            .ok_or_else(|| carries_no(operation, "item id"))
     }
 
     /// Saves `item` in `folder` (SaveOnly) as `account` and returns its id and change key.
@@ -171,7 +157,7 @@ impl Client {
     ) -> Result<ItemId, CallError> {
         let create = CreateItem::new(Some(MessageDisposition::SaveOnly), vec![item])
             .saved_item_folder_id(folder);
-        self.one_item_id(account, create).await
+        self.one(account, create, "item id", item_id_of).await
     }
 
     /// Sends items with SendItem and returns one response message per id.
@@ -192,8 +178,8 @@ impl Client {
         marker: &str,
     ) -> Result<Vec<Item>, CallError> {
         let find = FindItem::shallow(folder).restriction(Restriction::subject_contains(marker));
-        let m = self.one(account, find).await?;
-        Ok(m.root_folder.map(|r| r.items).unwrap_or_default())
+        let items = |m: ResponseMessage| Some(m.root_folder.map(|r| r.items).unwrap_or_default());
+        self.one(account, find, "items", items).await
     }
 
     /// Reads one item with all its properties.
@@ -211,11 +197,8 @@ impl Client {
             ]),
             item_ids: vec![BaseItemId::ItemId(id)],
         };
-        let m = self.one(account, get).await?;
-        m.items
-            .into_iter()
-            .next()
-            .ok_or_else(|| carries_no("GetItem", "item"))
+        self.one(account, get, "item", |m| m.items.into_iter().next())
+            .await
     }
 
     /// Hard-deletes items; returns one response message per id.
@@ -248,7 +231,7 @@ impl Client {
                 }],
             }],
         };
-        self.one_item_id(account, update).await
+        self.one(account, update, "item id", item_id_of).await
     }
 
     /// The `FolderId` of `folder` as the server reports it.
@@ -261,12 +244,8 @@ impl Client {
             folder_shape: Shape::new(crate::ews::BaseShape::IdOnly),
             folder_ids: vec![folder],
         };
-        let m = self.one(account, get).await?;
-        m.folders
-            .into_iter()
-            .next()
-            .and_then(|f| f.folder_id)
-            .ok_or_else(|| carries_no("GetFolder", "folder id"))
+        let folder_id = |m: ResponseMessage| m.folders.into_iter().next()?.folder_id;
+        self.one(account, get, "folder id", folder_id).await
     }
 
     /// Whether `account` can open `folder` (GetFolder succeeds).
@@ -279,6 +258,6 @@ impl Client {
             folder_shape: Shape::id_and(&[FieldUri::FolderDisplayName]),
             folder_ids: vec![folder],
         };
-        self.one(account, get).await.map(|_| ())
+        self.one(account, get, "answer", |_| Some(())).await
     }
 }
