@@ -79,7 +79,7 @@ impl<'a> Template<'a> {
     pub fn parse(body: &'a str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = body;
-        while let Some(start) = rest.find("{{") {
+        while let Some(start) = find_open(rest) {
             let after = &rest[start + 2..];
             let end = after.find("}}").ok_or(TemplateError::Unclosed)?;
             let inner = &after[..end];
@@ -120,6 +120,20 @@ impl<'a> Template<'a> {
         }
         Ok(out)
     }
+}
+
+/// Where the next `{{` starts. XML bodies rarely hold a `{`, so a byte search for it is cheap.
+fn find_open(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'{', &bytes[from..]) {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn escape_into(out: &mut String, value: &str) {

@@ -3,6 +3,7 @@
 //! failure is written out as its case file.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::malformation::{Acceptable, Malformation};
@@ -27,9 +28,11 @@ pub fn draft_name(d: usize) -> String {
     format!("d{d}")
 }
 
-/// The pool as placeholders, so that the rendered body fills in on any target.
-fn placeholder_pool(stale: &[usize]) -> PoolIds {
-    PoolIds {
+/// The pool as placeholders, so that the rendered body fills in on any target. A draft's stale
+/// key is only rendered for the drafts a case makes stale, so every slot can offer one.
+fn placeholder_pool() -> &'static PoolIds {
+    static POOL: OnceLock<PoolIds> = OnceLock::new();
+    POOL.get_or_init(|| PoolIds {
         drafts: (0..POOL_SIZE)
             .map(|d| {
                 ItemId::new(format!("{{{{id:d{d}}}}}"))
@@ -37,14 +40,14 @@ fn placeholder_pool(stale: &[usize]) -> PoolIds {
             })
             .collect(),
         stale: (0..POOL_SIZE)
-            .map(|d| stale.contains(&d).then(|| format!("{{{{stalekey:d{d}}}}}")))
+            .map(|d| Some(format!("{{{{stalekey:d{d}}}}}")))
             .collect(),
         task: ItemId::new("{{id:task}}").with_change_key("{{changekey:task}}"),
         ghost: ItemId::new("{{deleted}}"),
         sender: "{{address:principal}}".into(),
         outsider: "{{address:outsider}}".into(),
         inbox: FolderId::new("{{folderid:principal:inbox}}"),
-    }
+    })
 }
 
 impl FuzzCase {
@@ -55,18 +58,18 @@ impl FuzzCase {
         let impersonate = shape
             .impersonate
             .then(|| ConnectingSid::PrimarySmtpAddress("{{address:principal}}".into()));
-        let pool = placeholder_pool(&self.stale_drafts());
+        let pool = placeholder_pool();
         // Bytes a TOML string cannot hold are applied to the filled-in body instead.
         let (rendered, mangle) = match self.malformation {
             Some(Malformation::InvalidUtf8) => (
-                self.without_malformation().render(&pool, impersonate, 0),
+                self.without_malformation().render(pool, impersonate, 0),
                 Some(Mangle::InvalidUtf8),
             ),
             Some(Malformation::Oversize) => (
-                self.without_malformation().render(&pool, impersonate, 0),
+                self.without_malformation().render(pool, impersonate, 0),
                 Some(Mangle::Oversize),
             ),
-            _ => (self.render(&pool, impersonate, 0), None),
+            _ => (self.render(pool, impersonate, 0), None),
         };
         let mut setup: Vec<SetupItem> = slots
             .iter()
