@@ -123,15 +123,16 @@ impl FuzzCase {
             } else {
                 Some(FolderName::Drafts)
             };
+            let name = draft_name(*d);
             for folder in WATCHED {
-                let name = draft_name(*d);
                 let (verb, kind) = if home == Some(folder) {
                     ("contains", StateKind::Contains(name.clone()))
                 } else {
                     ("lacks", StateKind::Lacks(name.clone()))
                 };
+                let folder_name = folder.distinguished().as_str();
                 state.push(StateExpectation {
-                    text: format!("principal:{folder} {verb} {name}"),
+                    text: ["principal:", folder_name, " ", verb, " ", &name].concat(),
                     owner: Role::Principal,
                     folder,
                     kind,
