@@ -269,7 +269,7 @@ pub async fn fuzz(
             first_exchanges
                 .entry(name)
                 .or_insert_with(|| judged.record.exchanges());
-            if judged.judgement.verdict == Verdict::Pass {
+            if judged.judgement.verdict.conforms() {
                 continue;
             }
             stats.failures += 1;
@@ -392,7 +392,7 @@ async fn shrink(
             let candidate = adapt(tree.current(), ctx);
             let mut result = run_batch(ctx, offset, std::slice::from_ref(&candidate)).await?;
             let judged = result.remove(0);
-            if judged.judgement.verdict != Verdict::Pass {
+            if !judged.judgement.verdict.conforms() {
                 best = (candidate, judged);
                 break;
             }

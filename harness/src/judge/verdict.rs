@@ -31,6 +31,12 @@ impl Verdict {
         Verdict::Error,
     ];
 
+    /// True for `pass` and `quirk`: what the protocol intends, or a deviation documented for
+    /// Exchange.
+    pub const fn conforms(self) -> bool {
+        matches!(self, Verdict::Pass | Verdict::Quirk)
+    }
+
     /// The verdict's name in reports.
     pub const fn name(self) -> &'static str {
         match self {

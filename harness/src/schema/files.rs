@@ -4,8 +4,8 @@
 //! read buffer of its own; every thread validates against the same [`SchemaSet`], which lends
 //! each thread its own libxml2 contexts. Helpers send their results to the calling thread,
 //! which hands them on strictly in input order as soon as the files before them are done.
-//! No thread starts a file more than [`WINDOW`] places ahead of the next one to hand on, so a
-//! slow file or a slow reader of the output bounds what is held in memory.
+//! No thread starts a file more than 4,096 places ahead of the next one to hand on, so neither
+//! a slow file nor a slow reader of the output makes results pile up in memory.
 
 use std::collections::BTreeMap;
 use std::fs::File;
