@@ -95,7 +95,16 @@ async fn per_item_errors_come_back_in_order_with_successes() {
     let good = mock.draft(BOSS, BOSS, "mix good", &[CAROL]).await;
     let stale = mock.draft(BOSS, BOSS, "mix stale", &[CAROL]).await;
     let no_rcpt = mock.draft(BOSS, BOSS, "mix norcpt", &[]).await;
-    let task = mock.create(BOSS, BOSS, Item::task("mix task")).await;
+    // Exchange creates a task only in a tasks folder (ErrorCannotCreateTaskInNonTaskFolder).
+    let task = mock
+        .client
+        .create_in(
+            &Mock::account(BOSS),
+            ewsconf::target::calls::folder_of(BOSS, Folder::Tasks),
+            Item::task("mix task"),
+        )
+        .await
+        .expect("task created");
     let stale = ItemId::new(stale.id).with_change_key("CQAAAAEAAAB/AAAAAAAAAA==");
     let malformed = ItemId::new("%BadItemId%");
     // Well-formed, of nothing: the good draft's id once it has been sent.
@@ -112,7 +121,8 @@ async fn per_item_errors_come_back_in_order_with_successes() {
         ]
     );
     // The failures changed nothing.
-    assert_eq!(mock.count(BOSS, Folder::Drafts, "mix ").await, 3);
+    assert_eq!(mock.count(BOSS, Folder::Drafts, "mix ").await, 2);
+    assert_eq!(mock.count(BOSS, Folder::Tasks, "mix ").await, 1);
 }
 
 #[tokio::test]
@@ -427,7 +437,8 @@ async fn bad_input_gets_exchanges_faults_and_statuses() {
                 ok_body,
             ),
             500,
-            Some(ResponseCode::ErrorInvalidServerVersion),
+            // Exchange 2016/2019/SE's answer (exchangelib #927), which the documented mock gives.
+            Some(ResponseCode::ErrorInvalidRequest),
         ),
         (
             "doctype",

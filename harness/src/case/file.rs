@@ -13,7 +13,7 @@ use crate::ews::{ExchangeVersion, ResponseClass, ResponseCode};
 
 use super::{
     Case, CaseRequest, Expectation, ExpectedAnswer, ExpectedMessage, FolderName, FolderRef,
-    Impersonate, ItemRef, QuirkExpectation, Requirement, Role, SetupItem, SetupKind,
+    Impersonate, ItemRef, QuirkExpectation, Requirement, Role, ServerVersion, SetupItem, SetupKind,
     StateExpectation, VersionHeader,
 };
 
@@ -40,6 +40,8 @@ struct RawCase {
     reference: String,
     #[serde(default)]
     requires: Vec<Requirement>,
+    #[serde(default)]
+    server_versions: Vec<Spanned<String>>,
     #[serde(default)]
     setup: Vec<RawSetup>,
     request: RawRequest,
@@ -241,6 +243,23 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
         )
     })?;
 
+    let server_versions = raw
+        .server_versions
+        .iter()
+        .map(|v| {
+            ServerVersion::parse(v.get_ref()).ok_or_else(|| {
+                r.error(
+                    v.span(),
+                    format!(
+                        "unknown server version {:?}: use one of {}, or the leading numbers of \
+                         ServerVersionInfo such as \"15.2\"",
+                        v.get_ref(),
+                        ServerVersion::PRODUCTS.map(|(n, _)| n).join(", ")
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if raw.id.get_ref().trim().is_empty() {
         return Err(r.error(
             raw.id.span(),
@@ -352,6 +371,7 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
         category: category.to_owned(),
         path: path.to_owned(),
         requires: raw.requires,
+        server_versions,
         setup,
         request,
         sender: raw.request.sender,

@@ -140,6 +140,61 @@ impl Requirement {
     }
 }
 
+/// A server version a case applies to, as `server_versions` names it: a product such as
+/// `exchange-se`, or the leading numbers of `ServerVersionInfo` such as `15.2`.
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/serverversioninfo>
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerVersion {
+    /// As written in the case file.
+    pub name: String,
+    /// The numbers it stands for: major version, minor version, then build numbers.
+    pub numbers: Vec<i32>,
+}
+
+impl ServerVersion {
+    /// The product names a case may use, with the `MajorVersion.MinorVersion` each reports.
+    // Source: Microsoft, "Exchange Server build numbers and release dates"; exchangelib's
+    // version.py (EXCHANGE_2016 = 15.1, EXCHANGE_2019 = 15.2, EXCHANGE_O365 = 15.20).
+    pub const PRODUCTS: [(&'static str, &'static [i32]); 6] = [
+        ("exchange-2010", &[14]),
+        ("exchange-2013", &[15, 0]),
+        ("exchange-2016", &[15, 1]),
+        ("exchange-2019", &[15, 2]),
+        ("exchange-se", &[15, 2]),
+        ("exchange-online", &[15, 20]),
+    ];
+
+    /// Reads a product name or dotted numbers (`15`, `15.2`, `15.2.2562`).
+    pub fn parse(name: &str) -> Option<Self> {
+        let numbers = match Self::PRODUCTS.iter().find(|(n, _)| *n == name) {
+            Some((_, numbers)) => numbers.to_vec(),
+            None => name
+                .split('.')
+                .map(|n| n.parse::<i32>().ok().filter(|n| *n >= 0))
+                .collect::<Option<Vec<_>>>()
+                .filter(|n| (1..=4).contains(&n.len()))?,
+        };
+        Some(Self {
+            name: name.to_owned(),
+            numbers,
+        })
+    }
+
+    /// True when `info` is this version, or when `info` lacks a number needed to tell.
+    pub fn matches(&self, info: &crate::ews::ServerVersionInfo) -> bool {
+        let reported = [
+            info.major_version,
+            info.minor_version,
+            info.major_build_number,
+            info.minor_build_number,
+        ];
+        self.numbers
+            .iter()
+            .zip(reported)
+            .all(|(want, got)| got.is_none_or(|got| got == *want))
+    }
+}
+
 /// The kind of item a setup step creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -387,6 +442,9 @@ pub struct Case {
     pub path: std::path::PathBuf,
     /// What the target must offer.
     pub requires: Vec<Requirement>,
+    /// The server versions the case applies to; empty means every version. On any other
+    /// version the case is `skip`.
+    pub server_versions: Vec<ServerVersion>,
     /// Items to create first.
     pub setup: Vec<SetupItem>,
     /// The request under test.
@@ -433,6 +491,24 @@ impl Selection {
 }
 
 impl Case {
+    /// Why the case does not apply to a server reporting `info`, or `None` when it does. A case
+    /// runs when the server's version cannot be read.
+    pub fn version_skip(&self, info: Option<&crate::ews::ServerVersionInfo>) -> Option<String> {
+        let info = info?;
+        if self.server_versions.is_empty() || self.server_versions.iter().any(|v| v.matches(info)) {
+            return None;
+        }
+        let names: Vec<&str> = self
+            .server_versions
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
+        Some(format!(
+            "applies to server_versions {}; the server reports {info}",
+            names.join(", ")
+        ))
+    }
+
     /// The setup items the request names with a stale change key.
     pub fn stale_items(&self) -> BTreeSet<&str> {
         match &self.request {

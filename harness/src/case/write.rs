@@ -18,6 +18,8 @@ struct CaseFile<'a> {
     reference: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     requires: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    server_versions: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     poll_timeout_secs: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -235,6 +237,11 @@ impl Case {
             tags: &self.tags,
             reference: &self.reference,
             requires: self.requires.iter().map(|r| r.name()).collect(),
+            server_versions: self
+                .server_versions
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect(),
             poll_timeout_secs: (self.poll_timeout != super::file::DEFAULT_POLL_TIMEOUT)
                 .then_some(self.poll_timeout.as_secs()),
             setup: self

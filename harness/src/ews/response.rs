@@ -87,6 +87,17 @@ impl ResponseMessage {
         }
     }
 
+    /// The code Exchange Online wraps in `ErrorInternalServerError`: the text of
+    /// `MessageXml/t:Value[@Name="InnerErrorResponseCode"]`, when it names a known code.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/messagexml>
+    pub fn inner_error_response_code(&self) -> Option<ResponseCode> {
+        self.message_xml
+            .as_ref()?
+            .elements()
+            .filter(|e| e.is(TYPES_NS, "Value") && e.attr("Name") == Some("InnerErrorResponseCode"))
+            .find_map(|e| e.text().trim().parse().ok())
+    }
+
     /// Writes the message as `m:{element}`.
     pub fn write_as(&self, w: &mut XmlWriter, element: &str) {
         let name = format!("m:{element}");

@@ -9,6 +9,9 @@ use super::types::ExchangeVersion;
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
 use super::{ERRORS_NS, SOAP_NS, TYPES_NS};
 
+/// The namespace of `xml:lang`.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
 /// `t:ConnectingSID`: the account an `ExchangeImpersonation` header acts as, in one of four forms.
 /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/connectingsid>
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -189,6 +192,31 @@ pub struct ServerVersionInfo {
     pub version: Option<String>,
 }
 
+/// `15.2.2562.17 (V2017_07_11)`, with `?` for a number the server left out.
+impl std::fmt::Display for ServerVersionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let numbers = [
+            self.major_version,
+            self.minor_version,
+            self.major_build_number,
+            self.minor_build_number,
+        ];
+        for (i, n) in numbers.into_iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            match n {
+                Some(n) => write!(f, "{n}")?,
+                None => f.write_str("?")?,
+            }
+        }
+        match &self.version {
+            Some(v) => write!(f, " ({v})"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl ToXml for ServerVersionInfo {
     fn to_xml(&self, w: &mut XmlWriter) {
         let numbers = [
@@ -248,6 +276,34 @@ pub struct FaultDetail {
     pub line_position: Option<u32>,
     /// `t:MessageXml/t:Violation`: what the violation was.
     pub violation: Option<String>,
+    /// `t:MessageXml/t:Value`, as `(Name, value)`, e.g. `("BackOffMilliseconds", "30000")` on
+    /// ErrorServerBusy.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/ews-throttling-in-exchange>
+    pub values: Vec<(String, String)>,
+}
+
+impl FaultDetail {
+    /// The `t:MessageXml/t:Value` named `name`.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How long ErrorServerBusy asks the client to wait before it tries again.
+    pub fn back_off(&self) -> Option<std::time::Duration> {
+        self.value("BackOffMilliseconds")
+            .and_then(|v| v.trim().parse().ok())
+            .map(std::time::Duration::from_millis)
+    }
+
+    fn has_message_xml(&self) -> bool {
+        self.line_number.is_some()
+            || self.line_position.is_some()
+            || self.violation.is_some()
+            || !self.values.is_empty()
+    }
 }
 
 /// `soap:Fault`: how Exchange answers a request it cannot even read as an operation.
@@ -257,6 +313,8 @@ pub struct SoapFault {
     pub fault_code: FaultCode,
     /// `faultstring`.
     pub fault_string: String,
+    /// `faultstring/@xml:lang`, e.g. `en-US`.
+    pub fault_string_lang: Option<String>,
     /// `faultactor`.
     pub fault_actor: Option<String>,
     /// `detail`, when it carries EWS error information.
@@ -285,7 +343,14 @@ impl ToXml for SoapFault {
             }
             None => w.text_element("faultcode", &self.fault_code.name),
         }
-        w.text_element("faultstring", &self.fault_string);
+        match self.fault_string_lang.as_deref() {
+            Some(lang) => {
+                w.start("faultstring", &[("xml:lang", lang)]);
+                w.text(&self.fault_string);
+                w.end("faultstring");
+            }
+            None => w.text_element("faultstring", &self.fault_string),
+        }
         w.opt_text_element("faultactor", self.fault_actor.as_deref());
         if let Some(d) = &self.detail {
             w.start("detail", &[]);
@@ -299,8 +364,8 @@ impl ToXml for SoapFault {
                 w.text(message);
                 w.end("e:Message");
             }
-            if d.line_number.is_some() || d.line_position.is_some() || d.violation.is_some() {
-                w.start("t:MessageXml", &[]);
+            if d.has_message_xml() {
+                w.start("t:MessageXml", &[("xmlns:t", TYPES_NS)]);
                 w.opt_text_element(
                     "t:LineNumber",
                     d.line_number.map(|n| n.to_string()).as_deref(),
@@ -310,6 +375,11 @@ impl ToXml for SoapFault {
                     d.line_position.map(|n| n.to_string()).as_deref(),
                 );
                 w.opt_text_element("t:Violation", d.violation.as_deref());
+                for (name, value) in &d.values {
+                    w.start("t:Value", &[("Name", name)]);
+                    w.text(value);
+                    w.end("t:Value");
+                }
                 w.end("t:MessageXml");
             }
             w.end("detail");
@@ -343,9 +413,14 @@ impl SoapFault {
                 name: local.to_owned(),
             },
         };
-        let fault_string = plain("faultstring")
-            .ok_or_else(|| fault.error("`faultstring` is required"))?
-            .text();
+        let fault_string =
+            plain("faultstring").ok_or_else(|| fault.error("`faultstring` is required"))?;
+        let fault_string_lang = fault_string
+            .attributes
+            .iter()
+            .find(|a| a.namespace.as_deref() == Some(XML_NS) && a.name == "lang")
+            .map(|a| a.value.to_string());
+        let fault_string = fault_string.text();
         let detail = match plain("detail") {
             None => None,
             Some(d) => {
@@ -357,12 +432,19 @@ impl SoapFault {
                     line_number: from_xml("LineNumber").and_then(|v| v.trim().parse().ok()),
                     line_position: from_xml("LinePosition").and_then(|v| v.trim().parse().ok()),
                     violation: from_xml("Violation"),
+                    values: message_xml
+                        .into_iter()
+                        .flat_map(Element::elements)
+                        .filter(|v| v.is(TYPES_NS, "Value"))
+                        .map(|v| (v.attr("Name").unwrap_or_default().to_owned(), v.text()))
+                        .collect(),
                 })
             }
         };
         Ok(Self {
             fault_code,
             fault_string,
+            fault_string_lang,
             fault_actor: plain("faultactor").map(Element::text),
             detail,
         })
@@ -445,15 +527,16 @@ impl ResponseEnvelope {
         })
     }
 
-    /// The serialized envelope, as the mock sends it. Always carries a Header, as Exchange does.
+    /// The serialized envelope, as the mock sends it: a Header with `ServerVersionInfo` when
+    /// there is one, and none otherwise (Exchange sends a fault without a Header).
     pub fn to_xml(&self) -> String {
         let mut w = XmlWriter::new();
         w.envelope_start();
-        w.start("soap:Header", &[]);
         if let Some(info) = &self.server_version_info {
+            w.start("soap:Header", &[]);
             info.to_xml(&mut w);
+            w.end("soap:Header");
         }
-        w.end("soap:Header");
         w.start("soap:Body", &[]);
         match &self.body {
             ResponseBody::Response(r) => r.to_xml(&mut w),

@@ -18,8 +18,8 @@ use tokio::sync::Semaphore;
 
 use crate::case::{Case, CaseRequest, FolderName, Placeholder, Role, Template};
 use crate::ews::{
-    CreateItem, DistinguishedFolderName as Folder, FolderId, Item, ItemId, MessageDisposition,
-    ResponseCode,
+    CreateItem, DistinguishedFolderName as Folder, FolderId, Item, ItemId, ItemKind,
+    MessageDisposition, ResponseCode,
 };
 use crate::generate::{FuzzCase, Malformation, SchemaEra, WATCHED, arb_fuzz_case};
 use crate::judge::{self, Finding, FoundItem, Judgement, Observed, StateCheck, Verdict};
@@ -462,13 +462,27 @@ async fn run_batch(
             wanted.push((i, String::new(), ghost));
         }
     }
-    let ids = create_many(
+    // Messages go to Drafts, tasks to Tasks: Exchange creates a task only in a tasks folder
+    // (ErrorCannotCreateTaskInNonTaskFolder).
+    let (tasks, messages): (Vec<_>, Vec<_>) = wanted
+        .into_iter()
+        .partition(|(_, _, item)| item.kind == ItemKind::Task);
+    let mut ids = create_many(
         client,
         principal,
         folder_of(&principal.address, Folder::Drafts),
-        wanted.iter().map(|(_, _, item)| item.clone()).collect(),
+        messages.iter().map(|(_, _, item)| item.clone()).collect(),
     )
     .await?;
+    let task_ids = create_many(
+        client,
+        principal,
+        folder_of(&principal.address, Folder::Tasks),
+        tasks.iter().map(|(_, _, item)| item.clone()).collect(),
+    )
+    .await?;
+    ids.extend(task_ids.iter().cloned());
+    let wanted: Vec<_> = messages.into_iter().chain(tasks).collect();
     let mut pools: Vec<Pool> = cases.iter().map(|_| Pool::default()).collect();
     let mut ghosts = Vec::new();
     for ((i, name, _), id) in wanted.into_iter().zip(ids) {
@@ -554,7 +568,9 @@ async fn run_batch(
             }
         }
     }
-    // The batch is judged: clear it away, so folders stay small and searches stay fast.
+    // The batch is judged: clear it away, so folders stay small and searches stay fast. Tasks
+    // cannot be sent, so they are still in Tasks.
+    seen.extend(task_ids);
     if !seen.is_empty() {
         client.delete(principal, seen).await?;
     }

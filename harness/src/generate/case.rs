@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::malformation::{Acceptable, Malformation};
+use super::malformation::{Acceptable, Level, Malformation};
 use super::send::{FuzzCase, POOL_SIZE, PoolIds};
 use crate::case::{
     Case, CaseRequest, Expectation, ExpectedAnswer, ExpectedMessage, FolderName, Mangle,
-    Requirement, Role, SetupItem, SetupKind, StateExpectation, StateKind,
+    QuirkExpectation, Requirement, Role, SetupItem, SetupKind, StateExpectation, StateKind,
 };
 use crate::ews::send_item::{SavedCopy, saved_copy};
-use crate::ews::{ConnectingSid, FolderId, ItemId, ResponseClass, ResponseCode};
+use crate::ews::{ConnectingSid, ExchangeVersion, FolderId, ItemId, ResponseClass, ResponseCode};
 
 /// The folders a generated case watches: wherever a draft or its copy can end up.
 pub const WATCHED: [FolderName; 4] = [
@@ -76,69 +76,14 @@ impl FuzzCase {
             .map(|d| SetupItem::draft(draft_name(*d), Role::Principal, vec![Role::Recipient]))
             .collect();
         if self.malformation == Some(Malformation::NonMessageItem) {
+            // Exchange creates a task only in a tasks folder (ErrorCannotCreateTaskInNonTaskFolder).
             let mut task = SetupItem::draft("task".into(), Role::Principal, Vec::new());
             task.kind = SetupKind::Task;
+            task.folder = FolderName::Tasks;
             setup.push(task);
         }
-        let (http_status, answer) = match (self.acceptable(), self.expected_messages()) {
-            (Acceptable::Fault(codes), _) => (vec![500], ExpectedAnswer::Fault(codes.to_vec())),
-            // A server that reads further may answer with a fault instead: 500, which the
-            // protocol checks hold to carrying one.
-            (Acceptable::Status(statuses), _) => {
-                let mut list = statuses.to_vec();
-                list.push(500);
-                (list, ExpectedAnswer::Status)
-            }
-            (_, Some(list)) => (
-                vec![200],
-                ExpectedAnswer::Messages(
-                    list.into_iter()
-                        .map(|want| match want {
-                            None => ExpectedMessage {
-                                class: ResponseClass::Success,
-                                codes: vec![ResponseCode::NoError],
-                            },
-                            Some(codes) => ExpectedMessage {
-                                class: ResponseClass::Error,
-                                codes: codes.to_vec(),
-                            },
-                        })
-                        .collect(),
-                ),
-            ),
-            (_, None) => (vec![200], ExpectedAnswer::Status),
-        };
-        // Each draft stays put unless it is sent; a sent one's copy goes where the save rules
-        // say, and nowhere else.
-        let sent = self.drafts_sent();
-        let copy = match saved_copy(shape.save, shape.folder.map(|f| f.folder())) {
-            Ok(SavedCopy::SentItems) => Some(FolderName::SentItems),
-            Ok(SavedCopy::Folder(f)) => FolderName::parse(f.as_str()),
-            Ok(SavedCopy::None) | Err(_) => None,
-        };
-        let mut state = Vec::new();
-        for d in &slots {
-            let home = if sent.contains(d) {
-                copy
-            } else {
-                Some(FolderName::Drafts)
-            };
-            let name = draft_name(*d);
-            for folder in WATCHED {
-                let (verb, kind) = if home == Some(folder) {
-                    ("contains", StateKind::Contains(name.clone()))
-                } else {
-                    ("lacks", StateKind::Lacks(name.clone()))
-                };
-                let folder_name = folder.distinguished().as_str();
-                state.push(StateExpectation {
-                    text: ["principal:", folder_name, " ", verb, " ", &name].concat(),
-                    owner: Role::Principal,
-                    folder,
-                    kind,
-                });
-            }
-        }
+        let expect = self.expectation(&slots, false);
+        let quirk = self.quirk(&slots);
         Case {
             id: id.to_owned(),
             title: format!(
@@ -168,15 +113,133 @@ impl FuzzCase {
             } else {
                 Role::Principal
             },
-            expect: Expectation {
-                http_status,
-                answer,
-                state,
-            },
-            quirk: None,
+            expect,
+            quirk,
+            server_versions: Vec::new(),
             // Drafts and copies move with the send itself; no delivery is awaited.
             poll_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// What the protocol expects of the request over the pool drafts `slots`: the answer, and
+    /// where each draft is afterwards. With `change_key_required`, an `ItemId` without
+    /// `ChangeKey` is refused, as Exchange does.
+    fn expectation(&self, slots: &BTreeSet<usize>, change_key_required: bool) -> Expectation {
+        let (http_status, answer) = match (
+            self.acceptable(),
+            self.expected_messages_when(change_key_required),
+        ) {
+            (Acceptable::Fault(codes), _) => (vec![500], ExpectedAnswer::Fault(codes.to_vec())),
+            // A server that reads further may answer with a fault instead: 500, which the
+            // protocol checks hold to carrying one.
+            (Acceptable::Status(statuses), _) => {
+                let mut list = statuses.to_vec();
+                list.push(500);
+                (list, ExpectedAnswer::Status)
+            }
+            (_, Some(list)) => (
+                vec![200],
+                ExpectedAnswer::Messages(
+                    list.into_iter()
+                        .map(|want| match want {
+                            None => ExpectedMessage {
+                                class: ResponseClass::Success,
+                                codes: vec![ResponseCode::NoError],
+                            },
+                            Some(codes) => ExpectedMessage {
+                                class: ResponseClass::Error,
+                                codes: codes.to_vec(),
+                            },
+                        })
+                        .collect(),
+                ),
+            ),
+            (_, None) => (vec![200], ExpectedAnswer::Status),
+        };
+        Expectation {
+            http_status,
+            answer,
+            state: self.state(slots, &self.drafts_sent_when(change_key_required)),
+        }
+    }
+
+    /// Each draft stays put unless it is in `sent`; a sent one's copy goes where the save rules
+    /// say, and nowhere else.
+    fn state(&self, slots: &BTreeSet<usize>, sent: &BTreeSet<usize>) -> Vec<StateExpectation> {
+        let shape = self.effective_shape();
+        let copy = match saved_copy(shape.save, shape.folder.map(|f| f.folder())) {
+            Ok(SavedCopy::SentItems) => Some(FolderName::SentItems),
+            Ok(SavedCopy::Folder(f)) => FolderName::parse(f.as_str()),
+            Ok(SavedCopy::None) | Err(_) => None,
+        };
+        let mut state = Vec::new();
+        for d in slots {
+            let home = if sent.contains(d) {
+                copy
+            } else {
+                Some(FolderName::Drafts)
+            };
+            let name = draft_name(*d);
+            for folder in WATCHED {
+                let (verb, kind) = if home == Some(folder) {
+                    ("contains", StateKind::Contains(name.clone()))
+                } else {
+                    ("lacks", StateKind::Lacks(name.clone()))
+                };
+                let folder_name = folder.distinguished().as_str();
+                state.push(StateExpectation {
+                    text: ["principal:", folder_name, " ", verb, " ", &name].concat(),
+                    owner: Role::Principal,
+                    folder,
+                    kind,
+                });
+            }
+        }
+        state
+    }
+
+    /// What real Exchange is observed to answer instead, where that differs from what the
+    /// pages say: the `[quirk]` of the generated case.
+    fn quirk(&self, slots: &BTreeSet<usize>) -> Option<QuirkExpectation> {
+        let version = self.effective_shape().version;
+        if self.level() == Some(Level::Schema)
+            && version.is_some_and(|v| v > ExchangeVersion::Exchange2013)
+        {
+            // Exchange validates only requests for Exchange2013 or older, or with no version:
+            // a newer malformed request fails later (ErrorInternalServerError) or takes effect.
+            // Any answer the protocol checks allow is Exchange's; no state is promised.
+            return Some(QuirkExpectation {
+                name: "unvalidated-request".into(),
+                reference: "Exchange schema-validates a request only when its RequestServerVersion is Exchange2013 or older, or absent; a newer one is not validated and fails later (ErrorInternalServerError) or takes effect (DESIGN.md, What real Exchange is observed to do)".into(),
+                expect: Expectation {
+                    http_status: vec![200, 500],
+                    answer: ExpectedAnswer::Status,
+                    state: Vec::new(),
+                },
+            });
+        }
+        if version.is_some_and(|v| v > ExchangeVersion::V2017_07_11) {
+            // Only Exchange Online serves versions after Exchange 2019's V2017_07_11; the
+            // on-premises servers refuse the request.
+            return Some(QuirkExpectation {
+                name: "version-not-served".into(),
+                reference: "Exchange 2016/2019/SE answer a RequestServerVersion newer than V2017_07_11, such as V2018_01_08, which only Exchange Online accepts, with the fault ErrorInvalidRequest, Exchange 2010 with ErrorInvalidServerVersion (exchangelib #927, #605, #901; ews-javascript-api #441; node-ews #18)".into(),
+                expect: Expectation {
+                    http_status: vec![500],
+                    answer: ExpectedAnswer::Fault(vec![
+                        ResponseCode::ErrorInvalidRequest,
+                        ResponseCode::ErrorInvalidServerVersion,
+                    ]),
+                    state: self.state(slots, &BTreeSet::new()),
+                },
+            });
+        }
+        let required = self.expectation(slots, true);
+        (required != self.expectation(slots, false)).then(|| QuirkExpectation {
+            name: "changekey-required".into(),
+            reference: "ResponseCode element reference: ErrorChangeKeyRequiredForWriteOperations (for SendItem the caller must pass in a correct and current change key) and ErrorStaleObject (not up-to-date or was not supplied)".into(),
+            expect: required,
+        })
     }
 
     fn without_malformation(&self) -> FuzzCase {
@@ -192,6 +255,88 @@ mod tests {
     use proptest::strategy::{Strategy, ValueTree};
 
     use crate::generate::{SchemaEra, arb_fuzz_case};
+
+    use crate::case::ExpectedAnswer;
+    use crate::ews::{ExchangeVersion, ResponseCode};
+    use crate::generate::send::{IdKind, PoolRef};
+    use crate::generate::{FuzzCase, Malformation, SendShape};
+
+    fn generated(
+        change_key: bool,
+        version: Option<ExchangeVersion>,
+        malformation: Option<Malformation>,
+    ) -> crate::case::Case {
+        FuzzCase {
+            shape: SendShape {
+                save: true,
+                items: vec![
+                    PoolRef {
+                        draft: 0,
+                        kind: IdKind::ItemId,
+                        change_key: true,
+                    },
+                    PoolRef {
+                        draft: 1,
+                        kind: IdKind::ItemId,
+                        change_key,
+                    },
+                ],
+                folder: None,
+                version,
+                culture: None,
+                impersonate: false,
+            },
+            malformation,
+        }
+        .to_case("fuzz/t", "t".into())
+    }
+
+    #[test]
+    fn what_exchange_answers_instead_is_the_generated_quirk() {
+        // A valid request with ChangeKeys, for a version every Exchange serves: no quirk.
+        assert_eq!(generated(true, None, None).quirk, None);
+        // An ItemId without ChangeKey: sent as the pages say, refused as Exchange does.
+        let case = generated(false, None, None);
+        let quirk = case.quirk.expect("a quirk");
+        assert_eq!(quirk.name, "changekey-required");
+        let ExpectedAnswer::Messages(list) = &quirk.expect.answer else {
+            panic!("{:?}", quirk.expect.answer)
+        };
+        assert_eq!(list[0].codes, [ResponseCode::NoError]);
+        assert!(
+            list[1]
+                .codes
+                .contains(&ResponseCode::ErrorChangeKeyRequiredForWriteOperations)
+        );
+        assert!(
+            quirk
+                .expect
+                .state
+                .iter()
+                .any(|s| s.text == "principal:drafts contains d1"),
+            "{:?}",
+            quirk.expect.state
+        );
+        // A schema error: the fault where Exchange validates, anything the protocol allows where
+        // it does not.
+        let schema = Some(Malformation::UnknownElement);
+        for version in [None, Some(ExchangeVersion::Exchange2013)] {
+            assert_eq!(generated(true, version, schema).quirk, None, "{version:?}");
+        }
+        let newer = generated(true, Some(ExchangeVersion::Exchange2016), schema);
+        assert_eq!(
+            newer.expect.answer,
+            ExpectedAnswer::Fault(vec![ResponseCode::ErrorSchemaValidation])
+        );
+        let quirk = newer.quirk.expect("a quirk");
+        assert_eq!(quirk.name, "unvalidated-request");
+        assert_eq!(quirk.expect.answer, ExpectedAnswer::Status);
+        assert_eq!(quirk.expect.http_status, [200, 500]);
+        assert!(quirk.expect.state.is_empty());
+        // A version only Exchange Online serves.
+        let online = generated(true, Some(ExchangeVersion::V2018_01_08), None);
+        assert_eq!(online.quirk.expect("a quirk").name, "version-not-served");
+    }
 
     #[test]
     fn generated_cases_read_back_from_the_case_files_they_write() {

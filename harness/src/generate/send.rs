@@ -97,7 +97,7 @@ pub struct PoolIds {
     pub drafts: Vec<ItemId>,
     /// Change keys the drafts had before the runner changed them (for stale change keys).
     pub stale: Vec<Option<String>>,
-    /// A task in the same Drafts.
+    /// A task in the principal's Tasks (Exchange creates tasks only in a tasks folder).
     pub task: ItemId,
     /// A well-formed id of a deleted item.
     pub ghost: ItemId,
@@ -367,6 +367,9 @@ impl FuzzCase {
             Some(m) => break_text(m, xml, max_body, &mut rendered),
             None => xml.into_bytes(),
         };
+        if self.malformation == Some(Malformation::EmptyItemIds) {
+            rendered.item_count = 0;
+        }
         rendered
     }
 
@@ -397,7 +400,30 @@ impl FuzzCase {
 
     /// What each response message must be, in ItemId order: `None` for Success, else an Error
     /// with one of the codes. `None` overall when the answer is not response messages at all.
+    /// An `ItemId` without `ChangeKey` is sent, as the ItemId page makes the key optional.
     pub fn expected_messages(&self) -> Option<Vec<Option<&'static [ResponseCode]>>> {
+        self.expected_messages_when(false)
+    }
+
+    /// Like [`FuzzCase::expected_messages`]; with `change_key_required`, as Exchange answers:
+    /// an `ItemId` without `ChangeKey` gets ErrorChangeKeyRequiredForWriteOperations (or
+    /// ErrorStaleObject, "not up-to-date or was not supplied") and is not sent.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/responsecode>
+    pub fn expected_messages_when(
+        &self,
+        change_key_required: bool,
+    ) -> Option<Vec<Option<&'static [ResponseCode]>>> {
+        const REQUIRED: &[ResponseCode] = &[
+            ResponseCode::ErrorChangeKeyRequiredForWriteOperations,
+            ResponseCode::ErrorStaleObject,
+        ];
+        let shape = self.effective_shape();
+        let without_key = |i: usize| {
+            shape
+                .items
+                .get(i)
+                .is_some_and(|r| r.kind == IdKind::ItemId && !r.change_key)
+        };
         let count = self.effective_shape().items.len()
             + usize::from(self.malformation == Some(Malformation::DuplicateItemId));
         let (bad, all) = match self.acceptable() {
@@ -411,6 +437,7 @@ impl FuzzCase {
                 .map(|i| match (all, bad) {
                     (Some(codes), _) => Some(codes),
                     (None, Some((index, codes))) if index == i => Some(codes),
+                    _ if change_key_required && without_key(i) => Some(REQUIRED),
                     _ => self.normal_item_codes(i),
                 })
                 .collect(),
@@ -419,8 +446,14 @@ impl FuzzCase {
 
     /// The pool drafts the request sends, if the server answers as it should.
     pub fn drafts_sent(&self) -> BTreeSet<usize> {
+        self.drafts_sent_when(false)
+    }
+
+    /// Like [`FuzzCase::drafts_sent`], with ChangeKeys required as
+    /// [`FuzzCase::expected_messages_when`] says.
+    pub fn drafts_sent_when(&self, change_key_required: bool) -> BTreeSet<usize> {
         let shape = self.effective_shape();
-        let Some(expected) = self.expected_messages() else {
+        let Some(expected) = self.expected_messages_when(change_key_required) else {
             return BTreeSet::new();
         };
         shape

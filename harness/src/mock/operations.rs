@@ -1,6 +1,7 @@
 //! The mock's operations: each takes the acting user and a typed request and answers with the
-//! response messages Exchange would send, one per requested item, in order, plus the deliveries
-//! the transport then runs.
+//! response messages Exchange would send, one per requested item, in order (or, under the
+//! `documented` profile, one for a request-level SendItem error), plus the deliveries the
+//! transport then runs.
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem>
 
@@ -16,7 +17,7 @@ use crate::ews::{
 use super::directory::{FolderPermission, UserIndex};
 use super::folder::MockFolder;
 use super::ids::{FolderKey, ItemKey, change_key};
-use super::profile::Quirk;
+use super::profile::{Quirk, SendItemObservation};
 use super::store::{State, Store, StoredItem};
 use super::transport::Delivery;
 
@@ -57,8 +58,19 @@ pub fn message_text(code: ResponseCode) -> &'static str {
         ErrorNonExistentMailbox => "The SMTP address has no mailbox associated with it.",
         ErrorMessageDispositionRequired => "MessageDisposition attribute is required.",
         ErrorInvalidPropertySet => "The property can't be set on this item.",
+        ErrorChangeKeyRequiredForWriteOperations => {
+            "A ChangeKey is required for this write operation."
+        }
+        ErrorCannotCreateTaskInNonTaskFolder => "A task can only be created in a task folder.",
+        ErrorInternalServerError => "An internal server error occurred. The operation failed.",
         _ => "The request failed.",
     }
+}
+
+/// True for the request-level SendItem errors Exchange answers with one response message for the
+/// whole request: the save settings, the save folder, and the mailbox it names.
+fn answers_once(code: ResponseCode) -> bool {
+    crate::judge::REQUEST_LEVEL_CODES.contains(&code)
 }
 
 /// The error response message Exchange sends for `code`.
@@ -113,6 +125,15 @@ impl Store {
             Request::DeleteItem(r) => session.delete_item(r),
             Request::GetFolder(r) => session.get_folder(r),
             Request::UpdateItem(r) => session.update_item(r),
+        };
+        // A request that lists nothing only gets here unvalidated (`Profile::validates`: the
+        // schema demands at least one entry), and a response must carry at least one message.
+        // Exchange fails such a request as an internal error (DESIGN.md, "What real Exchange is
+        // observed to do": a newer malformed request fails later, ErrorInternalServerError).
+        let messages = if messages.is_empty() {
+            vec![error(ResponseCode::ErrorInternalServerError)]
+        } else {
+            messages
         };
         let mut deliveries = session.deliveries;
         if deliver_now {
@@ -238,22 +259,43 @@ impl Session<'_> {
 
     fn send_item(&mut self, request: &SendItem) -> Vec<ResponseMessage> {
         let defects = self.store.defects;
+        let profile = self.store.profile;
         let rule = saved_copy(
             request.save_item_to_folder,
             request.saved_item_folder_id.as_ref(),
         );
+        let once = profile.follows(SendItemObservation::RequestErrorsOnce);
         let target = match rule {
             Err(_) if defects.accept_bad_save_settings => Ok(None),
             Err(code) => Err(code),
             Ok(SavedCopy::Folder(folder)) => self
                 .resolve_folder(folder, ResponseCode::ErrorSavedItemFolderNotFound)
-                .map(Some),
+                .and_then(|key| {
+                    // Exchange opens the save folder before any item, so a folder the caller
+                    // may not write to refuses the whole request (see `RequestErrorsOnce`).
+                    if once && self.permission(key) < FolderPermission::Author {
+                        Err(ResponseCode::ErrorAccessDenied)
+                    } else {
+                        Ok(Some(key))
+                    }
+                }),
             Ok(SavedCopy::SentItems | SavedCopy::None) => Ok(None),
         };
+        // Request-level errors answer once for the whole request (see `RequestErrorsOnce`).
+        if let Err(code) = target {
+            if once && answers_once(code) && !request.item_ids.is_empty() {
+                return vec![error(code)];
+            }
+        }
+        let change_key_required = profile.follows(SendItemObservation::ChangeKeyRequired);
         let mut messages = Vec::new();
         for id in &request.item_ids {
             let result = target.and_then(|target| {
                 let (number, item) = self.locate(id)?;
+                // See `ChangeKeyRequired`: nothing is sent without a change key.
+                if change_key_required && id.change_key().is_none() {
+                    return Err(ResponseCode::ErrorChangeKeyRequiredForWriteOperations);
+                }
                 if Self::is_stale(id, number, item) {
                     return Err(if defects.stale_as_not_found {
                         ResponseCode::ErrorItemNotFound
@@ -363,16 +405,22 @@ impl Session<'_> {
         message.sent = Some(now());
         message.from = Some(directory.users()[from].address.as_str().into());
         message.sender = sender.map(Into::into);
-        if let (false, Some(d)) = (silent, destination) {
-            let mut saved = message.clone();
-            saved.folder = d;
-            saved.version = 1;
-            saved.is_read = true;
-            self.state.insert(saved);
-        }
+        // The copy is filed with the delivery: on Exchange 2013 and later it appears in Sent
+        // Items seconds after SendItem answers (exchangelib's live tests wait 5 s for it).
+        let saved_copy = match (silent, destination) {
+            (false, Some(d)) => {
+                let mut saved = message.clone();
+                saved.folder = d;
+                saved.version = 1;
+                saved.is_read = true;
+                Some(saved)
+            }
+            _ => None,
+        };
         self.deliveries.push(Delivery {
             sender_mailbox: from,
             message,
+            saved_copy,
         });
         Ok(ResponseMessage::success())
     }
@@ -411,6 +459,10 @@ impl Session<'_> {
         let folder = target.unwrap_or_else(|| own(default_folder));
         if self.permission(folder) < FolderPermission::Author {
             return Err(ResponseCode::ErrorAccessDenied);
+        }
+        // Exchange refuses a task outside a tasks folder, whatever the profile.
+        if item.kind == ItemKind::Task && folder.folder != MockFolder::Tasks {
+            return Err(ResponseCode::ErrorCannotCreateTaskInNonTaskFolder);
         }
         let stored =
             StoredItem::from_wire(item, folder, disposition == MessageDisposition::SaveOnly);

@@ -2,8 +2,9 @@
 //!
 //! A request goes through the same gates as on Exchange, in order: credentials (401), media type
 //! (415), body size (413), well-formedness, the version header, the operation's name, schema
-//! validation, impersonation, and only then the operation. Every refusal past the HTTP gates is
-//! the SOAP Fault Exchange gives, with HTTP 500.
+//! validation (which the profile may skip for newer versions, as Exchange does), impersonation,
+//! and only then the operation. Every refusal past the HTTP gates is the SOAP Fault Exchange
+//! gives, in Exchange's shape: HTTP 500, no Header, `faultstring` with `xml:lang`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -347,15 +348,9 @@ impl Listener for Dealt {
     }
 }
 
-/// The version the mock reports in every response header.
+/// The version the mock reports under the `documented` profile (Exchange Server SE).
 pub fn server_version_info() -> ServerVersionInfo {
-    ServerVersionInfo {
-        major_version: Some(15),
-        minor_version: Some(1),
-        major_build_number: Some(2507),
-        minor_build_number: Some(6),
-        version: Some("V2017_07_11".into()),
-    }
+    Profile::Documented.server_version_info()
 }
 
 fn xml_response(status: StatusCode, envelope: &ResponseEnvelope) -> Response {
@@ -370,15 +365,19 @@ fn xml_response(status: StatusCode, envelope: &ResponseEnvelope) -> Response {
         .into_response()
 }
 
+/// A fault as Exchange sends it: HTTP 500 and an envelope with no Header.
 fn fault_response(fault: SoapFault) -> Response {
     xml_response(
         StatusCode::INTERNAL_SERVER_ERROR,
         &ResponseEnvelope {
-            server_version_info: Some(server_version_info()),
+            server_version_info: None,
             body: ResponseBody::Fault(fault),
         },
     )
 }
+
+/// The language Exchange names on `faultstring`.
+const FAULT_LANG: &str = "en-US";
 
 /// The SOAP Fault Exchange answers with for `code`.
 pub fn ews_fault(code: ResponseCode, message: impl Into<String>) -> Box<SoapFault> {
@@ -389,6 +388,7 @@ pub fn ews_fault(code: ResponseCode, message: impl Into<String>) -> Box<SoapFaul
             name: code.as_str().into(),
         },
         fault_string: message.clone(),
+        fault_string_lang: Some(FAULT_LANG.into()),
         fault_actor: None,
         detail: Some(FaultDetail {
             response_code: Some(code),
@@ -530,97 +530,140 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
 
 /// Everything after the HTTP gates: the SOAP-level checks and the operation.
 fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope, Box<SoapFault>> {
+    let profile = app.store.profile;
     // One pass validates the request and builds its tree; only a refused request is read
-    // again, to answer with the fault Exchange gives for what is wrong with it.
-    let root = match app.schemas.parse_valid(bytes) {
-        Ok(root) => root,
-        Err(validation) => return Err(refusal(bytes, &validation)),
+    // again, to answer with the fault Exchange gives for what is wrong with it, or, for a
+    // version the profile does not validate, to go on without validation.
+    let (root, validated) = match app.schemas.parse_valid(bytes) {
+        Ok(root) => (root, true),
+        Err(validation) => (refusal(profile, bytes, &validation)?, false),
     };
-    check_version_and_operation(&root)?;
-    let envelope =
-        RequestEnvelope::from_element(&root).map_err(|e| schema_fault(0, 0, &e.to_string()))?;
-    let actor = impersonate(&app.store.directory, user, &envelope.headers)?;
+    check_version_and_operation(profile, &root)?;
+    let envelope = RequestEnvelope::from_element(&root).map_err(|e| {
+        if validated {
+            schema_fault(0, 0, &e.to_string())
+        } else {
+            // See `Profile::validates`: what Exchange cannot deserialize unvalidated fails
+            // as an internal error.
+            ews_fault(
+                ResponseCode::ErrorInternalServerError,
+                "An internal server error occurred. The operation failed.",
+            )
+        }
+    })?;
+    let actor = impersonate(profile, &app.store.directory, user, &envelope.headers)?;
     let executed = app
         .store
         .execute(actor, &envelope.body, app.delivery_delay.is_zero());
     deliver(app, executed.deliveries);
     Ok(ResponseEnvelope {
-        server_version_info: Some(server_version_info()),
+        server_version_info: Some(profile.server_version_info()),
         body: ResponseBody::Response(executed.response),
     })
 }
 
-/// The fault for a request the schemas refuse: not well-formed XML, then a bad version or an
-/// unknown operation, then the first schema error.
-fn refusal(bytes: &[u8], validation: &crate::schema::Validation) -> Box<SoapFault> {
+/// A request the schemas refuse: the fault for it (not well-formed XML, then a bad version or an
+/// unknown operation, then the first schema error), or its tree when `profile` does not
+/// validate requests of its version.
+fn refusal(
+    profile: Profile,
+    bytes: &[u8],
+    validation: &crate::schema::Validation,
+) -> Result<Element, Box<SoapFault>> {
     let root = match Element::parse(bytes) {
         Ok(root) => root,
         Err(XmlError::Syntax {
             line,
             column,
             message,
-        }) => return schema_fault(line, column, &message),
+        }) => return Err(schema_fault(line, column, &message)),
         Err(XmlError::Doctype { line, column }) => {
-            return schema_fault(
+            return Err(schema_fault(
                 line,
                 column,
                 "For security reasons DTD is prohibited in this XML document.",
-            );
+            ));
         }
         Err(XmlError::TooDeep { line, column }) => {
-            return schema_fault(line, column, "The document nests too deep.");
+            return Err(schema_fault(line, column, "The document nests too deep."));
         }
         Err(XmlError::Shape {
             line,
             column,
             message,
             ..
-        }) => return schema_fault(line, column, &message),
+        }) => return Err(schema_fault(line, column, &message)),
     };
-    if let Err(fault) = check_version_and_operation(&root) {
-        return fault;
+    check_version_and_operation(profile, &root)?;
+    if let Ok(version) = requested_version(&root)
+        && !profile.validates(version)
+    {
+        return Ok(root);
     }
-    match validation.errors.first() {
+    Err(match validation.errors.first() {
         Some(first) => schema_fault(first.line, first.column, &first.message),
         None => schema_fault(0, 0, "The request failed schema validation."),
-    }
+    })
 }
 
-/// A bad `RequestServerVersion` and an operation the server does not know get their own faults,
-/// before schema validation would report them as schema errors.
-fn check_version_and_operation(root: &Element) -> Result<(), Box<SoapFault>> {
-    let Ok((header, body)) = crate::ews::soap::envelope_parts(root) else {
-        // Not an envelope: schema validation explains what is wrong.
-        return Ok(());
+/// The request's `RequestServerVersion/@Version`: `Ok(None)` without one (or when the request is
+/// no envelope), `Err` with the value when it names no `ExchangeVersionType` value.
+fn requested_version(root: &Element) -> Result<Option<ExchangeVersion>, &str> {
+    let Ok((header, _)) = crate::ews::soap::envelope_parts(root) else {
+        return Ok(None);
     };
-    if let Some(version) = header
+    match header
         .and_then(|h| h.child(TYPES_NS, "RequestServerVersion"))
         .and_then(|v| v.attr("Version"))
     {
-        if version.parse::<ExchangeVersion>().is_err() {
-            return Err(ews_fault(
-                ResponseCode::ErrorInvalidServerVersion,
-                "The specified server version is invalid.",
-            ));
-        }
+        None => Ok(None),
+        Some(version) => version.parse().map(Some).map_err(|_| version),
     }
-    if body.namespace.as_deref() == Some(MESSAGES_NS)
-        && !EwsRequest::NAMES.contains(&body.name.as_str())
+}
+
+/// A `RequestServerVersion` the server does not serve and an operation it does not know get
+/// their own faults, before schema validation would report them as schema errors.
+fn check_version_and_operation(profile: Profile, root: &Element) -> Result<(), Box<SoapFault>> {
+    let Ok((_, body)) = crate::ews::soap::envelope_parts(root) else {
+        // Not an envelope: schema validation explains what is wrong.
+        return Ok(());
+    };
+    let refused = match requested_version(root) {
+        Ok(None) => None,
+        Ok(Some(version)) => profile.refuses_version(Some(version)),
+        Err(_) => profile.refuses_version(None),
+    };
+    match refused {
+        Some(code @ ResponseCode::ErrorInvalidRequest) => {
+            return Err(ews_fault(code, INVALID_REQUEST));
+        }
+        Some(code) => {
+            return Err(ews_fault(code, "The specified server version is invalid."));
+        }
+        None => {}
+    }
+    let foreign = body.namespace.as_deref() != Some(MESSAGES_NS);
+    if (foreign && profile.invalid_request_for_foreign_operation())
+        || (!foreign && !EwsRequest::NAMES.contains(&body.name.as_str()))
     {
         return Err(ews_fault(
             ResponseCode::ErrorInvalidRequest,
-            format!(
-                "The request is invalid: this server does not implement the operation {}.",
-                body.name
-            ),
+            INVALID_REQUEST,
         ));
     }
     debug_assert!(root.is(SOAP_NS, "Envelope"));
     Ok(())
 }
 
+/// The `faultstring` and `e:Message` of Exchange's ErrorInvalidRequest fault.
+// Source: exchangelib #927 (Exchange 2019 15.2, Version "Exchange2019") and ews-javascript-api
+// #441 (Exchange 2019, V2018_01_08) quote the fault: a:ErrorInvalidRequest, "The request is
+// invalid.", faultstring xml:lang, no Header.
+const INVALID_REQUEST: &str = "The request is invalid.";
+
 /// The user a request acts as: the login, or whom `ExchangeImpersonation` names.
 fn impersonate(
+    profile: Profile,
     directory: &Directory,
     login: UserIndex,
     headers: &RequestHeaders,
@@ -637,11 +680,21 @@ fn impersonate(
     let target = match sid {
         ConnectingSid::Sid(s) if !s.trim().starts_with("S-1-") => {
             return Err(ews_fault(
-                ResponseCode::ErrorInvalidSid,
+                profile.invalid_sid_code(false),
                 "The SID is invalid.",
             ));
         }
-        ConnectingSid::Sid(s) => directory.by_sid(s),
+        ConnectingSid::Sid(s) => {
+            return directory.by_sid(s).ok_or_else(|| {
+                let code = profile.invalid_sid_code(true);
+                let message = if code == ResponseCode::ErrorInvalidUserSid {
+                    "The SID is invalid.".to_owned()
+                } else {
+                    format!("The SID '{s}' has no mailbox associated with it.")
+                };
+                ews_fault(code, message)
+            });
+        }
         ConnectingSid::PrincipalName(a)
         | ConnectingSid::PrimarySmtpAddress(a)
         | ConnectingSid::SmtpAddress(a) => directory.by_address(a),

@@ -4,7 +4,9 @@
 //! sender's Inbox gets one non-delivery report (`REPORT.IPM.Note.NDR`) naming every failed
 //! recipient. A requested delivery receipt becomes one `REPORT.IPM.Note.DR` naming the delivered
 //! recipients. Addresses in other domains leave the organization and are not tracked.
-//! The send itself has already answered NoError: failures only ever show up as reports.
+//! The send itself has already answered NoError: failures only ever show up as reports. The
+//! sender's saved copy is filed with the delivery, so a delivery delay delays it too, as Exchange
+//! 2013 and later show the copy in Sent Items seconds after SendItem answers.
 
 use crate::clock::now;
 
@@ -25,6 +27,9 @@ pub struct Delivery {
     pub sender_mailbox: UserIndex,
     /// The message as sent.
     pub message: StoredItem,
+    /// The sender's saved copy, filed when the message goes out: Exchange 2013 and later show
+    /// it in Sent Items seconds after SendItem answers, not at once.
+    pub saved_copy: Option<StoredItem>,
 }
 
 /// What a delivery did, for tests and logs.
@@ -38,7 +43,10 @@ pub struct Delivered {
 
 impl Delivery {
     /// Delivers the message and files the reports, under the store's lock.
-    pub fn apply(self, state: &mut State, directory: &Directory) -> Delivered {
+    pub fn apply(mut self, state: &mut State, directory: &Directory) -> Delivered {
+        if let Some(copy) = self.saved_copy.take() {
+            state.insert(copy);
+        }
         let mut outcome = Delivered::default();
         // Each mailbox gets one copy, however often (and in whatever case) it is addressed.
         let mut inboxes: Vec<UserIndex> = Vec::new();
@@ -167,6 +175,7 @@ mod tests {
         let outcome = Delivery {
             sender_mailbox: boss,
             message,
+            saved_copy: None,
         }
         .apply(&mut state, directory);
         assert_eq!(outcome.delivered, ["carol@example.com"]);

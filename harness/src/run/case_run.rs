@@ -28,6 +28,8 @@ pub(crate) struct RunContext<'a> {
     pub schemas: &'a SchemaSet,
     /// Unmet requirements, with the reason.
     pub unmet: &'a BTreeMap<crate::case::Requirement, String>,
+    /// The version the target reported when probed, if it could be read.
+    pub server_version: Option<&'a crate::ews::ServerVersionInfo>,
 }
 
 impl<'a> RunContext<'a> {
@@ -120,6 +122,9 @@ async fn attempt(
     log: &ExchangeLog,
     under_test: &mut Option<UnderTest>,
 ) -> Result<judge::Judgement, Stop> {
+    if let Some(why) = case.version_skip(ctx.server_version) {
+        return Err(Stop::Skip(why));
+    }
     for r in &case.requires {
         if let Some(why) = ctx.unmet.get(r) {
             return Err(Stop::Skip(format!("requires {}: {why}", r.name())));
@@ -212,19 +217,32 @@ async fn set_up(
                 s.name
             )));
         }
-        let copies = client
-            .find(
-                account(s.owner)?,
-                folder_of(&owner, crate::ews::DistinguishedFolderName::SentItems),
-                &subject,
-            )
-            .await?;
-        id = copies.into_iter().find_map(|i| i.item_id).ok_or_else(|| {
-            Stop::Error(format!(
-                "setup: the sent copy of {:?} was not found in Sent Items",
-                s.name
-            ))
-        })?;
+        // The copy appears in Sent Items seconds after SendItem answers on Exchange 2013 and
+        // later (exchangelib's live tests wait 5 s for it): look until it is there, as the
+        // state checks do, within the case's poll timeout.
+        let deadline = Instant::now() + case.poll_timeout;
+        let mut pause = Duration::from_millis(50);
+        id = loop {
+            let copies = client
+                .find(
+                    account(s.owner)?,
+                    folder_of(&owner, crate::ews::DistinguishedFolderName::SentItems),
+                    &subject,
+                )
+                .await?;
+            if let Some(copy) = copies.into_iter().find_map(|i| i.item_id) {
+                break copy;
+            }
+            if Instant::now() >= deadline {
+                return Err(Stop::Error(format!(
+                    "setup: the sent copy of {:?} was not found in Sent Items within {} s",
+                    s.name,
+                    case.poll_timeout.as_secs_f64()
+                )));
+            }
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        };
     }
     let stale = if make_stale {
         let old = id.clone();

@@ -109,12 +109,14 @@ pub async fn run(
     let started = Instant::now();
     let started_at = crate::clock::format_time(crate::clock::now());
     let marker = new_marker();
-    let (unmet, server_version) = probe(target, &marker).await?;
+    let (unmet, server_version_info) = probe(target, &marker).await?;
+    let server_version = server_version_info.as_ref().map(ToString::to_string);
     let context = case_run::RunContext {
         target,
         marker: &marker,
         schemas: options.schemas,
         unmet: &unmet,
+        server_version: server_version_info.as_ref(),
     };
     let semaphore = Semaphore::new(options.jobs.max(1));
     let mut outcomes: Vec<Option<Outcome>> = vec![None; cases.len()];
@@ -161,11 +163,18 @@ fn interrupted(case: &Case, why: &str) -> Outcome {
     Outcome::unjudged(case, Verdict::Error, Some(why.to_owned()))
 }
 
-/// Checks that the target answers, and which requirements it meets.
+/// Checks that the target answers, which requirements it meets, and which version it reports in
+/// its first `ServerVersionInfo`.
 async fn probe(
     target: &Target,
     marker: &str,
-) -> Result<(BTreeMap<Requirement, String>, Option<String>), RunError> {
+) -> Result<
+    (
+        BTreeMap<Requirement, String>,
+        Option<crate::ews::ServerVersionInfo>,
+    ),
+    RunError,
+> {
     let mut unmet = BTreeMap::new();
     let principal = target.account(Role::Principal);
     let server_version = match principal {
@@ -179,21 +188,7 @@ async fn probe(
             match target.client.call(&p.auth, &envelope).await {
                 Err(e @ TargetError::Unreachable { .. }) => return Err(RunError::Unreachable(e)),
                 Err(_) => None,
-                Ok(exchange) => exchange
-                    .envelope()
-                    .ok()
-                    .and_then(|e| e.server_version_info)
-                    .map(|v| {
-                        let n = |x: Option<i32>| x.map_or("?".to_owned(), |v| v.to_string());
-                        format!(
-                            "{}.{}.{}.{}{}",
-                            n(v.major_version),
-                            n(v.minor_version),
-                            n(v.major_build_number),
-                            n(v.minor_build_number),
-                            v.version.map(|s| format!(" ({s})")).unwrap_or_default()
-                        )
-                    }),
+                Ok(exchange) => exchange.envelope().ok().and_then(|e| e.server_version_info),
             }
         }
     };
