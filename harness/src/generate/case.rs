@@ -210,7 +210,7 @@ impl FuzzCase {
             // Any answer the protocol checks allow is Exchange's; no state is promised.
             return Some(QuirkExpectation {
                 name: "unvalidated-request".into(),
-                reference: "Exchange schema-validates a request only when its RequestServerVersion is Exchange2013 or older, or absent; a newer one is not validated and fails later (ErrorInternalServerError) or takes effect (DESIGN.md, What real Exchange is observed to do)".into(),
+                reference: "Exchange schema-validates a request only when its RequestServerVersion is Exchange2013 or older, or absent; a newer one is not validated and fails later or takes effect (exchangelib #1310: a request Exchange refused under Exchange2013 went through under Exchange2013_SP1)".into(),
                 expect: Expectation {
                     http_status: vec![200, 500],
                     answer: ExpectedAnswer::Status,

@@ -161,7 +161,7 @@ impl Malformation {
                 EmptyId => first_item(&[C::ErrorInvalidIdEmpty, C::ErrorInvalidIdMalformed]),
                 // The duplicate is the last id; the first occurrence is sent normally. Exchange
                 // saves the draft as it sends it, so the duplicate's change key may be stale
-                // instead of its item gone (DESIGN.md, What real Exchange is observed to do).
+                // instead of its item gone (ResponseCode reference: ErrorStaleObject).
                 DuplicateItemId => Acceptable::Item {
                     index: usize::MAX,
                     codes: &[C::ErrorItemNotFound, C::ErrorStaleObject],

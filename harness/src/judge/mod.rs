@@ -176,8 +176,9 @@ pub fn class_agrees(class: ResponseClass, code: Option<ResponseCode>) -> bool {
 /// The SendItem errors Exchange checks before any item and answers with one response message for
 /// the whole request, however many ItemIds it carries: SaveItemToFolder=false with a folder, a
 /// save folder that does not exist or cannot be opened, and a Mailbox with no mailbox behind it.
-/// Source: what Exchange 2013 and later are observed to answer (DESIGN.md, "What real Exchange
-/// is observed to do"); the SendItemResponseMessage reference says one message per ItemId.
+/// Observed from Exchange 2013 and later, with no public capture cited yet, so both this shape
+/// and one message per ItemId are accepted; the SendItemResponseMessage reference says one
+/// message per ItemId.
 /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditemresponsemessage>
 pub const REQUEST_LEVEL_CODES: &[ResponseCode] = &[
     ResponseCode::ErrorInvalidSendItemSaveSettings,
@@ -526,8 +527,8 @@ pub fn judge(
 
 /// The reason a `quirk` gives when the expected code came wrapped in `ErrorInternalServerError`.
 pub const WRAPPED_ERROR: &str = "exchange-online-wrapped-error (ErrorInternalServerError with the \
-     real code in MessageXml/Value[@Name=\"InnerErrorResponseCode\"], as Exchange Online answers; \
-     DESIGN.md, What real Exchange is observed to do)";
+     real code in MessageXml/Value[@Name=\"InnerErrorResponseCode\"], as Exchange Online answers \
+     and as exchangelib, ews-javascript-api and the EWS Managed API read it)";
 
 /// The observation with every `ErrorInternalServerError` message that names an inner code in
 /// `MessageXml` carrying that code instead; `None` when no message was wrapped.

@@ -128,8 +128,9 @@ impl Store {
         };
         // A request that lists nothing only gets here unvalidated (`Profile::validates`: the
         // schema demands at least one entry), and a response must carry at least one message.
-        // Exchange fails such a request as an internal error (DESIGN.md, "What real Exchange is
-        // observed to do": a newer malformed request fails later, ErrorInternalServerError).
+        // An unvalidated request that Exchange cannot act on fails later, as an internal error
+        // (exchangelib #1310 shows newer requests going unvalidated; the exact code for an empty
+        // list is not public, and ErrorInternalServerError is Exchange's generic failure).
         let messages = if messages.is_empty() {
             vec![error(ResponseCode::ErrorInternalServerError)]
         } else {
