@@ -457,8 +457,17 @@ fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<End
         println!();
         print_paths(&paths);
         // Reproducing the quirk is not a failure; a behaviour that is neither documented nor
-        // intended is.
-        Ok(Ending::of(&summary))
+        // intended is, and so is a row that could not be decided (a skipped case included).
+        let different = summary.quirk.as_ref().is_some_and(|q| {
+            q.rows
+                .iter()
+                .any(|r| r.verdict == ewsconf::judge::delegate_copy::QuirkVerdict::Different)
+        });
+        Ok(if different {
+            Ending::Failures
+        } else {
+            Ending::of(&summary)
+        })
     })
 }
 

@@ -45,6 +45,9 @@ pub struct QuirkObservation {
     pub draft: Vec<Place>,
     /// Where a copy landed; empty when there is none.
     pub copy: Vec<Place>,
+    /// False when no folder could be looked into (the scenario stopped before, or every look
+    /// failed): then `delivered`, `draft` and `copy` say nothing.
+    pub state_known: bool,
 }
 
 impl QuirkObservation {
@@ -60,6 +63,9 @@ impl QuirkObservation {
                     .join(" and ")
             }
         };
+        if !self.state_known {
+            return format!("{}; state not observed", self.response);
+        }
         format!(
             "{}; {}; draft: {}; copy: {}",
             self.response,
@@ -116,6 +122,53 @@ pub struct QuirkRow {
     pub verdict: QuirkVerdict,
     /// For `different`, how the observation differs from both.
     pub difference: Option<String>,
+    /// For `different`, why in one line: the step that failed or could not be read, or the
+    /// checks that did not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For `different`, the exchange the reason rests on: the step that failed, or else the
+    /// SendItem under test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<QuirkExchange>,
+}
+
+/// One HTTP exchange a row points at, as sent and as answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuirkExchange {
+    /// What the exchange was, e.g. `SendItem (under test)` or `setup: CreateItem`.
+    pub step: String,
+    /// The account that sent it.
+    pub account: String,
+    /// The request body as sent.
+    pub request: String,
+    /// HTTP status, if a response came.
+    pub status: Option<u16>,
+    /// The response body, if a response came.
+    pub response: Option<String>,
+}
+
+/// Whether a right the scenarios need could be confirmed before they ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreconditionStatus {
+    /// The target showed that the delegate holds it.
+    Held,
+    /// The target refused it with a permission error.
+    Missing,
+    /// The target's answer did not tell (transport, authentication, an unreadable answer).
+    Unknown,
+}
+
+/// One right the delegate needs on the principal's mailbox, and what the check found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Precondition {
+    /// The right, e.g. `send on behalf of the principal (SendOnBehalf)`.
+    pub right: String,
+    /// What the check found.
+    pub status: PreconditionStatus,
+    /// For `missing` and `unknown`, the answer that decided it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The result of `ewsconf quirk`: one row per scenario.
@@ -127,6 +180,8 @@ pub struct QuirkReport {
     pub reference: String,
     /// The scenarios.
     pub rows: Vec<QuirkRow>,
+    /// The delegate's rights, as checked before the scenarios ran.
+    pub preconditions: Vec<Precondition>,
 }
 
 impl QuirkReport {
@@ -144,6 +199,41 @@ impl QuirkReport {
                 r.observed.describe(),
                 r.verdict.name()
             ));
+        }
+        let different: Vec<_> = self
+            .rows
+            .iter()
+            .filter_map(|r| Some((r, r.reason.as_ref()?)))
+            .collect();
+        if !different.is_empty() {
+            out.push_str("\nWhy the different rows differ:\n");
+            for (r, reason) in different {
+                let step = r.exchange.as_ref().map_or_else(String::new, |e| {
+                    format!(
+                        " [{} as {}: {}]",
+                        e.step,
+                        e.account,
+                        e.status
+                            .map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"))
+                    )
+                });
+                out.push_str(&format!("- {}: {reason}{step}\n", r.scenario));
+            }
+        }
+        let unknown: Vec<_> = self
+            .preconditions
+            .iter()
+            .filter(|p| p.status == PreconditionStatus::Unknown)
+            .collect();
+        if !unknown.is_empty() {
+            out.push_str("\nPreconditions that could not be checked (unknown):\n");
+            for p in unknown {
+                out.push_str(&format!(
+                    "- {}: {}\n",
+                    p.right,
+                    p.reason.as_deref().unwrap_or("no answer")
+                ));
+            }
         }
         out
     }
@@ -200,7 +290,7 @@ impl QuirkObservation {
                 e.owner == owner && e.folder == folder && matches!(e.kind, StateKind::Contains(_))
             })
         };
-        Self::from_places(response, held)
+        Self::from_places(response, held, true)
     }
 
     /// What was seen, from every state check a case made (intended and documented).
@@ -210,10 +300,15 @@ impl QuirkObservation {
                 .iter()
                 .any(|c| c.place == (owner, folder) && c.found.is_some_and(|n| n > 0))
         };
-        Self::from_places(answer.to_owned(), seen)
+        let known = checks.iter().any(|c| c.found.is_some());
+        Self::from_places(answer.to_owned(), seen, known)
     }
 
-    fn from_places(response: String, present: impl Fn(Role, FolderName) -> bool) -> Self {
+    fn from_places(
+        response: String,
+        present: impl Fn(Role, FolderName) -> bool,
+        state_known: bool,
+    ) -> Self {
         let mut draft = Vec::new();
         let mut copy = Vec::new();
         for (place, owner, folder) in PLACES {
@@ -229,6 +324,7 @@ impl QuirkObservation {
             delivered: present(Role::Recipient, FolderName::Inbox),
             draft,
             copy,
+            state_known,
         }
     }
 }

@@ -10,9 +10,10 @@
 //! `MessageXml`; an answer that holds once unwrapped is a `quirk`, not a `fail`.
 
 pub mod delegate_copy;
+pub mod report;
 mod verdict;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::case::{
     Case, Expectation, ExpectedAnswer, FolderName, Role, StateExpectation, StateKind,
@@ -20,6 +21,7 @@ use crate::case::{
 use crate::ews::{ResponseBody, ResponseClass, ResponseCode, ResponseEnvelope};
 use crate::schema::SchemaSet;
 
+pub use report::Report;
 pub use verdict::{Finding, StateCheck, Verdict};
 
 /// An item found in a folder while observing state.
@@ -29,7 +31,8 @@ pub struct FoundItem {
     pub subject: String,
     /// Its item class.
     pub item_class: String,
-    /// Its body, when it was read (reports whose recipients are checked).
+    /// Its body, when it was read: candidate reports where a `gets` sentence looks
+    /// ([`report::Report`]).
     pub body: Option<String>,
 }
 
@@ -431,30 +434,27 @@ fn evaluate(
             (held, plural(n, "item"), n)
         }
         StateKind::Gets { report, naming, .. } => {
-            let reports: Vec<&FoundItem> = items
+            let kind = *report;
+            let reports: Vec<Report<'_>> = items
                 .iter()
-                .filter(|i| i.item_class == report.item_class() && i.subject.contains(token))
+                .filter_map(Report::read)
+                .filter(|r| r.is(kind) && r.is_about(token))
                 .collect();
-            let kind = if report.item_class().ends_with("NDR") {
-                "NDR"
-            } else {
-                "DR"
-            };
+            let kind_name = report::kind_name(kind);
             let [only] = reports.as_slice() else {
-                return (false, plural(reports.len(), kind), reports.len());
+                return (false, plural(reports.len(), kind_name), reports.len());
             };
-            let body = only.body.as_deref().unwrap_or("").to_ascii_lowercase();
             let missing: Vec<String> = naming
                 .iter()
                 .filter_map(|r| addresses(*r))
-                .filter(|a| !body.contains(&a.to_ascii_lowercase()))
+                .filter(|a| !only.names(a, kind))
                 .collect();
             if missing.is_empty() {
-                (true, format!("1 {kind}"), 1)
+                (true, format!("1 {kind_name}"), 1)
             } else {
                 (
                     false,
-                    format!("1 {kind}, not naming {}", missing.join(", ")),
+                    format!("1 {kind_name}, not naming {}", missing.join(", ")),
                     1,
                 )
             }
@@ -574,20 +574,81 @@ fn holds_unwrapped(
 /// ItemId, and ResponseClass agrees with ResponseCode.
 pub const PROTOCOL_CHECKS: usize = 4;
 
-/// True when the observation settles the case: the intended state holds, or the quirk's does.
-/// The runner polls until then, or until the case's poll timeout.
+/// True when the observation settles the case: the intended state holds, or the quirk's does,
+/// and each `lacks` sentence among them watches a place in `confirmed`, where the runner's
+/// marker has arrived (an absence seen before then proves nothing). The runner polls until
+/// then, or until the case's poll timeout.
 pub fn settled(
     case: &Case,
     observed: &Observed,
     tokens: Tokens<'_>,
     addresses: Addresses<'_>,
+    confirmed: &BTreeSet<(Role, FolderName)>,
 ) -> bool {
     let holds = |expected: &[StateExpectation]| {
-        state_checks(expected, observed, tokens, addresses)
+        expected.iter().all(|e| {
+            !matches!(e.kind, StateKind::Lacks(_)) || confirmed.contains(&(e.owner, e.folder))
+        }) && state_checks(expected, observed, tokens, addresses)
             .iter()
             .all(|s| s.held)
     };
     holds(&case.expect.state) || case.quirk.as_ref().is_some_and(|q| holds(&q.expect.state))
+}
+
+/// Takes back the absences the runner could not confirm: each `lacks` sentence that held over a
+/// place in `unconfirmed` (with why) is not held, and a `pass` or `quirk` that rested on it
+/// becomes `error` with the reason "cannot confirm absence: …". A `fail` stays `fail`: what did
+/// not hold was seen.
+pub fn confirm_absence(
+    case: &Case,
+    judgement: &mut Judgement,
+    unconfirmed: &BTreeMap<(Role, FolderName), String>,
+) {
+    let mut first_reason: Option<&String> = None;
+    let mut take_back = |expected: &[StateExpectation], checks: &mut [StateCheck]| {
+        let mut any = false;
+        for (e, check) in expected.iter().zip(checks) {
+            let why = unconfirmed.get(&(e.owner, e.folder));
+            if let (StateKind::Lacks(_), true, Some(why)) = (&e.kind, check.held, why) {
+                check.held = false;
+                check.observed = format!("{}, but {why}", check.observed);
+                first_reason.get_or_insert(why);
+                any = true;
+            }
+        }
+        any
+    };
+    let intended = take_back(&case.expect.state, &mut judgement.state);
+    let quirk = case
+        .quirk
+        .as_ref()
+        .is_some_and(|q| take_back(&q.expect.state, &mut judgement.quirk_state));
+    if intended {
+        judgement.findings.extend(
+            judgement
+                .state
+                .iter()
+                .filter(|s| !s.held && s.observed.contains("cannot confirm absence"))
+                .map(|s| {
+                    finding(
+                        format!("state {}", s.expectation),
+                        s.expectation.clone(),
+                        s.observed.clone(),
+                    )
+                }),
+        );
+    }
+    // A quirk rests on the quirk's state, or (wrapped codes) on either expectation.
+    let rested_on_it = match judgement.verdict {
+        Verdict::Pass => intended,
+        Verdict::Quirk if judgement.reason.as_deref() == Some(WRAPPED_ERROR) => intended || quirk,
+        Verdict::Quirk => quirk,
+        _ => false,
+    };
+    if let (true, Some(why)) = (rested_on_it, first_reason) {
+        judgement.verdict = Verdict::Error;
+        judgement.reason = Some(why.clone());
+    }
 }
 
 #[cfg(test)]

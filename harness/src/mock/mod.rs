@@ -20,3 +20,4 @@ pub use folder::MockFolder;
 pub use profile::{Defects, Profile, Quirk};
 pub use server::{EWS_PATH, MockConfig, MockError, MockServer};
 pub use store::Store;
+pub use transport::ReportStyle;

@@ -422,6 +422,7 @@ impl Session<'_> {
             sender_mailbox: from,
             message,
             saved_copy,
+            report_style: self.store.report_style,
         });
         Ok(ResponseMessage::success())
     }

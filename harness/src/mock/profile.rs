@@ -74,6 +74,10 @@ pub struct Defects {
     pub accept_bad_save_settings: bool,
     /// A stale change key gets `ErrorItemNotFound` instead of `ErrorStaleObject`.
     pub stale_as_not_found: bool,
+    /// A request the mock refuses (a schema error, an unknown version or operation) is still
+    /// executed as far as it can be read, and its mail delivered, while the answer is the
+    /// refusal: a server that sends what it should refuse.
+    pub execute_refused: bool,
 }
 
 /// What real Exchange is observed to do with SendItem where Microsoft's element pages say

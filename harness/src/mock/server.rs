@@ -77,6 +77,8 @@ pub struct MockConfig {
     /// runner and the fuzz loop. Threads of its own cost less CPU per request beside a client
     /// that keeps many requests in flight (`cargo bench --bench mock_throughput`).
     pub server_threads: usize,
+    /// The shape of the delivery and non-delivery reports the transport writes.
+    pub report_style: super::transport::ReportStyle,
 }
 
 impl Default for MockConfig {
@@ -88,6 +90,7 @@ impl Default for MockConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             defects: super::profile::Defects::default(),
             server_threads: 0,
+            report_style: super::transport::ReportStyle::Exchange,
         }
     }
 }
@@ -140,11 +143,9 @@ impl MockServer {
         listener
             .set_nonblocking(true)
             .map_err(|source| MockError::Bind { addr, source })?;
-        let store = Arc::new(Store::with_defects(
-            config.directory,
-            config.profile,
-            config.defects,
-        ));
+        let mut store = Store::with_defects(config.directory, config.profile, config.defects);
+        store.report_style = config.report_style;
+        let store = Arc::new(store);
         let app = Arc::new(App {
             store: store.clone(),
             schemas,
@@ -536,7 +537,15 @@ fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope,
     // version the profile does not validate, to go on without validation.
     let (root, validated) = match app.schemas.parse_valid(bytes) {
         Ok(root) => (root, true),
-        Err(validation) => (refusal(profile, bytes, &validation)?, false),
+        Err(validation) => match refusal(profile, bytes, &validation) {
+            Ok(root) => (root, false),
+            Err(fault) => {
+                if app.store.defects.execute_refused {
+                    execute_refused(app, user, bytes);
+                }
+                return Err(fault);
+            }
+        },
     };
     check_version_and_operation(profile, &root)?;
     let envelope = RequestEnvelope::from_element(&root).map_err(|e| {
@@ -560,6 +569,29 @@ fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope,
         server_version_info: Some(profile.server_version_info()),
         body: ResponseBody::Response(executed.response),
     })
+}
+
+/// The `execute_refused` defect: runs a refused request as far as it can be read, and delivers
+/// what it sent, although the answer is the refusal.
+fn execute_refused(app: &App, user: UserIndex, bytes: &[u8]) {
+    let Ok(root) = Element::parse(bytes) else {
+        return;
+    };
+    let Ok(envelope) = RequestEnvelope::from_element(&root) else {
+        return;
+    };
+    let Ok(actor) = impersonate(
+        app.store.profile,
+        &app.store.directory,
+        user,
+        &envelope.headers,
+    ) else {
+        return;
+    };
+    let executed = app
+        .store
+        .execute(actor, &envelope.body, app.delivery_delay.is_zero());
+    deliver(app, executed.deliveries);
 }
 
 /// A request the schemas refuse: the fault for it (not well-formed XML, then a bad version or an

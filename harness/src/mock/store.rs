@@ -325,6 +325,8 @@ pub struct Store {
     pub profile: Profile,
     /// Deliberate defects, for proving the harness can fail.
     pub defects: Defects,
+    /// The shape of the reports the transport writes.
+    pub report_style: super::transport::ReportStyle,
     state: Mutex<State>,
 }
 
@@ -340,6 +342,7 @@ impl Store {
             directory,
             profile,
             defects,
+            report_style: super::transport::ReportStyle::default(),
             state: Mutex::new(State::default()),
         }
     }

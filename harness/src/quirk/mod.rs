@@ -10,9 +10,13 @@
 use std::path::Path;
 
 use crate::case::{Case, CaseError, Role, parse_case};
-use crate::ews::{DistinguishedFolderName as Folder, Item, SendItem};
-use crate::judge::delegate_copy::{QuirkObservation, QuirkReport, QuirkRow, QuirkVerdict};
-use crate::run::{Interrupt, RunError, RunOptions, RunSummary, Stage};
+use crate::ews::{DistinguishedFolderName as Folder, Item, ResponseCode, SendItem};
+use crate::judge::Verdict;
+use crate::judge::delegate_copy::{
+    Precondition, PreconditionStatus, QuirkExchange, QuirkObservation, QuirkReport, QuirkRow,
+    QuirkVerdict,
+};
+use crate::run::{ExchangeRecord, Interrupt, Outcome, RunError, RunOptions, RunSummary, Stage};
 use crate::target::calls::folder_of;
 use crate::target::{Account, CallError, Target};
 
@@ -32,21 +36,12 @@ pub enum QuirkError {
         /// PowerShell that grants them.
         how: String,
     },
-    /// A setup or observation call failed.
-    #[error("setup failed: {0}")]
-    Setup(#[source] Box<CallError>),
     /// The run itself could not start.
     #[error(transparent)]
     Run(#[from] RunError),
     /// A built-in scenario does not read (a defect of the build).
     #[error(transparent)]
     Scenario(#[from] CaseError),
-}
-
-impl From<CallError> for QuirkError {
-    fn from(e: CallError) -> Self {
-        QuirkError::Setup(Box::new(e))
-    }
 }
 
 /// The scenarios, by their short names, and the suite's case file each one runs.
@@ -90,77 +85,142 @@ pub fn scenarios() -> Result<Vec<(&'static str, Case)>, CaseError> {
 }
 
 /// Runs the scenarios and returns the run, with the table in [`RunSummary::quirk`].
+///
+/// Each scenario is a case of its own: one that fails, or whose answers cannot be read, gives a
+/// `different` row and the others still run. Only a missing account or a right the target
+/// refuses with a permission error stops the reproduction before it starts; a right whose check
+/// gets no readable answer is reported as unknown.
 pub async fn delegate_copy(
     target: &Target,
     options: &RunOptions,
     interrupt: &Interrupt,
 ) -> Result<RunSummary, QuirkError> {
     let scenarios = scenarios()?;
-    check_preconditions(target, &crate::run::new_marker()).await?;
+    let preconditions = check_preconditions(target, &crate::run::new_marker()).await?;
     let cases: Vec<Case> = scenarios.iter().map(|(_, c)| c.clone()).collect();
     let mut summary = crate::run::run(target, &cases, options, interrupt, |_| {}).await?;
-    summary.quirk = Some(table(&scenarios, &summary));
+    let mut report = table(&scenarios, &summary);
+    report.preconditions = preconditions;
+    summary.quirk = Some(report);
     Ok(summary)
 }
 
-/// The table: each scenario's outcome beside what is documented and what was intended.
+/// Why a row is `different`, in one line: the reason the runner or the judge gave, else each
+/// check that did not hold.
+fn reason(outcome: &Outcome) -> String {
+    let findings = || {
+        outcome
+            .findings
+            .iter()
+            .map(|f| format!("{}: expected {}, got {}", f.check, f.expected, f.actual))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    match (&outcome.reason, outcome.verdict) {
+        (Some(r), Verdict::Fail) if !outcome.findings.is_empty() => {
+            format!("{}: {r}; {}", outcome.verdict, findings())
+        }
+        (Some(r), v) => format!("{v}: {r}"),
+        (None, v) if !outcome.findings.is_empty() => format!("{v}: {}", findings()),
+        (None, v) => format!("{v}: no reason given"),
+    }
+}
+
+/// The exchange a `different` row rests on: for an error, the last step made (the one that
+/// failed); otherwise the request under test.
+fn exchange_of(outcome: &Outcome) -> Option<QuirkExchange> {
+    let record: Option<&ExchangeRecord> = match outcome.verdict {
+        Verdict::Error | Verdict::Skip => outcome.exchanges.last(),
+        _ => outcome
+            .exchanges
+            .iter()
+            .find(|e| e.stage == Stage::UnderTest)
+            .or(outcome.exchanges.last()),
+    };
+    record.map(|e| QuirkExchange {
+        step: e.label(),
+        account: e.account.clone(),
+        request: e.request.clone(),
+        status: e.status,
+        response: e.response.clone(),
+    })
+}
+
+/// The table: each scenario's outcome beside what is documented and what was intended. A
+/// scenario with no outcome still gets its row, `different`.
 pub fn table(scenarios: &[(&str, Case)], summary: &RunSummary) -> QuirkReport {
     let rows = scenarios
         .iter()
-        .filter_map(|(name, case)| {
-            let outcome = summary.outcomes.iter().find(|o| o.id == case.id)?;
-            let intended = QuirkObservation::expected(&case.expect);
-            let documented = case.quirk.as_ref().map_or_else(
-                || intended.clone(),
-                |q| QuirkObservation::expected(&q.expect),
-            );
-            let checks: Vec<_> = outcome
-                .state
-                .iter()
-                .chain(&outcome.quirk_state)
-                .cloned()
-                .collect();
-            let answer = outcome
-                .answer
-                .clone()
-                .or_else(|| outcome.reason.clone())
-                .unwrap_or_else(|| "no answer".to_owned());
-            let observed = QuirkObservation::observed(&answer, &checks);
-            let verdict = QuirkVerdict::of(outcome.verdict);
-            let difference = (verdict == QuirkVerdict::Different).then(|| {
-                format!(
-                    "documented: {}; intended: {}; observed: {}{}",
-                    documented.describe(),
-                    intended.describe(),
-                    observed.describe(),
-                    outcome
-                        .reason
-                        .as_ref()
-                        .map(|r| format!(" ({}: {r})", outcome.verdict))
-                        .unwrap_or_default()
-                )
-            });
-            Some(QuirkRow {
-                scenario: (*name).to_owned(),
-                description: case.title.clone(),
-                request: outcome
-                    .exchanges
-                    .iter()
-                    .find(|e| e.stage == Stage::UnderTest)
-                    .map(|e| e.request.clone())
-                    .unwrap_or_default(),
-                documented,
-                intended,
-                observed,
-                verdict,
-                difference,
-            })
+        .map(|(name, case)| {
+            let Some(outcome) = summary.outcomes.iter().find(|o| o.id == case.id) else {
+                let missing = Outcome::unjudged(
+                    case,
+                    Verdict::Error,
+                    Some("the run has no outcome for this case".to_owned()),
+                );
+                return row(name, case, &missing);
+            };
+            row(name, case, outcome)
         })
         .collect();
     QuirkReport {
         name: "delegate-copy".into(),
         reference: "SendItem operation reference, Remarks (delegate access)".into(),
         rows,
+        preconditions: Vec::new(),
+    }
+}
+
+/// One scenario's row.
+fn row(name: &str, case: &Case, outcome: &Outcome) -> QuirkRow {
+    let intended = QuirkObservation::expected(&case.expect);
+    let documented = case.quirk.as_ref().map_or_else(
+        || intended.clone(),
+        |q| QuirkObservation::expected(&q.expect),
+    );
+    let checks: Vec<_> = outcome
+        .state
+        .iter()
+        .chain(&outcome.quirk_state)
+        .cloned()
+        .collect();
+    let answer = outcome
+        .answer
+        .clone()
+        .or_else(|| outcome.reason.clone())
+        .unwrap_or_else(|| "no answer".to_owned());
+    let observed = QuirkObservation::observed(&answer, &checks);
+    let verdict = QuirkVerdict::of(outcome.verdict);
+    let difference = (verdict == QuirkVerdict::Different).then(|| {
+        format!(
+            "documented: {}; intended: {}; observed: {}{}",
+            documented.describe(),
+            intended.describe(),
+            observed.describe(),
+            outcome
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({}: {r})", outcome.verdict))
+                .unwrap_or_default()
+        )
+    });
+    let different = verdict == QuirkVerdict::Different;
+    QuirkRow {
+        scenario: name.to_owned(),
+        description: case.title.clone(),
+        request: outcome
+            .exchanges
+            .iter()
+            .find(|e| e.stage == Stage::UnderTest)
+            .map(|e| e.request.clone())
+            .unwrap_or_default(),
+        documented,
+        intended,
+        observed,
+        verdict,
+        difference,
+        reason: different.then(|| reason(outcome)),
+        exchange: different.then(|| exchange_of(outcome)).flatten(),
     }
 }
 
@@ -168,44 +228,105 @@ fn account(target: &Target, role: Role) -> Result<&Account, QuirkError> {
     target.account(role).ok_or(QuirkError::MissingAccount(role))
 }
 
-/// Checks the delegate's rights: read and create in the principal's Drafts, and SendOnBehalf.
-pub async fn check_preconditions(target: &Target, marker: &str) -> Result<(), QuirkError> {
+/// True when `e` is the target refusing a right, as opposed to no answer, an authentication
+/// failure or an answer that cannot be read.
+fn is_permission_error(e: &CallError) -> bool {
+    matches!(
+        e.response_code(),
+        Some(ResponseCode::ErrorAccessDenied | ResponseCode::ErrorSendAsDenied)
+    )
+}
+
+/// What a right's check found, from the check's result.
+fn precondition(right: &str, result: Result<(), CallError>) -> Precondition {
+    let (status, reason) = match result {
+        Ok(()) => (PreconditionStatus::Held, None),
+        Err(e) if is_permission_error(&e) => (PreconditionStatus::Missing, Some(e.to_string())),
+        Err(e) => (PreconditionStatus::Unknown, Some(e.to_string())),
+    };
+    Precondition {
+        right: right.to_owned(),
+        status,
+        reason,
+    }
+}
+
+const READ_DRAFTS: &str = "read the principal's Drafts";
+const CREATE_DRAFTS: &str = "create items in the principal's Drafts";
+const SEND_ON_BEHALF: &str = "send on behalf of the principal (SendOnBehalf)";
+const READ_SENT_ITEMS: &str = "read the principal's Sent Items";
+
+/// Checks the delegate's rights: read and create in the principal's Drafts, SendOnBehalf, and
+/// read the principal's Sent Items.
+///
+/// A right the target refuses with a permission error (`ErrorAccessDenied`,
+/// `ErrorSendAsDenied`) is missing, and any missing right is [`QuirkError::Rights`], with how to
+/// grant it. A check that gets no answer, an authentication failure or an answer that cannot be
+/// read leaves its right unknown: it is returned, not fatal, and the scenarios show the rest.
+pub async fn check_preconditions(
+    target: &Target,
+    marker: &str,
+) -> Result<Vec<Precondition>, QuirkError> {
     let principal = account(target, Role::Principal)?;
     let delegate = account(target, Role::Delegate)?;
     account(target, Role::Recipient)?;
     let drafts = folder_of(&principal.address, Folder::Drafts);
-    let mut missing = Vec::new();
-    match target.client.can_open(delegate, drafts.clone()).await {
-        // No answer at all is not a missing right: say so instead.
-        Err(e @ CallError::Target(_)) => return Err(e.into()),
-        Err(_) => missing.push("read the principal's Drafts".to_owned()),
-        Ok(()) => {}
-    }
+    let mut checked = vec![precondition(
+        READ_DRAFTS,
+        target.client.can_open(delegate, drafts.clone()).await,
+    )];
     let probe = Item::message(format!("{marker} rights probe")).to(principal.address.clone());
     match target.client.create_in(delegate, drafts, probe).await {
-        Err(_) => missing.push("create items in the principal's Drafts".to_owned()),
+        Err(e) => {
+            let why = format!("not checked: the probe draft could not be created ({e})");
+            checked.push(precondition(CREATE_DRAFTS, Err(e)));
+            checked.push(Precondition {
+                right: SEND_ON_BEHALF.to_owned(),
+                status: PreconditionStatus::Unknown,
+                reason: Some(why),
+            });
+        }
         Ok(id) => {
+            checked.push(precondition(CREATE_DRAFTS, Ok(())));
             // Sending on the principal's behalf to the principal, with no copy: the only way EWS
             // lets a delegate find out whether it holds SendOnBehalf.
             let send = SendItem::new([id.clone()]).save_item_to_folder(false);
-            let sent = target.client.send_item(delegate, send).await?;
-            if sent.first().and_then(|m| m.response_code) != Some(crate::ews::ResponseCode::NoError)
-            {
-                missing.push("send on behalf of the principal (SendOnBehalf)".to_owned());
+            let sent = match target.client.send_item(delegate, send).await {
+                Ok(messages) => match messages.first() {
+                    Some(m) if m.response_code == Some(ResponseCode::NoError) => Ok(()),
+                    Some(m) => Err(CallError::Ews {
+                        operation: "SendItem",
+                        code: m
+                            .response_code
+                            .unwrap_or(ResponseCode::ErrorInternalServerError),
+                        text: m.message_text.clone(),
+                    }),
+                    None => Err(CallError::NotEws {
+                        operation: "SendItem",
+                        status: 200,
+                        reason: "the response carries no response message".to_owned(),
+                    }),
+                },
+                Err(e) => Err(e),
+            };
+            if sent.is_err() {
                 let _ = target.client.delete(delegate, vec![id]).await;
             }
+            checked.push(precondition(SEND_ON_BEHALF, sent));
         }
     }
-    if target
-        .client
-        .can_open(delegate, folder_of(&principal.address, Folder::SentItems))
-        .await
-        .is_err()
-    {
-        missing.push("read the principal's Sent Items".to_owned());
-    }
+    let sent_items = folder_of(&principal.address, Folder::SentItems);
+    checked.push(precondition(
+        READ_SENT_ITEMS,
+        target.client.can_open(delegate, sent_items).await,
+    ));
+    let missing: Vec<&str> = checked
+        .iter()
+        .filter(|c| c.status == PreconditionStatus::Missing)
+        .map(|c| c.right.as_str())
+        .collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(checked);
     }
     let (p, d) = (&principal.address, &delegate.address);
     Err(QuirkError::Rights {

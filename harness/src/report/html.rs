@@ -13,7 +13,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::judge::Verdict;
-use crate::judge::delegate_copy::{QuirkReport, QuirkVerdict};
+use crate::judge::delegate_copy::{PreconditionStatus, QuirkReport, QuirkVerdict};
 use crate::run::{Counts, ExchangeRecord, Outcome, RunSummary};
 
 /// Element ids the page uses itself; a case id equal to one of them gets a suffix.
@@ -96,7 +96,49 @@ fn quirk_table(h: &mut String, q: &QuirkReport) {
         );
     }
     h.push_str("</table>\n");
+    let unknown: Vec<_> = q
+        .preconditions
+        .iter()
+        .filter(|p| p.status == PreconditionStatus::Unknown)
+        .collect();
+    if !unknown.is_empty() {
+        h.push_str("<p id=\"quirk-unknown\">Preconditions that could not be checked (unknown):</p>\n<ul>\n");
+        for p in unknown {
+            let _ = writeln!(
+                h,
+                "<li>{}: {}</li>",
+                esc(&p.right),
+                esc(p.reason.as_deref().unwrap_or("no answer"))
+            );
+        }
+        h.push_str("</ul>\n");
+    }
     for r in &q.rows {
+        if let Some(reason) = &r.reason {
+            let _ = writeln!(
+                h,
+                "<p id=\"quirk-{}-reason\"><strong>{}</strong>: {}</p>",
+                esc(&r.scenario),
+                esc(&r.scenario),
+                esc(reason)
+            );
+        }
+        if let Some(e) = &r.exchange {
+            let _ = writeln!(
+                h,
+                "<details><summary>Scenario {}: {} as {}, {}</summary>",
+                esc(&r.scenario),
+                esc(&e.step),
+                esc(&e.account),
+                e.status
+                    .map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"))
+            );
+            xml_block(h, &e.request);
+            if let Some(response) = &e.response {
+                xml_block(h, response);
+            }
+            h.push_str("</details>\n");
+        }
         let _ = writeln!(
             h,
             "<details><summary>Request of scenario {}</summary>",

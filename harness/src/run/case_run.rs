@@ -19,6 +19,7 @@ use crate::target::calls::folder_of;
 use crate::target::client::ExchangeLog;
 use crate::target::{Account, CallError, Client, Post, Target, TargetError};
 
+use super::absence;
 use super::outcome::{ExchangeRecord, Outcome, Stage};
 
 /// What every case of a run shares.
@@ -159,19 +160,34 @@ async fn attempt(
     let tokens = |name: &str| subject(ctx.marker, case, name);
     let addresses = |role: Role| ctx.target.address(role, ctx.marker);
     let places = observed_places(case);
+    let mut unconfirmed = BTreeMap::new();
     if !places.is_empty() {
-        let deadline = Instant::now() + case.poll_timeout;
+        let started = Instant::now();
+        let deadline = started + case.poll_timeout;
+        // Absence is settled by a positive control (see `absence`): the markers go out now, and
+        // their arrival is looked for in the same polls as the state, so that a slow server
+        // costs about one delivery time per case, not one per sentence.
+        let watched = absence::watched(case);
+        let controls = absence::send_markers(ctx, case, client, &watched).await;
         let mut pause = Duration::from_millis(50);
-        loop {
+        let arrived = loop {
             observed.folders = observe(ctx, case, client, &places).await;
-            if judge::settled(case, &observed, &tokens, &addresses) || Instant::now() >= deadline {
-                break;
+            let arrived = absence::arrived(&controls, &observed.folders);
+            if judge::settled(case, &observed, &tokens, &addresses, &arrived)
+                || Instant::now() >= deadline
+            {
+                break arrived;
             }
             tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
-            pause = (pause * 2).min(Duration::from_secs(2));
-        }
+            // At most 1 s between looks: every case with an absence now waits for a delivery,
+            // and a longer pause mostly adds to that wait.
+            pause = (pause * 2).min(Duration::from_secs(1));
+        };
+        unconfirmed = absence::unconfirmed(&controls, &arrived, started.elapsed());
     }
-    Ok(judge::judge(case, &observed, &tokens, &addresses))
+    let mut judgement = judge::judge(case, &observed, &tokens, &addresses);
+    judge::confirm_absence(case, &mut judgement, &unconfirmed);
+    Ok(judgement)
 }
 
 async fn set_up(
@@ -442,7 +458,7 @@ async fn send_with_retry(
     }
 }
 
-/// The folders the case's expectations look into, and whether report bodies must be read there.
+/// The folders the case's expectations look into, and whether reports are looked for there.
 fn observed_places(case: &Case) -> BTreeMap<(Role, FolderName), bool> {
     let mut places = BTreeMap::new();
     for e in case
@@ -451,12 +467,17 @@ fn observed_places(case: &Case) -> BTreeMap<(Role, FolderName), bool> {
         .iter()
         .chain(case.quirk.iter().flat_map(|q| &q.expect.state))
     {
-        let read_bodies = matches!(&e.kind, StateKind::Gets { naming, .. } if !naming.is_empty());
-        *places.entry((e.owner, e.folder)).or_insert(false) |= read_bodies;
+        let reports = matches!(&e.kind, StateKind::Gets { .. });
+        *places.entry((e.owner, e.folder)).or_insert(false) |= reports;
     }
     places
 }
 
+/// What is in each place: the items whose subject carries the case's marker and, where reports
+/// are looked for, those whose body carries the run marker and the case id (a report under a
+/// subject of its own, such as postfix's "Undelivered Mail Returned to Sender", returns the
+/// original's headers). Candidate reports (a `REPORT.` class, or a subject that is not one of the
+/// case's own) are read with GetItem for their body; the case's own messages are not.
 async fn observe(
     ctx: &RunContext<'_>,
     case: &Case,
@@ -465,24 +486,33 @@ async fn observe(
 ) -> BTreeMap<(Role, FolderName), Result<Vec<FoundItem>, String>> {
     let mut out = BTreeMap::new();
     let marker = format!("{} {}", ctx.marker, case.id);
-    for (&(role, folder), &read_bodies) in places {
+    let own_subjects: Vec<String> = case
+        .setup
+        .iter()
+        .map(|s| subject(ctx.marker, case, &s.name))
+        .chain([subject(ctx.marker, case, "deleted")])
+        .collect();
+    for (&(role, folder), &reports) in places {
         let result = async {
             let account = ctx
                 .target
                 .account(role)
                 .ok_or_else(|| format!("no {role} account"))?;
-            let found = client
-                .find(
-                    account,
-                    folder_of(&account.address, folder.distinguished()),
-                    &marker,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            let folder_id = folder_of(&account.address, folder.distinguished());
+            let found = if reports {
+                find_reports(client, account, folder_id, &marker, ctx.marker, &case.id).await
+            } else {
+                client.find(account, folder_id, &marker).await
+            }
+            .map_err(|e| e.to_string())?;
             let mut items = Vec::new();
             for i in found {
                 let item_class = i.item_class.clone().unwrap_or_default();
-                let body = match (&i.item_id, read_bodies && item_class.starts_with("REPORT.")) {
+                let subject = i.subject.unwrap_or_default();
+                let candidate = reports
+                    && (item_class.to_ascii_uppercase().starts_with("REPORT.")
+                        || !own_subjects.contains(&subject));
+                let body = match (&i.item_id, candidate) {
                     (Some(id), true) => client
                         .get(account, id.clone())
                         .await
@@ -492,7 +522,7 @@ async fn observe(
                     _ => None,
                 };
                 items.push(FoundItem {
-                    subject: i.subject.unwrap_or_default(),
+                    subject,
                     item_class,
                     body,
                 });
@@ -503,4 +533,52 @@ async fn observe(
         out.insert((role, folder), result);
     }
     out
+}
+
+/// The items in `folder` whose subject contains `marker`, or whose body contains both the run
+/// marker and the case id (each alone, so that a folded header line cannot hide them).
+async fn find_reports(
+    client: &Client,
+    account: &Account,
+    folder: crate::ews::TargetFolderId,
+    marker: &str,
+    run_marker: &str,
+    case_id: &str,
+) -> Result<Vec<Item>, CallError> {
+    use crate::ews::{
+        ContainmentComparison, ContainmentMode, FieldUri, FindItem, RequestHeaders, Restriction,
+    };
+    let body_contains = |value: &str| Restriction::Contains {
+        field_uri: FieldUri::ItemBody,
+        value: value.to_owned(),
+        mode: ContainmentMode::Substring,
+        comparison: ContainmentComparison::IgnoreCase,
+    };
+    let find = FindItem::shallow(folder).restriction(Restriction::Or(vec![
+        Restriction::subject_contains(marker),
+        Restriction::And(vec![body_contains(run_marker), body_contains(case_id)]),
+    ]));
+    let mut messages = client
+        .messages(account, &RequestHeaders::default(), find)
+        .await?;
+    match messages.len() {
+        1 => {
+            let m = messages.remove(0);
+            match m.response_code {
+                Some(crate::ews::ResponseCode::NoError) => {
+                    Ok(m.root_folder.map(|r| r.items).unwrap_or_default())
+                }
+                code => Err(CallError::Ews {
+                    operation: "FindItem",
+                    code: code.unwrap_or(crate::ews::ResponseCode::ErrorInternalServerError),
+                    text: m.message_text,
+                }),
+            }
+        }
+        n => Err(CallError::NotEws {
+            operation: "FindItem",
+            status: 200,
+            reason: format!("expected one response message, got {n}"),
+        }),
+    }
 }

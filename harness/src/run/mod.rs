@@ -2,6 +2,7 @@
 //! timeout), cleans up everything it created, and gathers one [`Outcome`] per case in a
 //! [`RunSummary`].
 
+mod absence;
 mod case_run;
 pub mod outcome;
 

@@ -1,0 +1,362 @@
+//! `ewsconf quirk delegate-copy` on servers that are not Exchange: a proxy on loopback in front
+//! of the embedded mock passes every request through, and replaces chosen answers with a body
+//! that is not EWS. The command
+//! still prints its five-row table, each spoiled scenario `different` with its reason and the
+//! exchange, names the rights it could not check as unknown, and exits 1.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ewsconf::mock::{MockConfig, MockServer, Profile};
+
+/// Decides from a request body whether to spoil its answer: `Some((status, body))` is sent
+/// back as `text/html` instead of the mock's answer (the mock still gets the request).
+type Spoil = Arc<dyn Fn(&str) -> Option<(u16, String)> + Send + Sync>;
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    spoil: Spoil,
+}
+
+/// Passes the request to the mock, then sends back the mock's answer or, if `spoil` says so,
+/// its own: the mock has executed the request either way, as a server would.
+async fn forward(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+    let spoiled = (p.spoil)(&String::from_utf8_lossy(&body));
+    let mut request = p.http.post(&p.upstream).body(body);
+    for (name, value) in &headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH {
+            request = request.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let answer = request.send().await;
+    if let Some((status, reply)) = spoiled {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        let content_type = if reply.contains("<s:Envelope") {
+            "text/xml; charset=utf-8"
+        } else {
+            "text/html"
+        };
+        return (status, [(header::CONTENT_TYPE, content_type)], reply).into_response();
+    }
+    match answer {
+        Ok(answer) => {
+            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::OK);
+            let content_type = answer
+                .headers()
+                .get("content-type")
+                .map(|v| v.as_bytes().to_vec());
+            let www = answer
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.as_bytes().to_vec());
+            let bytes = answer.bytes().await.unwrap_or_default();
+            let mut response = (status, bytes.to_vec()).into_response();
+            for (name, value) in [
+                (header::CONTENT_TYPE, content_type),
+                (header::WWW_AUTHENTICATE, www),
+            ] {
+                if let Some(v) = value.and_then(|v| v.try_into().ok()) {
+                    response.headers_mut().insert(name, v);
+                }
+            }
+            response
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+/// The embedded mock (`documented` profile) behind a spoiling proxy; returns the proxy's EWS URL
+/// and the mock, which must live as long as the test.
+async fn spoiled(spoil: Spoil) -> (String, MockServer) {
+    let mock = MockServer::start(MockConfig::with_profile(Profile::Documented))
+        .await
+        .expect("the mock starts");
+    let proxy = Proxy {
+        upstream: mock.url().to_owned(),
+        http: reqwest::Client::new(),
+        spoil,
+    };
+    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/EWS/Exchange.asmx"), mock)
+}
+
+/// A target file for the mock's default accounts at `url`; the password comes from `PW`.
+fn target_text(url: &str) -> String {
+    format!(
+        "url = \"{url}\"\nunknown_domain = \"example.com\"\n\
+         [accounts.principal]\naddress = \"boss@example.com\"\npassword_env = \"PW\"\n\
+         [accounts.delegate]\naddress = \"helper@example.com\"\npassword_env = \"PW\"\n\
+         [accounts.recipient]\naddress = \"carol@example.com\"\npassword_env = \"PW\"\n"
+    )
+}
+
+/// Whether a request is the SendItem operation (the request under test, or the rights probe).
+fn is_send_item(body: &str) -> bool {
+    body.contains("SendItem ") || body.contains("SendItem>")
+}
+
+const GARBAGE: &str = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+
+/// What `ewsconf quirk delegate-copy --target` printed against `url`: exit code, stdout,
+/// stderr and the JSON table.
+async fn quirk(url: &str) -> (Option<i32>, String, String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.toml");
+    std::fs::write(&target, target_text(url)).unwrap();
+    let reports = dir.path().join("reports");
+    let out = {
+        let reports = reports.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_ewsconf"))
+                .args(["quirk", "delegate-copy", "--target"])
+                .arg(&target)
+                .arg("--report-dir")
+                .arg(&reports)
+                .env("PW", "secret")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = std::fs::read_dir(&reports)
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(|run| std::fs::read(run.ok()?.path().join("quirk-delegate-copy.json")).ok())
+        .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+        .unwrap_or_else(|| panic!("no quirk table written: {stdout}{stderr}"));
+    (out.status.code(), stdout, stderr, json)
+}
+
+/// The terminal row of `scenario`.
+fn row<'a>(stdout: &'a str, scenario: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("| {scenario} | ")))
+        .unwrap_or_else(|| panic!("no row {scenario}: {stdout}"))
+}
+
+/// The rights the JSON lists as `unknown`.
+fn unknown(json: &serde_json::Value) -> Vec<&str> {
+    json["preconditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "unknown")
+        .map(|p| p["right"].as_str().unwrap())
+        .collect()
+}
+
+const SCENARIOS: [&str; 5] = [
+    "A",
+    "A-workaround",
+    "B",
+    "control-principal",
+    "control-no-save",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_senditem_answers_still_give_the_table_and_exit_1() {
+    let (url, mock) = spoiled(Arc::new(|body: &str| {
+        is_send_item(body).then(|| (200, GARBAGE.to_owned()))
+    }))
+    .await;
+    let (code, stdout, stderr, json) = quirk(&url).await;
+    mock.shutdown().await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    for scenario in SCENARIOS {
+        let row = row(&stdout, scenario);
+        assert!(row.ends_with("| different |"), "{row}");
+    }
+    assert!(
+        stdout.contains("Preconditions that could not be checked (unknown):")
+            && stdout.contains("send on behalf of the principal (SendOnBehalf): SendItem"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- B: fail: ") && stdout.contains("not an EWS response"),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("Set-Mailbox"),
+        "no PowerShell advice: {stderr}"
+    );
+
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{json}");
+    for row in rows {
+        assert_eq!(row["verdict"], "different", "{row}");
+        let reason = row["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("not an EWS response"), "{row}");
+        let exchange = &row["exchange"];
+        assert_eq!(exchange["step"], "SendItem (under test)", "{row}");
+        assert_eq!(exchange["status"], 200, "{row}");
+        assert_eq!(exchange["response"], GARBAGE, "{row}");
+        assert!(
+            exchange["request"].as_str().is_some_and(is_send_item),
+            "{row}"
+        );
+    }
+    assert_eq!(
+        unknown(&json),
+        ["send on behalf of the principal (SendOnBehalf)"],
+        "{json}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_step_that_fails_spoils_its_row_only() {
+    // The drafts of control-no-save are created, but the answer cannot be read.
+    let (url, mock) = spoiled(Arc::new(|body: &str| {
+        (body.contains("<m:CreateItem") && body.contains("control-delegate-no-save"))
+            .then(|| (500, GARBAGE.to_owned()))
+    }))
+    .await;
+    let (code, stdout, stderr, json) = quirk(&url).await;
+    mock.shutdown().await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    for (scenario, verdict) in [
+        ("A", "reproduced"),
+        ("A-workaround", "fixed"),
+        ("B", "reproduced"),
+        ("control-principal", "fixed"),
+        ("control-no-save", "different"),
+    ] {
+        let row = row(&stdout, scenario);
+        assert!(row.ends_with(&format!("| {verdict} |")), "{row}");
+    }
+    let rows = json["rows"].as_array().unwrap();
+    let spoiled = &rows[4];
+    assert_eq!(spoiled["scenario"], "control-no-save");
+    let reason = spoiled["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("error: setup: CreateItem: HTTP 500"),
+        "{reason}"
+    );
+    // It claims nothing about where the draft went: nothing was looked at.
+    assert_eq!(spoiled["observed"]["state_known"], false, "{spoiled}");
+    assert!(
+        row(&stdout, "control-no-save").contains("; state not observed |"),
+        "{stdout}"
+    );
+    assert_eq!(spoiled["exchange"]["step"], "setup: CreateItem");
+    assert_eq!(spoiled["exchange"]["status"], 500);
+    assert!(
+        rows[..4].iter().all(|r| r.get("reason").is_none()),
+        "{json}"
+    );
+    assert!(unknown(&json).is_empty(), "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_that_cannot_be_checked_is_unknown_not_fatal() {
+    // The delegate's first look into the principal's Drafts (the rights check) gets a 401, as
+    // from a login that fails for a moment: that is no permission error, so the scenarios still
+    // run, and they all conform.
+    let first = AtomicBool::new(true);
+    let (url, mock) = spoiled(Arc::new(move |body: &str| {
+        (body.contains("<m:GetFolder")
+            && body.contains("Id=\"drafts\"")
+            && first.swap(false, Ordering::SeqCst))
+        .then(|| (401, "Unauthorized".to_owned()))
+    }))
+    .await;
+    let (code, stdout, stderr, json) = quirk(&url).await;
+    mock.shutdown().await;
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(row(&stdout, "B").ends_with("| reproduced |"), "{stdout}");
+    assert_eq!(unknown(&json), ["read the principal's Drafts"], "{json}");
+    let reason = json["preconditions"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("HTTP 401"), "{reason}");
+    assert!(
+        stdout.contains("- read the principal's Drafts: GetFolder: HTTP 401"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("Add-MailboxFolderPermission"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_skipped_for_want_of_a_readable_answer_are_different_and_exit_1() {
+    // Every look into the principal's Drafts gets a 401: the rights check leaves it unknown,
+    // and the runner skips the delegate scenarios. A skipped scenario reproduces nothing.
+    let (url, mock) = spoiled(Arc::new(|body: &str| {
+        (body.contains("<m:GetFolder") && body.contains("Id=\"drafts\""))
+            .then(|| (401, "Unauthorized".to_owned()))
+    }))
+    .await;
+    let (code, stdout, stderr, json) = quirk(&url).await;
+    mock.shutdown().await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        row(&stdout, "control-principal").ends_with("| fixed |"),
+        "{stdout}"
+    );
+    let row = &json["rows"][2];
+    assert_eq!(row["scenario"], "B");
+    assert_eq!(row["verdict"], "different");
+    assert!(
+        row["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("skip: ") && r.contains("HTTP 401")),
+        "{row}"
+    );
+    assert_eq!(unknown(&json), ["read the principal's Drafts"], "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_refused_with_a_permission_error_still_stops_with_the_powershell() {
+    use ewsconf::ews::{
+        OperationResponse, ResponseBody, ResponseCode, ResponseEnvelope, ResponseMessage,
+    };
+    let denied = ResponseEnvelope {
+        server_version_info: None,
+        body: ResponseBody::Response(OperationResponse::new(
+            "GetFolder",
+            vec![ResponseMessage::error(
+                ResponseCode::ErrorAccessDenied,
+                "Access is denied. Check credentials and try again.",
+            )],
+        )),
+    }
+    .to_xml();
+    let (url, mock) = spoiled(Arc::new(move |body: &str| {
+        (body.contains("<m:GetFolder") && body.contains("Id=\"sentitems\""))
+            .then(|| (200, denied.clone()))
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.toml");
+    std::fs::write(&target, target_text(&url)).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ewsconf"))
+            .args(["quirk", "delegate-copy", "--target"])
+            .arg(&target)
+            .arg("--report-dir")
+            .arg(dir.path().join("reports"))
+            .env("PW", "secret")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    mock.shutdown().await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("  - read the principal's Sent Items")
+            && stderr.contains("Add-MailboxFolderPermission"),
+        "{stderr}"
+    );
+}
