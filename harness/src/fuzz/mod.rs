@@ -414,7 +414,9 @@ async fn shrink(
 
 /// Subjects carry the batch, so that one FindItem per folder sees just that batch's drafts.
 fn subject(marker: &str, batch: usize, case: usize, item: &str) -> String {
-    format!("{marker} b{batch} f{case} {item}")
+    let mut numbers = itoa::Buffer::new();
+    let batch = numbers.format(batch).to_owned();
+    [marker, " b", &batch, " f", numbers.format(case), " ", item].concat()
 }
 
 /// Which case of the batch starting at `first` a subject belongs to.

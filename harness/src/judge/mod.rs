@@ -419,7 +419,12 @@ fn evaluate(
     token: &str,
     addresses: Addresses<'_>,
 ) -> (bool, String, usize) {
-    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    // Most folders hold none or one: those counts are spelled without the formatter.
+    let plural = |n: usize, what: &str| match n {
+        0 => ["0 ", what, "s"].concat(),
+        1 => ["1 ", what].concat(),
+        n => format!("{n} {what}s"),
+    };
     match &e.kind {
         StateKind::Contains(_) | StateKind::Lacks(_) => {
             let n = items
