@@ -142,7 +142,7 @@ pub struct Judgement {
     /// The intended state expectations and what was observed.
     pub state: Vec<StateCheck>,
     /// The documented deviation's state expectations and what was observed, when the case has
-    /// one.
+    /// one and its intended outcome did not hold.
     pub quirk_state: Vec<StateCheck>,
     /// The answer in one line ([`Observed::summary`]).
     pub answer: String,
@@ -488,11 +488,15 @@ pub fn judge(
 ) -> Judgement {
     let protocol = protocol_findings(observed);
     let state = state_checks(&case.expect.state, observed, tokens, addresses);
-    let quirk_state = case.quirk.as_ref().map_or_else(Vec::new, |q| {
-        state_checks(&q.expect.state, observed, tokens, addresses)
-    });
     let mut findings = protocol.clone();
     findings.extend(all_findings(&case.expect, observed, &state));
+    // The documented deviation's sentences matter only when the intent did not hold.
+    let quirk_state = match &case.quirk {
+        Some(q) if !findings.is_empty() => {
+            state_checks(&q.expect.state, observed, tokens, addresses)
+        }
+        _ => Vec::new(),
+    };
     let (verdict, reason) = match &case.quirk {
         _ if findings.is_empty() => (Verdict::Pass, None),
         Some(q)
