@@ -6,27 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use ewsconf::Verdict;
 use ewsconf::case::{Case, StateKind};
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::{RunSummary, Verdict};
-
-/// Runs `cases`, `jobs` at once, against an embedded mock started with `config`.
-async fn run(config: MockConfig, cases: &[Case], jobs: usize) -> RunSummary {
-    let target = ewsconf::target::Target::embedded(config)
-        .await
-        .expect("mock starts");
-    let summary = ewsconf::run::run(
-        &target,
-        cases,
-        &common::run_options(jobs),
-        &ewsconf::run::Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .expect("runs");
-    target.shutdown().await;
-    summary
-}
 
 fn suite_case(id: &str) -> Case {
     common::suite()
@@ -74,7 +56,7 @@ async fn a_refused_request_that_is_sent_a_second_later_fails_its_lacks_checks() 
     only_absences.id = "faults/wrong-element-order-absences".into();
 
     // Act
-    let summary = run(config, &[only_absences, whole], 2).await;
+    let summary = common::run_embedded(config, &[only_absences, whole], 2).await;
 
     // Assert: both are `fail`, on the absences, with the answer itself as expected.
     for outcome in &summary.outcomes {
@@ -139,7 +121,7 @@ async fn with_the_same_delay_and_no_defect_the_cases_watching_absence_still_pass
 
     // Act
     let started = Instant::now();
-    let summary = run(config, &cases, 16).await;
+    let summary = common::run_embedded(config, &cases, 16).await;
     let elapsed = started.elapsed();
 
     // Assert: each passes (or is gated away by version), every absence confirmed and held.
@@ -174,7 +156,7 @@ async fn a_marker_that_does_not_arrive_in_time_makes_the_case_error_not_pass() {
     let case = refused_with_only_absences(Duration::from_secs(1));
 
     // Act
-    let summary = run(config, &[case], 1).await;
+    let summary = common::run_embedded(config, &[case], 1).await;
 
     // Assert
     let outcome = &summary.outcomes[0];
@@ -199,7 +181,7 @@ async fn a_marker_that_does_not_arrive_in_time_makes_the_case_error_not_pass() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_delay_the_executed_refusal_fails_as_well() {
     // The defect proves itself on a fast server too: the message is delivered before the answer.
-    let summary = run(
+    let summary = common::run_embedded(
         delayed(Duration::ZERO, executes_refused()),
         &[refused_with_only_absences(Duration::from_secs(2))],
         1,

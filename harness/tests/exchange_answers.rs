@@ -13,7 +13,6 @@ use ewsconf::ews::{
     MessageDisposition, ResponseCode, SendItem,
 };
 use ewsconf::mock::{MockConfig, Profile};
-use ewsconf::run::{Interrupt, run};
 use ewsconf::target::Target;
 use ewsconf::target::calls::folder_of;
 
@@ -25,17 +24,7 @@ async fn verdicts(config: MockConfig, prefixes: &[&str]) -> Vec<(String, Verdict
         .filter(|c| prefixes.iter().any(|p| c.id.starts_with(p)))
         .collect();
     assert!(!cases.is_empty(), "no case starts with {prefixes:?}");
-    let target = Target::embedded(config).await.expect("mock starts");
-    let summary = run(
-        &target,
-        &cases,
-        &common::run_options(4),
-        &Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .expect("runs");
-    target.shutdown().await;
+    let summary = common::run_embedded(config, &cases, 4).await;
     summary
         .outcomes
         .into_iter()
@@ -197,14 +186,9 @@ async fn the_sent_items_copy_appears_after_the_send_and_setup_waits_for_it() {
     // The draft is gone at once; its copy is not there yet.
     assert_eq!(mock.count(BOSS, Folder::Drafts, "later1").await, 0);
     assert_eq!(mock.count(BOSS, Folder::SentItems, "later1").await, 0);
-    let mut seen = 0;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        seen = mock.count(BOSS, Folder::SentItems, "later1").await;
-        if seen == 1 {
-            break;
-        }
-    }
+    let seen = mock
+        .count_within(BOSS, Folder::SentItems, "later1", 1)
+        .await;
     assert_eq!(seen, 1, "the copy arrives after the delay");
 
     // A case that sends an item during setup waits for its copy rather than erring.
@@ -270,10 +254,7 @@ async fn wrapping_proxy(
     }
     let answer = forward.send().await.expect("the mock answers");
     let status = axum::http::StatusCode::from_u16(answer.status().as_u16()).unwrap();
-    let content_type = answer
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
+    let content_type = common::content_type(&answer)
         .unwrap_or("text/xml; charset=utf-8")
         .to_owned();
     let text = answer.text().await.expect("a body");
@@ -313,15 +294,7 @@ async fn an_expected_code_wrapped_as_exchange_online_does_is_a_quirk() {
         .filter(|c| wanted.contains(&c.id.as_str()))
         .collect();
     assert_eq!(cases.len(), wanted.len());
-    let summary = run(
-        &target,
-        &cases,
-        &common::run_options(2),
-        &Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .expect("runs");
+    let summary = common::run_on(&target, &cases, 2).await;
     proxy.abort();
     target.shutdown().await;
     for o in &summary.outcomes {

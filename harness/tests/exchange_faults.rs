@@ -63,13 +63,17 @@ const BUSY_FAULT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   </s:Body>
 </s:Envelope>"#;
 
+/// `xml`, checked schema-valid against the project's schemas, parsed.
+fn valid_envelope(xml: &str) -> ResponseEnvelope {
+    let schemas = SchemaSet::embedded().unwrap();
+    let validation = schemas.validate(xml.as_bytes());
+    assert!(validation.errors.is_empty(), "{:?}", validation.errors);
+    ResponseEnvelope::parse(xml.as_bytes()).expect("parses")
+}
+
 #[test]
 fn a_schema_fault_in_exchanges_shape_is_read_field_by_field() {
-    let schemas = SchemaSet::embedded().unwrap();
-    let validation = schemas.validate(SCHEMA_FAULT.as_bytes());
-    assert!(validation.errors.is_empty(), "{:?}", validation.errors);
-
-    let envelope = ResponseEnvelope::parse(SCHEMA_FAULT.as_bytes()).expect("parses");
+    let envelope = valid_envelope(SCHEMA_FAULT);
     assert_eq!(envelope.server_version_info, None);
     let fault = envelope.fault().expect("a fault");
     assert_eq!(fault.fault_code.namespace.as_deref(), Some(TYPES));
@@ -104,11 +108,7 @@ fn a_schema_fault_in_exchanges_shape_is_read_field_by_field() {
 
 #[test]
 fn a_busy_fault_from_exchange_online_is_read_with_its_back_off_and_action_header() {
-    let schemas = SchemaSet::embedded().unwrap();
-    let validation = schemas.validate(BUSY_FAULT.as_bytes());
-    assert!(validation.errors.is_empty(), "{:?}", validation.errors);
-
-    let envelope = ResponseEnvelope::parse(BUSY_FAULT.as_bytes()).expect("parses");
+    let envelope = valid_envelope(BUSY_FAULT);
     assert_eq!(
         envelope.server_version_info, None,
         "Action is not a version"
@@ -443,19 +443,8 @@ async fn a_case_gated_to_other_server_versions_is_skipped_with_the_version_read(
         .filter(|c| c.id.starts_with("versions/v2018-01-08"))
         .collect::<Vec<_>>();
     assert_eq!(online.len(), 2);
-    let target = ewsconf::target::Target::embedded(MockConfig::with_profile(Profile::Documented))
-        .await
-        .expect("mock starts");
-    let summary = ewsconf::run::run(
-        &target,
-        &online,
-        &common::run_options(2),
-        &ewsconf::run::Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .expect("runs");
-    target.shutdown().await;
+    let summary =
+        common::run_embedded(MockConfig::with_profile(Profile::Documented), &online, 2).await;
     let by_id = |id: &str| {
         summary
             .outcomes
@@ -486,13 +475,8 @@ server_versions = {versions}
 [[setup]]
 name = "draft"
 owner = "principal"
-[request]
-as = "principal"
-save_item_to_folder = true
-item_ids = ["draft"]
-[expect]
-messages = [{{ class = "Success", code = "NoError" }}]
-"#
+{send}"#,
+            send = common::SEND_DRAFT
         );
         ewsconf::case::parse_case(std::path::Path::new("x/y.toml"), &text, "x")
     };

@@ -11,7 +11,6 @@ use ewsconf::Verdict;
 use ewsconf::case::load_dir;
 use ewsconf::fuzz::{FuzzOptions, FuzzReport, fuzz, sequence};
 use ewsconf::mock::{Defects, MockConfig, Profile};
-use ewsconf::run::{Interrupt, run};
 use ewsconf::schema::SchemaSet;
 use ewsconf::target::Target;
 
@@ -43,7 +42,7 @@ async fn the_mock_breaks_no_invariant_under_either_profile() {
         let failures: Vec<String> = report
             .failures
             .iter()
-            .map(|f| format!("{}: {:?}", f.shrunk.name(), f.findings))
+            .map(|f| format!("{}: {:?}", f.shrunk.name(), f.judgement.findings))
             .collect();
         assert!(failures.is_empty(), "{profile}: {failures:#?}");
         assert_eq!(report.tally.exchanges, 600);
@@ -66,8 +65,12 @@ async fn the_mock_breaks_no_invariant_under_either_profile() {
     }
 }
 
-async fn finds_shrinks_and_replays(defects: Defects, seed: u64) {
+/// Fuzzes a mock with the one defect `set` switches on, from `seed`, and checks that the defect
+/// is found, shrunk, written as a case and caught by that case alone.
+async fn finds_shrinks_and_replays(set: impl FnOnce(&mut Defects), seed: u64) {
     // Arrange
+    let mut defects = Defects::default();
+    set(&mut defects);
     let dir = tempfile::tempdir().unwrap();
     let broken = common::broken(defects);
 
@@ -92,12 +95,7 @@ async fn finds_shrinks_and_replays(defects: Defects, seed: u64) {
         case.poll_timeout = Duration::from_secs(1);
     }
     assert_eq!(cases.len(), report.failures.len());
-    let target = Target::embedded(broken).await.unwrap();
-    let run_options = common::run_options(2);
-    let summary = run(&target, &cases, &run_options, &Interrupt::default(), |_| {})
-        .await
-        .unwrap();
-    target.shutdown().await;
+    let summary = common::run_embedded(broken, &cases, 2).await;
     let failed = summary
         .outcomes
         .iter()
@@ -114,19 +112,8 @@ async fn finds_shrinks_and_replays(defects: Defects, seed: u64) {
     );
 
     // The same cases pass on a mock without the defect.
-    let healthy = Target::embedded(MockConfig::with_profile(Profile::Intended))
-        .await
-        .unwrap();
-    let summary = run(
-        &healthy,
-        &cases,
-        &run_options,
-        &Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    healthy.shutdown().await;
+    let summary =
+        common::run_embedded(MockConfig::with_profile(Profile::Intended), &cases, 2).await;
     let wrong: Vec<_> = summary
         .outcomes
         .iter()
@@ -138,26 +125,12 @@ async fn finds_shrinks_and_replays(defects: Defects, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_response_messages_for_one_item_id_are_caught() {
-    finds_shrinks_and_replays(
-        Defects {
-            duplicate_messages: true,
-            ..Defects::default()
-        },
-        5,
-    )
-    .await;
+    finds_shrinks_and_replays(|d| d.duplicate_messages = true, 5).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_lost_on_error_is_caught() {
-    finds_shrinks_and_replays(
-        Defects {
-            lose_draft_on_error: true,
-            ..Defects::default()
-        },
-        6,
-    )
-    .await;
+    finds_shrinks_and_replays(|d| d.lose_draft_on_error = true, 6).await;
 }
 
 #[test]

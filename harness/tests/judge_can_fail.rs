@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ewsconf::Verdict;
-use ewsconf::case::{Case, CaseRequest, ExpectedAnswer, FolderName, ItemRef, StateKind};
+use ewsconf::case::{
+    Case, CaseRequest, ExpectedAnswer, FolderName, ItemRef, RawRequest, StateKind,
+};
 use ewsconf::ews::{ResponseClass, ResponseCode};
 use ewsconf::mock::Defects;
-use ewsconf::run::{Interrupt, run};
-use ewsconf::target::Target;
 
 async fn verdicts(defects: Defects) -> BTreeMap<String, Verdict> {
     let mut cases = common::suite();
@@ -19,12 +19,7 @@ async fn verdicts(defects: Defects) -> BTreeMap<String, Verdict> {
     for case in &mut cases {
         case.poll_timeout = Duration::from_millis(500);
     }
-    let target = Target::embedded(common::broken(defects)).await.unwrap();
-    let options = common::run_options(8);
-    let summary = run(&target, &cases, &options, &Interrupt::default(), |_| {})
-        .await
-        .unwrap();
-    target.shutdown().await;
+    let summary = common::run_embedded(common::broken(defects), &cases, 8).await;
     summary
         .outcomes
         .into_iter()
@@ -41,10 +36,10 @@ fn sends_item_ids(case: &Case) -> bool {
         && matches!(
             &case.request,
             CaseRequest::Typed { .. }
-                | CaseRequest::Raw {
+                | CaseRequest::Raw(RawRequest {
                     item_count: Some(_),
                     ..
-                }
+                })
         )
 }
 
@@ -79,7 +74,11 @@ fn errs_on_a_real_item(case: &Case) -> bool {
     }
 }
 
-async fn check(defects: Defects, concerned: impl Fn(&Case) -> bool) {
+/// Runs the suite on a mock with the one defect `set` switches on, and fails unless exactly the
+/// `concerned` cases fail (and at least one is concerned).
+async fn check(set: impl FnOnce(&mut Defects), concerned: impl Fn(&Case) -> bool) {
+    let mut defects = Defects::default();
+    set(&mut defects);
     let cases = common::suite();
     let verdicts = verdicts(defects).await;
     let mut wrong = Vec::new();
@@ -103,49 +102,37 @@ async fn check(defects: Defects, concerned: impl Fn(&Case) -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_false_with_a_folder_fails_the_save_settings_cases() {
-    let defects = Defects {
-        accept_bad_save_settings: true,
-        ..Defects::default()
-    };
-    check(defects, |c| {
-        expects_code(c, ResponseCode::ErrorInvalidSendItemSaveSettings)
-    })
+    check(
+        |d| d.accept_bad_save_settings = true,
+        |c| expects_code(c, ResponseCode::ErrorInvalidSendItemSaveSettings),
+    )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answering_stale_keys_with_not_found_fails_the_change_key_cases() {
-    let defects = Defects {
-        stale_as_not_found: true,
-        ..Defects::default()
-    };
     // A message that accepts ErrorItemNotFound as well (the same id twice: Exchange may answer
     // either) is not concerned.
-    check(defects, |c| {
-        matches!(&c.expect.answer, ExpectedAnswer::Messages(list) if list.iter().any(|m| {
-            m.codes.contains(&ResponseCode::ErrorStaleObject)
-                && !m.codes.contains(&ResponseCode::ErrorItemNotFound)
-        }))
-    })
+    check(
+        |d| d.stale_as_not_found = true,
+        |c| {
+            matches!(&c.expect.answer, ExpectedAnswer::Messages(list) if list.iter().any(|m| {
+                m.codes.contains(&ResponseCode::ErrorStaleObject)
+                    && !m.codes.contains(&ResponseCode::ErrorItemNotFound)
+            }))
+        },
+    )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_messages_per_item_id_fail_every_send_item_case() {
-    let defects = Defects {
-        duplicate_messages: true,
-        ..Defects::default()
-    };
-    check(defects, sends_item_ids).await;
+    check(|d| d.duplicate_messages = true, sends_item_ids).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_the_draft_on_error_fails_the_cases_that_keep_it() {
-    let defects = Defects {
-        lose_draft_on_error: true,
-        ..Defects::default()
-    };
-    check(defects, errs_on_a_real_item).await;
+    check(|d| d.lose_draft_on_error = true, errs_on_a_real_item).await;
 }
 
 /// The other answers Exchange is observed to give (issue 16, point 7) are accepted by the cases

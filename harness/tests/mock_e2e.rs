@@ -180,14 +180,7 @@ async fn delayed_delivery_arrives_later() {
     let id = mock.draft(BOSS, BOSS, "late1", &[CAROL]).await;
     assert_eq!(mock.send(BOSS, SendItem::new([id])).await, vec![OK]);
     assert_eq!(mock.count(CAROL, Folder::Inbox, "late1").await, 0);
-    let mut seen = 0;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        seen = mock.count(CAROL, Folder::Inbox, "late1").await;
-        if seen == 1 {
-            break;
-        }
-    }
+    let seen = mock.count_within(CAROL, Folder::Inbox, "late1", 1).await;
     assert_eq!(seen, 1);
 }
 

@@ -4,6 +4,8 @@
 //! answer is schema-valid and carries `ServerVersionInfo`, a 200 answers each requested item once,
 //! and the server is still up afterwards. Oversized bodies get 413 at exactly the limit.
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -119,12 +121,7 @@ async fn post(login: Login, content_type: &str, body: Vec<u8>) -> Result<Answer,
             .await
             .map_err(|e| format!("no answer: {e}"))?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let content_type = common::content_type(&response).unwrap_or("").to_owned();
         let body = response
             .bytes()
             .await

@@ -82,9 +82,9 @@ async fn the_mock_writes_each_report_shape_as_its_fixture() {
     }
 }
 
-/// The transport cases, run against the mock writing reports in `style`, `runs` times on the
-/// same mailboxes; every outcome that is not `pass`, explained.
-async fn transport_cases(style: ReportStyle, runs: usize) -> Vec<String> {
+/// Runs the transport cases against the mock writing reports in `style`, `runs` times on the
+/// same mailboxes, and fails unless every outcome is `pass`, explaining each that is not.
+async fn transport_cases_pass(style: ReportStyle, runs: usize) {
     let cases: Vec<_> = common::suite()
         .into_iter()
         .filter(|c| c.id.starts_with("transport/"))
@@ -95,15 +95,7 @@ async fn transport_cases(style: ReportStyle, runs: usize) -> Vec<String> {
         .expect("mock starts");
     let mut bad = Vec::new();
     for run in 0..runs {
-        let summary = ewsconf::run::run(
-            &target,
-            &cases,
-            &common::run_options(4),
-            &ewsconf::run::Interrupt::default(),
-            |_| {},
-        )
-        .await
-        .expect("runs");
+        let summary = common::run_on(&target, &cases, 4).await;
         assert_eq!(summary.outcomes.len(), cases.len());
         bad.extend(
             summary
@@ -125,13 +117,12 @@ async fn transport_cases(style: ReportStyle, runs: usize) -> Vec<String> {
         );
     }
     target.shutdown().await;
-    bad
+    assert!(bad.is_empty(), "{bad:#?}");
 }
 
 #[tokio::test]
 async fn exchange_reports_are_recognised() {
-    let bad = transport_cases(ReportStyle::Exchange, 1).await;
-    assert!(bad.is_empty(), "{bad:#?}");
+    transport_cases_pass(ReportStyle::Exchange, 1).await;
 }
 
 /// postfix's "Undelivered Mail Returned to Sender" does not carry the original's subject in its
@@ -139,23 +130,20 @@ async fn exchange_reports_are_recognised() {
 /// `Final-Recipient` fields.
 #[tokio::test]
 async fn postfix_reports_are_recognised() {
-    let bad = transport_cases(ReportStyle::Postfix, 1).await;
-    assert!(bad.is_empty(), "{bad:#?}");
+    transport_cases_pass(ReportStyle::Postfix, 1).await;
 }
 
 /// Sendmail's reports, filed as ordinary messages, are recognised by their delivery-status part.
 #[tokio::test]
 async fn sendmail_reports_filed_as_ordinary_messages_are_recognised() {
-    let bad = transport_cases(ReportStyle::Sendmail, 1).await;
-    assert!(bad.is_empty(), "{bad:#?}");
+    transport_cases_pass(ReportStyle::Sendmail, 1).await;
 }
 
 /// The second run meets the first run's reports in the same Inbox, about other messages (another
 /// marker): neither the search nor the judge counts them, so each case still sees exactly one.
 #[tokio::test]
 async fn an_earlier_runs_reports_are_not_counted() {
-    let bad = transport_cases(ReportStyle::Postfix, 2).await;
-    assert!(bad.is_empty(), "{bad:#?}");
+    transport_cases_pass(ReportStyle::Postfix, 2).await;
 }
 
 /// A case whose setup sends `earlier` to an unknown address first, then sends `draft` to the
@@ -177,14 +165,9 @@ pre_send = true
 name = "draft"
 owner = "principal"
 to = ["recipient"]
-[request]
-as = "principal"
-save_item_to_folder = true
-item_ids = ["draft"]
-[expect]
-messages = [{{ class = "Success", code = "NoError" }}]
-state = ["recipient:inbox contains draft", "{state}"]
-"#
+{send}state = ["recipient:inbox contains draft", "{state}"]
+"#,
+        send = common::SEND_DRAFT
     );
     ewsconf::case::parse_case(
         std::path::Path::new("reports/other-message.toml"),
@@ -208,15 +191,7 @@ async fn a_report_about_another_message_of_the_same_run_is_not_counted() {
         ];
         let mut verdicts = Vec::new();
         for case in cases {
-            let summary = ewsconf::run::run(
-                &target,
-                std::slice::from_ref(&case),
-                &common::run_options(1),
-                &ewsconf::run::Interrupt::default(),
-                |_| {},
-            )
-            .await
-            .expect("runs");
+            let summary = common::run_on(&target, std::slice::from_ref(&case), 1).await;
             let o = &summary.outcomes[0];
             verdicts.push((
                 o.verdict,

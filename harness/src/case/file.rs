@@ -396,7 +396,7 @@ fn read_request(
             return Err(r.error(body.span(), "a raw request takes no typed fields: remove item_ids, save_item_to_folder and saved_item_folder_id, or remove raw"));
         }
         check_placeholders(r, body, known)?;
-        return Ok(CaseRequest::Raw {
+        return Ok(CaseRequest::Raw(super::RawRequest {
             body: body.get_ref().clone(),
             content_type: raw
                 .content_type
@@ -409,7 +409,7 @@ fn read_request(
             },
             item_count: raw.item_count,
             mangle: raw.mangle,
-        });
+        }));
     }
     let missing = |what: &str| r.error(0..0, format!("[request] needs {what} (or a raw body)"));
     let save_item_to_folder = raw

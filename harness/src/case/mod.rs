@@ -322,18 +322,34 @@ pub enum CaseRequest {
     },
     /// A raw body with placeholders: `{{id:NAME}}`, `{{changekey:NAME}}`, `{{stalekey:NAME}}`,
     /// `{{deleted}}`, `{{address:ROLE}}`, `{{folderid:ROLE:FOLDER}}`, `{{marker}}`.
-    Raw {
-        /// The body.
-        body: String,
-        /// `Content-Type`.
-        content_type: String,
-        /// `SOAPAction`; `None` sends none.
-        soap_action: Option<String>,
-        /// How many ItemIds the body carries, for the one-message-per-id check.
-        item_count: Option<usize>,
-        /// A change to the bytes that a TOML string cannot hold.
-        mangle: Option<Mangle>,
-    },
+    Raw(RawRequest),
+}
+
+/// A raw request under test: its body with placeholders and how it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRequest {
+    /// The body.
+    pub body: String,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// `SOAPAction`; `None` sends none.
+    pub soap_action: Option<String>,
+    /// How many ItemIds the body carries, for the one-message-per-id check.
+    pub item_count: Option<usize>,
+    /// A change to the bytes that a TOML string cannot hold.
+    pub mangle: Option<Mangle>,
+}
+
+impl RawRequest {
+    /// The bytes to send for `filled`, the body with its placeholders filled in: with the
+    /// [`Mangle`], if any, applied (`max_body` is the server's body cap).
+    pub fn bytes(&self, filled: String, max_body: usize) -> Vec<u8> {
+        let bytes = filled.into_bytes();
+        match self.mangle {
+            Some(m) => m.apply(bytes, max_body),
+            None => bytes,
+        }
+    }
 }
 
 /// A change to a raw body's bytes, applied after the placeholders are filled in.
@@ -521,7 +537,7 @@ impl Case {
                 .collect(),
             // The loader has read the placeholders already; a body that no longer reads names
             // nothing.
-            CaseRequest::Raw { body, .. } => Template::parse(body)
+            CaseRequest::Raw(raw) => Template::parse(&raw.body)
                 .map(|t| {
                     t.placeholders()
                         .filter_map(|p| match p {

@@ -210,24 +210,18 @@ impl Case {
                 mailbox_culture: mailbox_culture.as_deref(),
                 ..Request::default()
             },
-            CaseRequest::Raw {
-                body,
-                content_type,
-                soap_action,
-                item_count,
-                mangle,
-            } => Request {
+            CaseRequest::Raw(raw) => Request {
                 sender: self.sender.name(),
-                raw: Some(body),
-                content_type: (content_type != super::file::DEFAULT_CONTENT_TYPE)
-                    .then_some(content_type.as_str()),
-                soap_action: match soap_action.as_deref() {
+                raw: Some(&raw.body),
+                content_type: (raw.content_type != super::file::DEFAULT_CONTENT_TYPE)
+                    .then_some(raw.content_type.as_str()),
+                soap_action: match raw.soap_action.as_deref() {
                     None => Some(""),
                     Some(SEND_ITEM_ACTION) => None,
                     Some(other) => Some(other),
                 },
-                item_count: *item_count,
-                mangle: mangle.map(super::Mangle::name),
+                item_count: raw.item_count,
+                mangle: raw.mangle.map(super::Mangle::name),
                 ..Request::default()
             },
         };

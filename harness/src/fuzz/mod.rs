@@ -22,7 +22,7 @@ use crate::ews::{
     MessageDisposition, ResponseCode,
 };
 use crate::generate::{FuzzCase, Malformation, SchemaEra, WATCHED, arb_fuzz_case};
-use crate::judge::{self, Finding, FoundItem, Judgement, Observed, StateCheck, Verdict};
+use crate::judge::{self, Finding, FoundItem, Judgement, Observed, Verdict};
 use crate::run::{ExchangeRecord, FuzzTally, Outcome, Replay, RunSummary, Stage};
 use crate::schema::SchemaSet;
 use crate::target::calls::folder_of;
@@ -84,10 +84,8 @@ pub struct FuzzFailure {
     pub original: FuzzCase,
     /// The smallest case that still fails.
     pub shrunk: FuzzCase,
-    /// What broke, for the shrunk case.
-    pub findings: Vec<Finding>,
-    /// The shrunk case's state checks.
-    pub state: Vec<StateCheck>,
+    /// The judge's verdict on the shrunk case: what broke, and its state checks.
+    pub judgement: Judgement,
     /// The shrunk case's exchanges.
     pub exchanges: Vec<ExchangeRecord>,
     /// Where its regression case was written.
@@ -293,7 +291,12 @@ pub async fn fuzz(
                 failure.shrunk.name(),
                 options.seed
             );
-            let text = regression_case(&id, &failure.shrunk, options.seed, &failure.findings);
+            let text = regression_case(
+                &id,
+                &failure.shrunk,
+                options.seed,
+                &failure.judgement.findings,
+            );
             let path = crate::baseline::path(dir, id.trim_start_matches("regressions/"))
                 .with_extension("toml");
             if let Some(parent) = path.parent() {
@@ -358,12 +361,16 @@ pub async fn fuzz(
                             .unwrap_or_default()
                     )
                 }),
-                findings: failure.map(|f| f.findings.clone()).unwrap_or_default(),
+                findings: failure
+                    .map(|f| f.judgement.findings.clone())
+                    .unwrap_or_default(),
                 exchanges: failure.map_or_else(
                     || first_exchanges.remove(name).unwrap_or_default(),
                     |f| f.exchanges.clone(),
                 ),
-                state: failure.map(|f| f.state.clone()).unwrap_or_default(),
+                state: failure
+                    .map(|f| f.judgement.state.clone())
+                    .unwrap_or_default(),
                 quirk_state: Vec::new(),
                 answer: None,
                 elapsed_ms: 0.0,
@@ -405,8 +412,7 @@ async fn shrink(
     Ok(FuzzFailure {
         original,
         shrunk,
-        findings: judged.judgement.findings,
-        state: judged.judgement.state,
+        judgement: judged.judgement,
         exchanges: judged.record.exchanges(),
         case_file: None,
     })
@@ -643,14 +649,7 @@ fn unanswered(e: &TargetError) -> Judgement {
 
 /// The case's request with its placeholders filled in from the batch's pool.
 fn fill(ctx: &Ctx<'_>, case: &Case, pool: &Pool) -> (Post, Option<usize>) {
-    let CaseRequest::Raw {
-        body,
-        content_type,
-        soap_action,
-        item_count,
-        mangle,
-    } = &case.request
-    else {
+    let CaseRequest::Raw(raw) = &case.request else {
         // Generated cases are raw requests; anything else has nothing to send.
         return (
             Post {
@@ -662,7 +661,7 @@ fn fill(ctx: &Ctx<'_>, case: &Case, pool: &Pool) -> (Post, Option<usize>) {
         );
     };
     let item = |name: &str| pool.items.get(name);
-    let filled = Template::parse(body).and_then(|t| {
+    let filled = Template::parse(&raw.body).and_then(|t| {
         t.fill(|p| {
             Ok(match p {
                 Placeholder::Id(n) => item(n).map(|i| i.0.id.clone()).unwrap_or_default(),
@@ -685,17 +684,8 @@ fn fill(ctx: &Ctx<'_>, case: &Case, pool: &Pool) -> (Post, Option<usize>) {
         })
     });
     // The generator writes only placeholders it knows; a body that does not fill goes as it is.
-    let bytes = filled.unwrap_or_else(|_| body.clone()).into_bytes();
-    let post = Post {
-        body: match mangle {
-            Some(m) => m.apply(bytes, ctx.options.max_body),
-            None => bytes,
-        }
-        .into(),
-        content_type: content_type.clone(),
-        soap_action: soap_action.clone(),
-    };
-    (post, *item_count)
+    let filled = filled.unwrap_or_else(|_| raw.body.clone());
+    crate::run::raw_post(raw, filled, ctx.options.max_body)
 }
 
 async fn create_many(

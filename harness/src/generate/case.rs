@@ -10,7 +10,8 @@ use super::malformation::{Acceptable, Level, Malformation};
 use super::send::{FuzzCase, POOL_SIZE, PoolIds};
 use crate::case::{
     Case, CaseRequest, Expectation, ExpectedAnswer, ExpectedMessage, FolderName, Mangle,
-    QuirkExpectation, Requirement, Role, SetupItem, SetupKind, StateExpectation, StateKind,
+    QuirkExpectation, RawRequest, Requirement, Role, SetupItem, SetupKind, StateExpectation,
+    StateKind,
 };
 use crate::ews::send_item::{SavedCopy, saved_copy};
 use crate::ews::{ConnectingSid, ExchangeVersion, FolderId, ItemId, ResponseClass, ResponseCode};
@@ -101,13 +102,13 @@ impl FuzzCase {
                 Vec::new()
             },
             setup,
-            request: CaseRequest::Raw {
+            request: CaseRequest::Raw(RawRequest {
                 body: String::from_utf8_lossy(&rendered.body).into_owned(),
                 content_type: rendered.content_type,
                 soap_action: rendered.soap_action,
                 item_count: Some(rendered.item_count),
                 mangle,
-            },
+            }),
             sender: if shape.impersonate {
                 Role::Impersonator
             } else {

@@ -185,6 +185,14 @@ pub struct QuirkReport {
 }
 
 impl QuirkReport {
+    /// The preconditions that could not be checked (`unknown`), in order.
+    pub fn unknown_preconditions(&self) -> Vec<&Precondition> {
+        self.preconditions
+            .iter()
+            .filter(|p| p.status == PreconditionStatus::Unknown)
+            .collect()
+    }
+
     /// The table as Markdown, as the terminal prints it and the README quotes it.
     pub fn markdown(&self) -> String {
         let mut out = String::from(
@@ -220,11 +228,7 @@ impl QuirkReport {
                 out.push_str(&format!("- {}: {reason}{step}\n", r.scenario));
             }
         }
-        let unknown: Vec<_> = self
-            .preconditions
-            .iter()
-            .filter(|p| p.status == PreconditionStatus::Unknown)
-            .collect();
+        let unknown = self.unknown_preconditions();
         if !unknown.is_empty() {
             out.push_str("\nPreconditions that could not be checked (unknown):\n");
             for p in unknown {

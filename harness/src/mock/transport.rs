@@ -262,13 +262,13 @@ pub fn report_text(
         lines.push(String::new());
         lines.push(format!("Final-Recipient: rfc822; {r}"));
         lines.push(format!("Original-Recipient: rfc822;{r}"));
-        if failed {
-            lines.push("Action: failed".into());
-            lines.push("Status: 5.1.1".into());
+        let (action, status) = if failed {
+            ("failed", "5.1.1")
         } else {
-            lines.push("Action: delivered".into());
-            lines.push("Status: 2.0.0".into());
-        }
+            ("delivered", "2.0.0")
+        };
+        lines.push(format!("Action: {action}"));
+        lines.push(format!("Status: {status}"));
     }
     // The returned headers.
     lines.push(String::new());

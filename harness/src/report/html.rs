@@ -13,7 +13,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::judge::Verdict;
-use crate::judge::delegate_copy::{PreconditionStatus, QuirkReport, QuirkVerdict};
+use crate::judge::delegate_copy::{QuirkReport, QuirkVerdict};
 use crate::run::{Counts, ExchangeRecord, Outcome, RunSummary};
 
 /// Element ids the page uses itself; a case id equal to one of them gets a suffix.
@@ -96,11 +96,7 @@ fn quirk_table(h: &mut String, q: &QuirkReport) {
         );
     }
     h.push_str("</table>\n");
-    let unknown: Vec<_> = q
-        .preconditions
-        .iter()
-        .filter(|p| p.status == PreconditionStatus::Unknown)
-        .collect();
+    let unknown = q.unknown_preconditions();
     if !unknown.is_empty() {
         h.push_str("<p id=\"quirk-unknown\">Preconditions that could not be checked (unknown):</p>\n<ul>\n");
         for p in unknown {

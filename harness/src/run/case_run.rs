@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::case::{
-    Case, CaseRequest, FolderName, FolderRef, Impersonate, ItemRef, Role, SetupItem, SetupKind,
-    StateKind, VersionHeader,
+    Case, CaseRequest, FolderName, FolderRef, Impersonate, ItemRef, RawRequest, Role, SetupItem,
+    SetupKind, StateKind, VersionHeader,
 };
 use crate::case::{Placeholder, Template};
 use crate::ews::{
@@ -284,14 +284,8 @@ async fn build_request(
             .ok_or_else(|| Stop::Error(format!("setup item {name:?} was not created")))
     };
     match &case.request {
-        CaseRequest::Raw {
-            body,
-            content_type,
-            soap_action,
-            item_count,
-            mangle,
-        } => {
-            let template = Template::parse(body)
+        CaseRequest::Raw(raw) => {
+            let template = Template::parse(&raw.body)
                 .map_err(|e| Stop::Error(format!("the raw request cannot be filled in: {e}")))?;
             // What only the server can say is asked for once per placeholder, before filling in.
             let mut looked_up: BTreeMap<Placeholder<'_>, String> = BTreeMap::new();
@@ -324,19 +318,7 @@ async fn build_request(
             }
             let text =
                 template.fill(|p| Ok::<_, Stop>(looked_up.get(&p).cloned().unwrap_or_default()))?;
-            let bytes = text.into_bytes();
-            Ok((
-                Post {
-                    body: match mangle {
-                        Some(m) => m.apply(bytes, crate::limits::DEFAULT_MAX_BODY_BYTES),
-                        None => bytes,
-                    }
-                    .into(),
-                    content_type: content_type.clone(),
-                    soap_action: soap_action.clone(),
-                },
-                *item_count,
-            ))
+            Ok(raw_post(raw, text, crate::limits::DEFAULT_MAX_BODY_BYTES))
         }
         CaseRequest::Typed {
             save_item_to_folder,
@@ -581,4 +563,15 @@ async fn find_reports(
             reason: format!("expected one response message, got {n}"),
         }),
     }
+}
+
+/// The POST that sends `raw` with `filled` as its body (the placeholders filled in, the mangle
+/// applied under `max_body`), and the ItemIds it carries.
+pub(crate) fn raw_post(raw: &RawRequest, filled: String, max_body: usize) -> (Post, Option<usize>) {
+    let post = Post {
+        body: raw.bytes(filled, max_body).into(),
+        content_type: raw.content_type.clone(),
+        soap_action: raw.soap_action.clone(),
+    };
+    (post, raw.item_count)
 }

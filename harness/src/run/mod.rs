@@ -26,6 +26,7 @@ pub use outcome::{
 };
 
 use crate::judge::Verdict;
+pub(crate) use case_run::raw_post;
 
 /// How a run goes.
 #[derive(Debug, Clone)]

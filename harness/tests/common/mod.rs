@@ -188,22 +188,48 @@ pub fn run_options(jobs: usize) -> ewsconf::run::RunOptions {
     }
 }
 
-/// The whole suite, 4 cases at once, against an embedded mock started with `config`.
-pub async fn run_suite(config: ewsconf::mock::MockConfig) -> ewsconf::run::RunSummary {
-    let target = ewsconf::target::Target::embedded(config)
-        .await
-        .expect("mock starts");
-    let summary = ewsconf::run::run(
-        &target,
-        &suite(),
-        &run_options(4),
+/// Runs `cases`, `jobs` at once, against `target`, uninterrupted and with no progress reported.
+pub async fn run_on(
+    target: &ewsconf::target::Target,
+    cases: &[ewsconf::case::Case],
+    jobs: usize,
+) -> ewsconf::run::RunSummary {
+    ewsconf::run::run(
+        target,
+        cases,
+        &run_options(jobs),
         &ewsconf::run::Interrupt::default(),
         |_| {},
     )
     .await
-    .expect("runs");
+    .expect("runs")
+}
+
+/// Runs `cases`, `jobs` at once, against an embedded mock started with `config`.
+pub async fn run_embedded(
+    config: MockConfig,
+    cases: &[ewsconf::case::Case],
+    jobs: usize,
+) -> ewsconf::run::RunSummary {
+    let target = ewsconf::target::Target::embedded(config)
+        .await
+        .expect("mock starts");
+    let summary = run_on(&target, cases, jobs).await;
     target.shutdown().await;
     summary
+}
+
+/// The whole suite, 4 cases at once, against an embedded mock started with `config`.
+pub async fn run_suite(config: MockConfig) -> ewsconf::run::RunSummary {
+    run_embedded(config, &suite(), 4).await
+}
+
+/// The `Content-Type` an HTTP answer names, when it names one that reads as text.
+pub fn content_type(response: &reqwest::Response) -> Option<&str> {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
 }
 
 /// A mock with the intended profile and these deliberate defects.
@@ -302,6 +328,26 @@ impl Mock {
         self.find(owner, folder, marker).await.len()
     }
 
+    /// [`Mock::count`] polled every 100 ms until it is `want`, for 5 s at the most: the last
+    /// count.
+    pub async fn count_within(
+        &self,
+        owner: &str,
+        folder: DistinguishedFolderName,
+        marker: &str,
+        want: usize,
+    ) -> usize {
+        let mut seen = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            seen = self.count(owner, folder, marker).await;
+            if seen == want {
+                break;
+            }
+        }
+        seen
+    }
+
     /// The item with this id, with its properties, read as `owner`.
     pub async fn get(&self, owner: &str, id: ItemId) -> Item {
         self.client
@@ -339,3 +385,14 @@ impl Mock {
         (exchange.status, exchange.body)
     }
 }
+
+/// The request and answer of a case that sends its `draft` as the principal with a copy and
+/// expects Success, as TOML to follow a case's `[[setup]]` tables; an `[expect]` line or two may
+/// follow it.
+pub const SEND_DRAFT: &str = r#"[request]
+as = "principal"
+save_item_to_folder = true
+item_ids = ["draft"]
+[expect]
+messages = [{ class = "Success", code = "NoError" }]
+"#;
