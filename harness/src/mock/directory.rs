@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::accounts::{DEFAULT_ACCOUNTS, DEFAULT_DOMAIN, DEFAULT_PASSWORD};
 use crate::case::Role;
-use crate::location::line_column;
 
 use super::folder::MockFolder;
 
@@ -24,18 +23,9 @@ pub enum DirectoryError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not valid TOML of the users-file shape.
-    #[error("{path}:{line}:{column}: {message}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    /// The file is not valid TOML of the users-file shape, at `file:line:column`.
+    #[error(transparent)]
+    Parse(#[from] crate::location::Located),
     /// The file parsed, but says something inconsistent.
     #[error("{path}: {message}")]
     Invalid {
@@ -179,16 +169,8 @@ impl Directory {
     /// Parses a users file's text; `path` names it in errors.
     pub fn parse(path: &str, text: &str) -> Result<Self, DirectoryError> {
         let file: UsersFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_column(text, s.start))
-                .unwrap_or((1, 1));
-            DirectoryError::Parse {
-                path: path.to_owned(),
-                line,
-                column,
-                message: e.message().to_owned(),
-            }
+            let at = e.span().map_or(0, |s| s.start);
+            crate::location::Located::at(path, text, at, e.message())
         })?;
         let invalid = |message: String| DirectoryError::Invalid {
             path: path.to_owned(),
