@@ -79,8 +79,17 @@ pub enum Restriction {
 impl Restriction {
     /// Subject contains `value`, ignoring case: how the harness finds its run marker.
     pub fn subject_contains(value: impl Into<String>) -> Self {
+        Self::contains(FieldUri::ItemSubject, value)
+    }
+
+    /// Body contains `value`, ignoring case: how reports under a subject of their own are found.
+    pub fn body_contains(value: impl Into<String>) -> Self {
+        Self::contains(FieldUri::ItemBody, value)
+    }
+
+    fn contains(field_uri: FieldUri, value: impl Into<String>) -> Self {
         Restriction::Contains {
-            field_uri: FieldUri::ItemSubject,
+            field_uri,
             value: value.into(),
             mode: ContainmentMode::Substring,
             comparison: ContainmentComparison::IgnoreCase,

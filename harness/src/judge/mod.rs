@@ -469,14 +469,17 @@ fn evaluate(
 
 fn all_findings(expect: &Expectation, observed: &Observed, state: &[StateCheck]) -> Vec<Finding> {
     let mut out = answer_findings(expect, observed);
-    out.extend(state.iter().filter(|s| !s.held).map(|s| {
-        finding(
-            format!("state {}", s.expectation),
-            s.expectation.clone(),
-            s.observed.clone(),
-        )
-    }));
+    out.extend(state.iter().filter(|s| !s.held).map(state_finding));
     out
+}
+
+/// The finding a state sentence that did not hold makes.
+fn state_finding(s: &StateCheck) -> Finding {
+    finding(
+        format!("state {}", s.expectation),
+        s.expectation.clone(),
+        s.observed.clone(),
+    )
 }
 
 /// Whether the intended expectation holds, else the quirk's, else neither.
@@ -614,39 +617,27 @@ pub fn confirm_absence(
     unconfirmed: &BTreeMap<(Role, FolderName), String>,
 ) {
     let mut first_reason: Option<&String> = None;
+    // Each check taken back, as a finding.
     let mut take_back = |expected: &[StateExpectation], checks: &mut [StateCheck]| {
-        let mut any = false;
+        let mut taken = Vec::new();
         for (e, check) in expected.iter().zip(checks) {
             let why = unconfirmed.get(&(e.owner, e.folder));
             if let (StateKind::Lacks(_), true, Some(why)) = (&e.kind, check.held, why) {
                 check.held = false;
                 check.observed = format!("{}, but {why}", check.observed);
                 first_reason.get_or_insert(why);
-                any = true;
+                taken.push(state_finding(check));
             }
         }
-        any
+        taken
     };
-    let intended = take_back(&case.expect.state, &mut judgement.state);
+    let taken = take_back(&case.expect.state, &mut judgement.state);
+    let intended = !taken.is_empty();
+    judgement.findings.extend(taken);
     let quirk = case
         .quirk
         .as_ref()
-        .is_some_and(|q| take_back(&q.expect.state, &mut judgement.quirk_state));
-    if intended {
-        judgement.findings.extend(
-            judgement
-                .state
-                .iter()
-                .filter(|s| !s.held && s.observed.contains("cannot confirm absence"))
-                .map(|s| {
-                    finding(
-                        format!("state {}", s.expectation),
-                        s.expectation.clone(),
-                        s.observed.clone(),
-                    )
-                }),
-        );
-    }
+        .is_some_and(|q| !take_back(&q.expect.state, &mut judgement.quirk_state).is_empty());
     // A quirk rests on the quirk's state, or (wrapped codes) on either expectation.
     let rested_on_it = match judgement.verdict {
         Verdict::Pass => intended,

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::case::{Case, FolderName, Role, StateKind};
-use crate::ews::{CreateItem, Item, MessageDisposition, RequestHeaders, ResponseCode};
+use crate::ews::{CreateItem, Item, MessageDisposition};
 use crate::judge::FoundItem;
 use crate::target::calls::folder_of;
 use crate::target::{Account, Client};
@@ -137,17 +137,10 @@ pub(crate) async fn send_markers(
 
 /// Sends `create` as `account`; `Err` says why it was not sent.
 async fn send(client: &Client, account: &Account, create: CreateItem) -> Result<(), String> {
-    let messages = client
-        .messages(account, &RequestHeaders::default(), create)
+    client
+        .perform(account, create)
         .await
-        .map_err(|e| e.to_string())?;
-    match messages.first().and_then(|m| m.response_code) {
-        Some(ResponseCode::NoError) => Ok(()),
-        code => Err(format!(
-            "CreateItem answered {}",
-            code.map_or("no code", |c| c.as_str())
-        )),
-    }
+        .map_err(|e| e.to_string())
 }
 
 /// The watched places whose marker a look has found.

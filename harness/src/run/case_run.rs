@@ -162,32 +162,64 @@ async fn attempt(
     let places = observed_places(case);
     let mut unconfirmed = BTreeMap::new();
     if !places.is_empty() {
-        let started = Instant::now();
-        let deadline = started + case.poll_timeout;
+        let mut polling = Polling::new(case.poll_timeout);
         // Absence is settled by a positive control (see `absence`): the markers go out now, and
         // their arrival is looked for in the same polls as the state, so that a slow server
         // costs about one delivery time per case, not one per sentence.
         let watched = absence::watched(case);
         let controls = absence::send_markers(ctx, case, client, &watched).await;
-        let mut pause = Duration::from_millis(50);
         let arrived = loop {
             observed.folders = observe(ctx, case, client, &places).await;
             let arrived = absence::arrived(&controls, &observed.folders);
-            if judge::settled(case, &observed, &tokens, &addresses, &arrived)
-                || Instant::now() >= deadline
-            {
+            if judge::settled(case, &observed, &tokens, &addresses, &arrived) || polling.expired() {
                 break arrived;
             }
-            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
-            // At most 1 s between looks: every case with an absence now waits for a delivery,
-            // and a longer pause mostly adds to that wait.
-            pause = (pause * 2).min(Duration::from_secs(1));
+            polling.pause().await;
         };
-        unconfirmed = absence::unconfirmed(&controls, &arrived, started.elapsed());
+        unconfirmed = absence::unconfirmed(&controls, &arrived, polling.waited());
     }
     let mut judgement = judge::judge(case, &observed, &tokens, &addresses);
     judge::confirm_absence(case, &mut judgement, &unconfirmed);
     Ok(judgement)
+}
+
+/// Looks repeated until a deadline: the first pause 50 ms, each next one twice as long, up to a
+/// second. What is waited for (a delivery, a filed copy) arrives some time after the request,
+/// and a longer pause mostly adds to that wait.
+struct Polling {
+    started: Instant,
+    deadline: Instant,
+    pause: Duration,
+}
+
+impl Polling {
+    const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+    fn new(timeout: Duration) -> Self {
+        let started = Instant::now();
+        Self {
+            started,
+            deadline: started + timeout,
+            pause: Duration::from_millis(50),
+        }
+    }
+
+    /// True once the deadline has passed: no more looks.
+    fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// How long the polling has gone on.
+    fn waited(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Waits before the next look, never past the deadline.
+    async fn pause(&mut self) {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep(self.pause.min(left)).await;
+        self.pause = (self.pause * 2).min(Self::MAX_PAUSE);
+    }
 }
 
 async fn set_up(
@@ -236,8 +268,7 @@ async fn set_up(
         // The copy appears in Sent Items seconds after SendItem answers on Exchange 2013 and
         // later (exchangelib's live tests wait 5 s for it): look until it is there, as the
         // state checks do, within the case's poll timeout.
-        let deadline = Instant::now() + case.poll_timeout;
-        let mut pause = Duration::from_millis(50);
+        let mut polling = Polling::new(case.poll_timeout);
         id = loop {
             let copies = client
                 .find(
@@ -249,15 +280,14 @@ async fn set_up(
             if let Some(copy) = copies.into_iter().find_map(|i| i.item_id) {
                 break copy;
             }
-            if Instant::now() >= deadline {
+            if polling.expired() {
                 return Err(Stop::Error(format!(
                     "setup: the sent copy of {:?} was not found in Sent Items within {} s",
                     s.name,
                     case.poll_timeout.as_secs_f64()
                 )));
             }
-            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
-            pause = (pause * 2).min(Duration::from_secs(2));
+            polling.pause().await;
         };
     }
     let stale = if make_stale {
@@ -527,42 +557,15 @@ async fn find_reports(
     run_marker: &str,
     case_id: &str,
 ) -> Result<Vec<Item>, CallError> {
-    use crate::ews::{
-        ContainmentComparison, ContainmentMode, FieldUri, FindItem, RequestHeaders, Restriction,
-    };
-    let body_contains = |value: &str| Restriction::Contains {
-        field_uri: FieldUri::ItemBody,
-        value: value.to_owned(),
-        mode: ContainmentMode::Substring,
-        comparison: ContainmentComparison::IgnoreCase,
-    };
-    let find = FindItem::shallow(folder).restriction(Restriction::Or(vec![
+    use crate::ews::Restriction;
+    let restriction = Restriction::Or(vec![
         Restriction::subject_contains(marker),
-        Restriction::And(vec![body_contains(run_marker), body_contains(case_id)]),
-    ]));
-    let mut messages = client
-        .messages(account, &RequestHeaders::default(), find)
-        .await?;
-    match messages.len() {
-        1 => {
-            let m = messages.remove(0);
-            match m.response_code {
-                Some(crate::ews::ResponseCode::NoError) => {
-                    Ok(m.root_folder.map(|r| r.items).unwrap_or_default())
-                }
-                code => Err(CallError::Ews {
-                    operation: "FindItem",
-                    code: code.unwrap_or(crate::ews::ResponseCode::ErrorInternalServerError),
-                    text: m.message_text,
-                }),
-            }
-        }
-        n => Err(CallError::NotEws {
-            operation: "FindItem",
-            status: 200,
-            reason: format!("expected one response message, got {n}"),
-        }),
-    }
+        Restriction::And(vec![
+            Restriction::body_contains(run_marker),
+            Restriction::body_contains(case_id),
+        ]),
+    ]);
+    client.find_where(account, folder, restriction).await
 }
 
 /// The POST that sends `raw` with `filled` as its body (the placeholders filled in, the mangle

@@ -177,9 +177,30 @@ impl Client {
         folder: TargetFolderId,
         marker: &str,
     ) -> Result<Vec<Item>, CallError> {
-        let find = FindItem::shallow(folder).restriction(Restriction::subject_contains(marker));
+        self.find_where(account, folder, Restriction::subject_contains(marker))
+            .await
+    }
+
+    /// The items in `folder` that `restriction` picks, with id, subject and class.
+    pub async fn find_where(
+        &self,
+        account: &Account,
+        folder: TargetFolderId,
+        restriction: Restriction,
+    ) -> Result<Vec<Item>, CallError> {
+        let find = FindItem::shallow(folder).restriction(restriction);
         let items = |m: ResponseMessage| Some(m.root_folder.map(|r| r.items).unwrap_or_default());
         self.one(account, find, "items", items).await
+    }
+
+    /// Sends a request for one item as `account` and checks that it succeeded, keeping nothing of
+    /// the answer (a message sent with CreateItem, say).
+    pub async fn perform(
+        &self,
+        account: &Account,
+        request: impl Into<Request>,
+    ) -> Result<(), CallError> {
+        self.one(account, request, "answer", |_| Some(())).await
     }
 
     /// Reads one item with all its properties.
