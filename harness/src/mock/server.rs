@@ -560,15 +560,30 @@ fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope,
             )
         }
     })?;
-    let actor = impersonate(profile, &app.store.directory, user, &envelope.headers)?;
+    Ok(ResponseEnvelope {
+        server_version_info: Some(profile.server_version_info()),
+        body: ResponseBody::Response(execute(app, user, &envelope)?),
+    })
+}
+
+/// Runs the request as the account it acts for (the caller, or whom it impersonates) and
+/// delivers what it sent.
+fn execute(
+    app: &App,
+    user: UserIndex,
+    envelope: &RequestEnvelope,
+) -> Result<crate::ews::OperationResponse, Box<SoapFault>> {
+    let actor = impersonate(
+        app.store.profile,
+        &app.store.directory,
+        user,
+        &envelope.headers,
+    )?;
     let executed = app
         .store
         .execute(actor, &envelope.body, app.delivery_delay.is_zero());
     deliver(app, executed.deliveries);
-    Ok(ResponseEnvelope {
-        server_version_info: Some(profile.server_version_info()),
-        body: ResponseBody::Response(executed.response),
-    })
+    Ok(executed.response)
 }
 
 /// The `execute_refused` defect: runs a refused request as far as it can be read, and delivers
@@ -577,21 +592,10 @@ fn execute_refused(app: &App, user: UserIndex, bytes: &[u8]) {
     let Ok(root) = Element::parse(bytes) else {
         return;
     };
-    let Ok(envelope) = RequestEnvelope::from_element(&root) else {
-        return;
-    };
-    let Ok(actor) = impersonate(
-        app.store.profile,
-        &app.store.directory,
-        user,
-        &envelope.headers,
-    ) else {
-        return;
-    };
-    let executed = app
-        .store
-        .execute(actor, &envelope.body, app.delivery_delay.is_zero());
-    deliver(app, executed.deliveries);
+    if let Ok(envelope) = RequestEnvelope::from_element(&root) {
+        // The answer is the refusal; what the request did is all the defect is for.
+        let _ = execute(app, user, &envelope);
+    }
 }
 
 /// A request the schemas refuse: the fault for it (not well-formed XML, then a bad version or an

@@ -191,7 +191,8 @@ fn row(name: &str, case: &Case, outcome: &Outcome) -> QuirkRow {
         .unwrap_or_else(|| "no answer".to_owned());
     let observed = QuirkObservation::observed(&answer, &checks);
     let verdict = QuirkVerdict::of(outcome.verdict);
-    let difference = (verdict == QuirkVerdict::Different).then(|| {
+    let different = verdict == QuirkVerdict::Different;
+    let difference = different.then(|| {
         format!(
             "documented: {}; intended: {}; observed: {}{}",
             documented.describe(),
@@ -204,7 +205,6 @@ fn row(name: &str, case: &Case, outcome: &Outcome) -> QuirkRow {
                 .unwrap_or_default()
         )
     });
-    let different = verdict == QuirkVerdict::Different;
     QuirkRow {
         scenario: name.to_owned(),
         description: case.title.clone(),
