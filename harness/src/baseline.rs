@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::normalize::Normalizer;
 use crate::run::{Outcome, RunSummary, Stage};
+use crate::secrets::{self, Secrets};
 
 /// Why a baseline could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +32,19 @@ pub enum BaselineError {
 }
 
 /// The baseline text of one outcome: verdict, the normalized request under test and its
-/// response, and each state expectation with what was observed. `secrets` are redacted too.
+/// response, and each state expectation with what was observed. `secrets`, and every secret
+/// [installed](secrets::install), are redacted in every form [`Secrets`] knows.
 pub fn render(outcome: &Outcome, secrets: &[&str]) -> String {
-    let mut n = Normalizer::new(secrets.iter().copied());
+    render_with(outcome, &all_secrets(secrets))
+}
+
+/// `secrets` and the installed ones.
+fn all_secrets(secrets: &[&str]) -> Secrets {
+    Secrets::from_values(secrets).union(&secrets::installed())
+}
+
+fn render_with(outcome: &Outcome, secrets: &Secrets) -> String {
+    let mut n = Normalizer::with_secrets(secrets.clone());
     // Ids are numbered in the order the case's exchanges first show them, setup included.
     for e in &outcome.exchanges {
         n.learn(&e.request);
@@ -65,8 +76,8 @@ pub fn render(outcome: &Outcome, secrets: &[&str]) -> String {
         for s in &outcome.state {
             out.push_str(&format!(
                 "{}: {}{}\n",
-                s.expectation,
-                s.observed,
+                secrets.redact(&s.expectation),
+                secrets.redact(&s.observed),
                 if s.held { "" } else { " (not held)" }
             ));
         }
@@ -93,20 +104,32 @@ pub fn path(dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Compares every outcome with its baseline in `dir` and records differences in
-/// [`Outcome::changed`] as unified diffs. A missing baseline is a change from nothing.
+/// [`Outcome::changed`] as unified diffs. A missing baseline is a change from nothing. The
+/// summary is [prepared](crate::report::prepare) first: secrets redacted, bodies bounded.
 pub fn compare(
     summary: &mut RunSummary,
     dir: &Path,
     secrets: &[&str],
 ) -> Result<(), BaselineError> {
+    let secrets = all_secrets(secrets);
+    crate::report::prepare(summary);
     for outcome in &mut summary.outcomes {
         let file = path(dir, &outcome.id);
-        let old = match std::fs::read_to_string(&file) {
+        let old = match crate::input::read_text(
+            &file,
+            crate::limits::MAX_BASELINE_FILE_BYTES,
+            "baseline",
+        ) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(BaselineError::Read { path: file, source }),
+            Err(e) if e.is_not_found() => String::new(),
+            Err(e) => {
+                return Err(BaselineError::Read {
+                    path: file,
+                    source: e.into(),
+                });
+            }
         };
-        let new = render(outcome, secrets);
+        let new = render_with(outcome, &secrets);
         if old != new {
             let diff = similar::TextDiff::from_lines(&old, &new);
             let text = diff
@@ -120,8 +143,11 @@ pub fn compare(
     Ok(())
 }
 
-/// Writes every outcome's baseline into `dir`, replacing what was there.
+/// Writes every outcome's baseline into `dir`, replacing what was there; what is written is
+/// [prepared](crate::report::prepared): secrets redacted, bodies bounded.
 pub fn update(summary: &RunSummary, dir: &Path, secrets: &[&str]) -> Result<(), BaselineError> {
+    let secrets = all_secrets(secrets);
+    let summary = crate::report::prepared(summary);
     for outcome in &summary.outcomes {
         let file = path(dir, &outcome.id);
         if let Some(parent) = file.parent() {
@@ -130,7 +156,7 @@ pub fn update(summary: &RunSummary, dir: &Path, secrets: &[&str]) -> Result<(), 
                 source,
             })?;
         }
-        std::fs::write(&file, render(outcome, secrets))
+        std::fs::write(&file, render_with(outcome, &secrets))
             .map_err(|source| BaselineError::Write { path: file, source })?;
     }
     Ok(())

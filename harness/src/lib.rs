@@ -33,6 +33,7 @@ pub mod clock;
 pub mod ews;
 pub mod fuzz;
 pub mod generate;
+pub mod input;
 pub mod judge;
 pub mod limits;
 pub mod location;
@@ -42,6 +43,7 @@ pub mod quirk;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod secrets;
 pub mod target;
 
 pub use case::{Case, Role, Selection, load_dir};

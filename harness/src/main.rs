@@ -29,6 +29,12 @@ mod exit {
     pub const UNREACHABLE: u8 = 3;
 }
 
+/// The most cases, requests or files in flight at once a command accepts.
+const MAX_JOBS: u64 = 1024;
+
+/// The longest timeout a command accepts, in seconds: a day.
+const MAX_SECS: u64 = 86_400;
+
 /// How a command ended, before it becomes an exit code.
 enum Ending {
     /// Everything conformed, or every file was valid.
@@ -59,12 +65,14 @@ fn exit_code(result: anyhow::Result<Ending>) -> u8 {
         Ok(Ending::Failures) => exit::FAILURES,
         Ok(Ending::Unusable) => exit::USAGE,
         Err(e) => {
-            eprintln!("ewsconf: {e:#}");
+            eprintln!("ewsconf: {}", ewsconf::secrets::redact(&format!("{e:#}")));
+            // A target that accepts and never answers stops a command as surely as one that
+            // cannot be reached.
+            let no_answer =
+                |t: &TargetError| t.is_retryable() || matches!(t, TargetError::Timeout { .. });
             let unreachable = e.chain().any(|cause| {
-                cause
-                    .downcast_ref::<TargetError>()
-                    .is_some_and(TargetError::is_retryable)
-                    || matches!(cause.downcast_ref::<CallError>(), Some(CallError::Target(t)) if t.is_retryable())
+                cause.downcast_ref::<TargetError>().is_some_and(no_answer)
+                    || matches!(cause.downcast_ref::<CallError>(), Some(CallError::Target(t)) if no_answer(t))
                     || matches!(cause.downcast_ref::<RunError>(), Some(RunError::Unreachable(_)))
                     || matches!(cause.downcast_ref::<MockError>(), Some(MockError::Bind { .. }))
             });
@@ -75,6 +83,44 @@ fn exit_code(result: anyhow::Result<Ending>) -> u8 {
             }
         }
     }
+}
+
+/// Set once stdout's reader has gone away: the rest of the output is dropped.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes to stdout. A reader that went away (`ewsconf list | head -1`) is not an error: the
+/// rest of the output is dropped and the command ends as it would have, reports and cleanup
+/// included.
+fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    // Everything printed may quote a server's answer: no secret goes out.
+    let text = args.to_string();
+    let text = ewsconf::secrets::redact(&text);
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("ewsconf: cannot write to stdout: {e}");
+        }
+    }
+}
+
+/// `print!` through [`emit`].
+macro_rules! out {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+/// `println!` through [`emit`].
+macro_rules! outln {
+    () => { emit(format_args!("\n")) };
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 #[derive(Parser)]
@@ -96,8 +142,9 @@ enum Command {
         target: TargetArgs,
         #[command(flatten)]
         select: SelectArgs,
-        /// Cases in flight at once (default: the number of cores).
-        #[arg(long, value_name = "N")]
+        /// Cases in flight at once (default 32: a case mostly waits for mail, and each account's
+        /// requests in flight stay under Exchange's EWSMaxConcurrency whatever this is).
+        #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
         jobs: Option<usize>,
         /// Where to write reports; each run gets its own folder inside.
         #[arg(long, default_value = "reports", value_name = "DIR")]
@@ -105,8 +152,8 @@ enum Command {
         /// Keep the items the run created instead of deleting them.
         #[arg(long)]
         keep: bool,
-        /// Longest a single case may take, in seconds.
-        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        /// Longest a single case may take, in seconds (1 to 86400), its share of cleanup included.
+        #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
         case_timeout: u64,
         /// Show no progress bar.
         #[arg(long)]
@@ -137,14 +184,14 @@ enum Command {
     Fuzz {
         #[command(flatten)]
         target: TargetArgs,
-        /// How many requests to send.
-        #[arg(long, default_value_t = 1000, value_name = "N")]
+        /// How many requests to send, 1 to 100000000.
+        #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000_000))]
         cases: usize,
         /// The seed; the same seed sends the same sequence (random when absent).
         #[arg(long, value_name = "S")]
         seed: Option<u64>,
-        /// Requests in flight at once (default: 4 per core).
-        #[arg(long, value_name = "N")]
+        /// Requests in flight at once, 1 to 1024 (default: 8 per core).
+        #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
         jobs: Option<usize>,
         /// Where to write reports.
         #[arg(long, default_value = "reports", value_name = "DIR")]
@@ -170,11 +217,11 @@ enum Command {
         /// the project's schemas.
         #[arg(long, value_name = "DIR")]
         schema_dir: Option<PathBuf>,
-        /// Files validated at once (default: the number of cores).
-        #[arg(long, value_name = "N")]
+        /// Files validated at once, 1 to 1024 (default: the number of cores).
+        #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
         jobs: Option<usize>,
     },
-    /// Run the reference mock EWS server until interrupted.
+    /// Run the reference mock EWS server until Ctrl-C or SIGTERM, which end it with exit code 0.
     Mock {
         /// Address to listen on; loopback unless told otherwise.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -185,12 +232,25 @@ enum Command {
         /// Accounts and rights (TOML); the documented defaults when absent.
         #[arg(long, value_name = "FILE")]
         users: Option<PathBuf>,
-        /// Delay before sent mail is delivered, in milliseconds.
-        #[arg(long, default_value_t = 0, value_name = "N")]
+        /// Delay before sent mail is delivered, in milliseconds (0 to 3600000).
+        #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
         delivery_delay_ms: u64,
-        /// Largest request body accepted, in bytes; larger ones get 413.
-        #[arg(long, default_value_t = ewsconf::limits::DEFAULT_MAX_BODY_BYTES, value_name = "N")]
+        /// Largest request body accepted, in bytes (1 to 1073741824); larger ones get 413.
+        #[arg(long, default_value_t = ewsconf::limits::DEFAULT_MAX_BODY_BYTES, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 30))]
         max_body_bytes: usize,
+        /// Seconds a request's headers may take from their first byte (1 to 3600).
+        #[arg(long, default_value_t = ewsconf::mock::conn::DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_timeout_secs: u64,
+        /// Seconds a request's body may take once its headers are in (1 to 3600); later gets 408.
+        #[arg(long, default_value_t = ewsconf::mock::server::DEFAULT_BODY_READ_TIMEOUT.as_secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        body_timeout_secs: u64,
+        /// Seconds a connection may pass without a byte either way before it is closed (1 to 86400).
+        #[arg(long, default_value_t = ewsconf::mock::conn::DEFAULT_IDLE_TIMEOUT.as_secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        idle_timeout_secs: u64,
+        /// Connections open at once (1 to 65536; default: the descriptor limit less 64, at most
+        /// 1024). Past it a newcomer closes the longest-idle connection, or gets 503 if all are busy.
+        #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
+        max_connections: Option<usize>,
     },
 }
 
@@ -219,8 +279,8 @@ struct TargetArgs {
     /// Accept any TLS certificate. Anyone on the path can then read the credentials.
     #[arg(long)]
     insecure: bool,
-    /// Per-request timeout, in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    /// Per-request timeout, in seconds (1 to 86400).
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     timeout: u64,
 }
 
@@ -252,12 +312,15 @@ impl SelectArgs {
 }
 
 fn main() -> ExitCode {
-    // Like other command-line tools, end quietly when the reader of stdout goes away
-    // (`ewsconf list | head`) instead of panicking on the failed write.
-    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    // A peer that closes its end (a server answering 413 and closing before the body is read)
+    // must be an I/O error like any other, not a silent death with no report and no cleanup:
+    // EPIPE comes back from the write instead. Writes to a closed stdout are handled in `emit`.
+    // SAFETY: called first thing in main, before any thread exists; SIG_IGN is a valid handler.
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    // A panic message may quote a server's answer: print it with the run's secrets redacted.
+    ewsconf::secrets::install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run {
@@ -318,12 +381,24 @@ fn main() -> ExitCode {
             users,
             delivery_delay_ms,
             max_body_bytes,
+            header_timeout_secs,
+            body_timeout_secs,
+            idle_timeout_secs,
+            max_connections,
         } => mock(
             listen,
             profile,
             users.as_deref(),
             delivery_delay_ms,
             max_body_bytes,
+            ewsconf::mock::ConnectionLimits {
+                header_read_timeout: Duration::from_secs(header_timeout_secs),
+                idle_timeout: Duration::from_secs(idle_timeout_secs),
+                max_connections: max_connections
+                    .unwrap_or_else(ewsconf::mock::conn::default_max_connections),
+                ..ewsconf::mock::ConnectionLimits::default()
+            },
+            Duration::from_secs(body_timeout_secs),
         ),
     };
     ExitCode::from(exit_code(result))
@@ -331,7 +406,7 @@ fn main() -> ExitCode {
 
 fn list(select: &SelectArgs) -> anyhow::Result<Ending> {
     for case in select.load()? {
-        println!("{:<44} [{}] {}", case.id, case.tags.join(","), case.title);
+        outln!("{:<44} [{}] {}", case.id, case.tags.join(","), case.title);
     }
     Ok(Ending::Clean)
 }
@@ -359,30 +434,62 @@ async fn target(args: &TargetArgs) -> anyhow::Result<Target> {
         insecure: args.insecure,
         timeout: Duration::from_secs(args.timeout),
     };
-    Ok(match &args.target {
+    let target = match &args.target {
         Some(path) => Target::remote(
             TargetFile::load(path, &|name| std::env::var(name).ok())?,
             &client_options,
         )?,
         None => Target::embedded(MockConfig::with_profile(args.profile)).await?,
-    })
+    };
+    // From here on every report, baseline, message and panic redacts its credentials.
+    ewsconf::secrets::install(ewsconf::secrets::Secrets::of(&target));
+    Ok(target)
 }
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Stops `interrupt` on Ctrl-C.
-fn interrupt_on_ctrl_c() -> Interrupt {
+/// Stops `interrupt` on SIGINT (Ctrl-C) or SIGTERM (how CI stops a job): no new work starts,
+/// cleanup runs within a bounded time and the reports are written. A second signal ends the
+/// process at once, with 128 + the signal's number (130, 143), listing what cleanup knows to be
+/// still on the server. Must be called inside the runtime.
+fn interrupt_on_signals() -> anyhow::Result<Interrupt> {
+    use tokio::signal::unix::{SignalKind, signal};
     let interrupt = Interrupt::default();
+    let mut sigint = signal(SignalKind::interrupt()).context("handling SIGINT")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("handling SIGTERM")?;
     let on_signal = interrupt.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing, cleaning up and writing reports");
-            on_signal.trigger();
+        loop {
+            let (name, number) = tokio::select! {
+                Some(()) = sigint.recv() => ("SIGINT", libc::SIGINT),
+                Some(()) = sigterm.recv() => ("SIGTERM", libc::SIGTERM),
+                else => return,
+            };
+            if !on_signal.triggered() {
+                eprintln!(
+                    "interrupted ({name}): stopping, cleaning up (at most {} s) and writing reports; \
+                     a second signal ends at once",
+                    ewsconf::run::CLEANUP_AFTER_INTERRUPT.as_secs()
+                );
+                on_signal.trigger();
+                continue;
+            }
+            eprintln!("interrupted again ({name}): ending now, without cleanup or reports");
+            eprint!("{}", on_signal.left_on_server());
+            std::process::exit(128 + number);
         }
     });
-    interrupt
+    Ok(interrupt)
+}
+
+/// Says what cleanup could not delete, if anything.
+fn report_leftovers(interrupt: &Interrupt) {
+    let left = interrupt.left_on_server();
+    if !left.is_clean() {
+        eprint!("cleaning up: {left}");
+    }
 }
 
 fn print_paths(paths: &ReportPaths) {
@@ -393,7 +500,7 @@ fn print_paths(paths: &ReportPaths) {
     ];
     shown.extend(paths.quirk.iter().map(|p| p.display()));
     let shown: Vec<String> = shown.iter().map(ToString::to_string).collect();
-    println!("reports: {}", shown.join(", "));
+    outln!("reports: {}", shown.join(", "));
 }
 
 fn fuzz(
@@ -406,7 +513,7 @@ fn fuzz(
     progress: bool,
 ) -> anyhow::Result<Ending> {
     let seed = seed.unwrap_or_else(ewsconf::run::random_u64);
-    println!("seed {seed} (ewsconf fuzz --seed {seed} sends the same sequence)");
+    outln!("seed {seed} (ewsconf fuzz --seed {seed} sends the same sequence)");
     let options = ewsconf::fuzz::FuzzOptions {
         cases,
         seed,
@@ -420,19 +527,37 @@ fn fuzz(
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let control = ewsconf::fuzz::FuzzControl {
+            interrupt: interrupt_on_signals()?,
+            request_timeout: Duration::from_secs(args.timeout),
+        };
         let target = target(args).await?;
         let bar = indicatif::ProgressBar::new(cases as u64);
         if !progress || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
-        let result =
-            ewsconf::fuzz::fuzz(&target, &options, |done| bar.set_position(done as u64)).await;
+        let result = ewsconf::fuzz::fuzz_until(&target, &options, &control, |done| {
+            bar.set_position(done as u64)
+        })
+        .await;
         bar.finish_and_clear();
         target.shutdown().await;
-        let summary = result?.summary;
-        print!("{}", report::terminal::fuzz(&summary));
+        report_leftovers(&control.interrupt);
+        let report = result?;
+        for failure in &report.failures {
+            if let Some(note) = &failure.note {
+                let note = ewsconf::secrets::redact(note);
+                eprintln!("{}: {note}", failure.shrunk.name());
+            }
+        }
+        let mut summary = report.summary;
+        report::prepare(&mut summary);
+        if let Some(stopped) = summary.outcomes.iter().find(|o| o.id == "fuzz/stopped") {
+            eprintln!("fuzz {}", stopped.reason.as_deref().unwrap_or("stopped"));
+        }
+        out!("{}", report::terminal::fuzz(&summary));
         let paths = report::write_all(&summary, &report_dir.join(&summary.run_id))?;
-        println!();
+        outln!();
         print_paths(&paths);
         Ok(Ending::of(&summary))
     })
@@ -447,14 +572,16 @@ fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<End
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let interrupt = interrupt_on_signals()?;
         let target = target(args).await?;
-        let interrupt = interrupt_on_ctrl_c();
         let result = ewsconf::quirk::delegate_copy(&target, &options, &interrupt).await;
         target.shutdown().await;
-        let summary = result?;
+        report_leftovers(&interrupt);
+        let mut summary = result?;
+        report::prepare(&mut summary);
         let paths = report::write_all(&summary, &report_dir.join(&summary.run_id))?;
-        print!("{}", report::terminal::quirk(&summary));
-        println!();
+        out!("{}", report::terminal::quirk(&summary));
+        outln!();
         print_paths(&paths);
         // Reproducing the quirk is not a failure; a behaviour that is neither documented nor
         // intended is, and so is a row that could not be decided (a skipped case included).
@@ -485,34 +612,37 @@ struct RunArgs {
 fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::Result<Ending> {
     let cases = select.load()?;
     let options = RunOptions {
-        jobs: run.jobs.unwrap_or_else(cores),
+        jobs: run.jobs.unwrap_or(ewsconf::run::RunOptions::DEFAULT_JOBS),
         keep: run.keep,
         case_timeout: Duration::from_secs(run.case_timeout),
         schemas: schemas(args.schema_dir.as_deref())?,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let interrupt = interrupt_on_signals()?;
         let target = target(args).await?;
-        let interrupt = interrupt_on_ctrl_c();
         let mut bar = report::terminal::Progress::new(cases.len() as u64, run.progress);
         let result =
             ewsconf::run::run(&target, &cases, &options, &interrupt, |o| bar.case_done(o)).await;
         bar.finish();
         let secrets: Vec<String> = target.secrets().into_iter().map(str::to_owned).collect();
         target.shutdown().await;
+        report_leftovers(&interrupt);
         let mut summary = result?;
+        // The one pass every output starts from: secrets redacted, bodies bounded.
+        report::prepare(&mut summary);
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         match (&run.baseline, run.update_baseline) {
             (Some(dir), true) => {
                 ewsconf::baseline::update(&summary, dir, &secrets)?;
-                println!("baseline written to {}", dir.display());
+                outln!("baseline written to {}", dir.display());
             }
             (Some(dir), false) => ewsconf::baseline::compare(&mut summary, dir, &secrets)?,
             (None, _) => {}
         }
         let paths = report::write_all(&summary, &run.report_dir.join(&summary.run_id))?;
         let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
-        print!("{}", report::terminal::summary(&summary, color));
+        out!("{}", report::terminal::summary(&summary, color));
         print_paths(&paths);
         Ok(Ending::of(&summary))
     })
@@ -546,8 +676,13 @@ fn validate(
             &mut std::io::BufWriter::new(stdout.lock()),
             &mut stderr,
         )
-    }
-    .context("writing the results")?;
+    };
+    let summary = match summary {
+        Ok(summary) => summary,
+        // The reader of stdout went away (`ewsconf validate … | head`): end quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Ending::Clean),
+        Err(e) => return Err(anyhow::Error::new(e).context("writing the results")),
+    };
     Ok(if summary.unreadable > 0 {
         Ending::Unusable
     } else if summary.invalid > 0 {
@@ -563,6 +698,8 @@ fn mock(
     users: Option<&Path>,
     delivery_delay_ms: u64,
     max_body_bytes: usize,
+    connections: ewsconf::mock::ConnectionLimits,
+    body_read_timeout: Duration,
 ) -> anyhow::Result<Ending> {
     let directory = match users {
         Some(path) => Directory::load(path)?,
@@ -575,6 +712,8 @@ fn mock(
         delivery_delay: Duration::from_millis(delivery_delay_ms),
         max_body_bytes,
         server_threads: cores(),
+        connections,
+        body_read_timeout,
         ..MockConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -586,16 +725,26 @@ fn mock(
                 server.addr()
             );
         }
-        println!("ewsconf mock ({profile}) at {}", server.url());
-        println!("accounts:");
+        outln!("ewsconf mock ({profile}) at {}", server.url());
+        outln!("accounts:");
         for line in accounts {
-            println!("  {line}");
+            outln!("  {line}");
         }
-        println!("Ctrl-C stops it.");
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        server.shutdown().await;
+        outln!("Ctrl-C or SIGTERM stops it.");
+        // Stopping on request is the mock's normal end: exit 0. Requests in progress get a few
+        // seconds to finish; a second signal stops at once.
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?;
+        tokio::select! {
+            stopped = tokio::signal::ctrl_c() => stopped.context("waiting for Ctrl-C")?,
+            _ = terminate.recv() => {}
+        }
+        tokio::select! {
+            () = server.shutdown() => {}
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
         Ok(Ending::Clean)
     })
 }

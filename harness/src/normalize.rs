@@ -7,7 +7,8 @@
 //! - `xs:dateTime` values become `DATETIME`.
 //! - Run markers (`ewsconf-1a2b3c4d`) become `MARKER`.
 //! - `scheme://host:port` becomes `scheme://HOST`.
-//! - Secrets the caller names become `SECRET`.
+//! - Secrets the caller names become `SECRET`, in every form [`Secrets`] knows (raw,
+//!   percent-encoded, escaped, base64 at any alignment).
 //! - XML is re-written with fixed prefixes (`soap`, `m`, `t`, `e`, then `ns1`, …), every
 //!   namespace declared once on the root, attributes sorted, and two-space indentation.
 //!
@@ -17,6 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::ews::xml::{Element, Node};
 use crate::ews::{ERRORS_NS, MESSAGES_NS, SOAP_NS, TYPES_NS};
+use crate::secrets::Secrets;
 
 // Attributes whose values are store ids or change keys.
 const ID_ATTRIBUTES: [&str; 3] = ["Id", "RecurringMasterId", "OccurrenceId"];
@@ -33,18 +35,19 @@ const VERSION_NUMBERS: [&str; 4] = [
 pub struct Normalizer {
     ids: HashMap<String, String>,
     change_keys: HashMap<String, String>,
-    secrets: Vec<String>,
+    secrets: Secrets,
 }
 
 impl Normalizer {
     /// A normalizer that also replaces these secret values.
-    pub fn new(secrets: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn new<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Self {
+        Self::with_secrets(Secrets::from_values(secrets))
+    }
+
+    /// A normalizer that also replaces every form of these secrets.
+    pub fn with_secrets(secrets: Secrets) -> Self {
         Self {
-            secrets: secrets
-                .into_iter()
-                .map(Into::into)
-                .filter(|s: &String| !s.is_empty())
-                .collect(),
+            secrets,
             ..Self::default()
         }
     }
@@ -81,10 +84,7 @@ impl Normalizer {
 
     /// The value rules applied to free text.
     pub fn text(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            out = out.replace(secret.as_str(), "SECRET");
-        }
+        let mut out = self.secrets.redact(text).into_owned();
         // Known ids anywhere in the text, longest first so that no id is cut by a shorter one.
         let mut known: Vec<(&String, &String)> = self
             .ids
@@ -455,8 +455,12 @@ mod tests {
 
     #[test]
     fn secrets_are_replaced() {
-        let n = Normalizer::new(["hunter2"]);
+        let mut n = Normalizer::new(["hunter2"]);
         assert_eq!(n.text("password hunter2!"), "password SECRET!");
+        // Encoded forms too, and inside XML after entities are decoded.
+        assert_eq!(n.text("p=hunter%32 b=aHVudGVyMg=="), "p=SECRET b=SECRET");
+        let doc = n.document("<a x=\"hunter&#50;\">aHVudGVyMg</a>");
+        assert!(!doc.contains("hunter") && doc.contains("SECRET"), "{doc}");
     }
 
     #[test]

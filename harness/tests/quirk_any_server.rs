@@ -1,8 +1,9 @@
 //! `ewsconf quirk delegate-copy` on servers that are not Exchange: a proxy on loopback in front
-//! of the embedded mock passes every request through, and replaces chosen answers with a body
-//! that is not EWS. The command
-//! still prints its five-row table, each spoiled scenario `different` with its reason and the
-//! exchange, names the rights it could not check as unknown, and exits 1.
+//! of the embedded mock passes every request through, and replaces chosen answers with its own
+//! (a body that is not EWS, a 401, a redirect, an EWS permission error). The command still
+//! prints its five-row table, each spoiled scenario `different` with its reason and the
+//! exchange, names the rights it could not check as unknown and why each check failed, and
+//! exits 1. Only a permission error brings the Exchange commands that grant rights.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -43,7 +44,14 @@ async fn forward(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Res
         } else {
             "text/html"
         };
-        return (status, [(header::CONTENT_TYPE, content_type)], reply).into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, content_type)], reply).into_response();
+        if status.is_redirection() {
+            response.headers_mut().insert(
+                header::LOCATION,
+                header::HeaderValue::from_static("https://login.example.com/adfs/ls/"),
+            );
+        }
+        return response;
     }
     match answer {
         Ok(answer) => {
@@ -182,7 +190,9 @@ async fn malformed_senditem_answers_still_give_the_table_and_exit_1() {
     }
     assert!(
         stdout.contains("Preconditions that could not be checked (unknown):")
-            && stdout.contains("send on behalf of the principal (SendOnBehalf): SendItem"),
+            && stdout.contains(
+                "send on behalf of the principal (SendOnBehalf): malformed answer (not an EWS response): SendItem"
+            ),
         "{stdout}"
     );
     assert!(
@@ -253,6 +263,7 @@ async fn a_setup_step_that_fails_spoils_its_row_only() {
     );
     assert_eq!(spoiled["exchange"]["step"], "setup: CreateItem");
     assert_eq!(spoiled["exchange"]["status"], 500);
+    assert_eq!(spoiled["failure"], "malformed", "{spoiled}");
     assert!(
         rows[..4].iter().all(|r| r.get("reason").is_none()),
         "{json}"
@@ -281,9 +292,11 @@ async fn a_right_that_cannot_be_checked_is_unknown_not_fatal() {
     let reason = json["preconditions"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("HTTP 401"), "{reason}");
     assert!(
-        stdout.contains("- read the principal's Drafts: GetFolder: HTTP 401"),
+        stdout.contains("- read the principal's Drafts: authentication failed (HTTP 401 or 403")
+            && stdout.contains("): GetFolder: HTTP 401"),
         "{stdout}"
     );
+    assert_eq!(json["preconditions"][0]["failure"], "authentication");
     assert!(!stderr.contains("Add-MailboxFolderPermission"), "{stderr}");
 }
 
@@ -358,5 +371,156 @@ async fn a_right_refused_with_a_permission_error_still_stops_with_the_powershell
         stderr.contains("  - read the principal's Sent Items")
             && stderr.contains("Add-MailboxFolderPermission"),
         "{stderr}"
+    );
+}
+
+/// Whether a request is a setup step: a rights check or a step a scenario takes before the
+/// request under test (GetFolder to look into a folder, CreateItem to make a draft).
+fn is_setup(body: &str) -> bool {
+    body.contains("<m:GetFolder") || body.contains("<m:CreateItem")
+}
+
+/// Text that only the advice to grant rights contains.
+const ADVICE: [&str; 3] = ["Add-MailboxFolderPermission", "Set-Mailbox", "lacks rights"];
+
+/// Runs the quirk with every setup step answered `status` with `body`, and checks that the
+/// output names `failure` (as JSON names it) and `phrase` (as the terminal says it) for each
+/// right and each scenario, and gives no advice on rights.
+async fn setup_steps_fail(status: u16, body: &'static str, failure: &str, phrase: &str) {
+    let (url, mock) = spoiled(Arc::new(move |request: &str| {
+        is_setup(request).then(|| (status, body.to_owned()))
+    }))
+    .await;
+    let (code, stdout, stderr, json) = quirk(&url).await;
+    mock.shutdown().await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    for text in ADVICE {
+        assert!(
+            !stdout.contains(text) && !stderr.contains(text),
+            "{stdout}{stderr}"
+        );
+    }
+    assert!(json.get("advice").is_none(), "{json}");
+
+    // Every right is unknown, none missing; each one checked names why its check failed.
+    let preconditions = json["preconditions"].as_array().unwrap();
+    assert_eq!(preconditions.len(), 4, "{json}");
+    assert!(
+        preconditions.iter().all(|p| p["status"] == "unknown"),
+        "{json}"
+    );
+    let checked: Vec<_> = preconditions
+        .iter()
+        .filter(|p| p.get("failure").is_some())
+        .collect();
+    assert_eq!(checked.len(), 3, "{json}");
+    for p in checked {
+        assert_eq!(p["failure"], failure, "{p}");
+        assert!(
+            p["reason"].as_str().is_some_and(|r| r.starts_with(phrase)),
+            "{p}"
+        );
+    }
+    assert!(
+        stdout.contains(&format!("- read the principal's Drafts: {phrase}")),
+        "{stdout}"
+    );
+
+    // Every scenario stopped at a setup step, and its row says why.
+    for row in json["rows"].as_array().unwrap() {
+        assert_eq!(row["verdict"], "different", "{row}");
+        assert_eq!(row["failure"], failure, "{row}");
+        assert!(
+            row["reason"].as_str().is_some_and(|r| r.contains(phrase)),
+            "{row}"
+        );
+        // The step it stopped at, if it made one itself (the runner skips the delegate's
+        // scenarios on its own check of the same rights, without an exchange of theirs).
+        if let Some(exchange) = row.get("exchange") {
+            assert!(exchange["request"].as_str().is_some_and(is_setup), "{row}");
+        }
+    }
+    for scenario in SCENARIOS {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("- {scenario}: ")))
+            .unwrap_or_else(|| panic!("no reason for {scenario}: {stdout}"));
+        assert!(line.contains(phrase), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_steps_answered_401_name_authentication_and_give_no_advice() {
+    setup_steps_fail(
+        401,
+        "Unauthorized",
+        "authentication",
+        "authentication failed",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_steps_answered_with_garbage_name_a_malformed_answer_and_give_no_advice() {
+    setup_steps_fail(
+        200,
+        GARBAGE,
+        "malformed",
+        "malformed answer (not an EWS response)",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_steps_redirected_name_the_redirect_and_give_no_advice() {
+    setup_steps_fail(302, "", "redirect", "redirected (HTTP 3xx, not followed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_step_refused_with_access_denied_brings_the_advice() {
+    use ewsconf::ews::{
+        OperationResponse, ResponseBody, ResponseCode, ResponseEnvelope, ResponseMessage,
+    };
+    let denied = ResponseEnvelope {
+        server_version_info: None,
+        body: ResponseBody::Response(OperationResponse::new(
+            "CreateItem",
+            vec![ResponseMessage::error(
+                ResponseCode::ErrorAccessDenied,
+                "Access is denied. Check credentials and try again.",
+            )],
+        )),
+    }
+    .to_xml();
+    // The rights checks pass; control-no-save's draft is refused.
+    let (url, mock) = spoiled(Arc::new(move |body: &str| {
+        (body.contains("<m:CreateItem") && body.contains("control-delegate-no-save"))
+            .then(|| (200, denied.clone()))
+    }))
+    .await;
+    let (code, stdout, stderr, json) = quirk(&url).await;
+    mock.shutdown().await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let row = &json["rows"][4];
+    assert_eq!(row["scenario"], "control-no-save");
+    assert_eq!(row["failure"], "permission", "{row}");
+    assert!(
+        json["rows"].as_array().unwrap()[..4]
+            .iter()
+            .all(|r| r.get("failure").is_none()),
+        "{json}"
+    );
+    assert!(
+        stdout.contains("A step was refused with a permission error")
+            && stdout.contains(
+                "Add-MailboxFolderPermission -Identity boss@example.com:\\Drafts -User helper@example.com"
+            ),
+        "{stdout}"
+    );
+    assert!(
+        json["advice"]
+            .as_str()
+            .is_some_and(|a| a.contains("GrantSendOnBehalfTo")),
+        "{json}"
     );
 }

@@ -1,5 +1,8 @@
 //! Hostile documents and schemas: each is refused with the right error kind, finishes (a
-//! watchdog fails the test if it hangs), reads no file and opens no connection.
+//! watchdog fails the test if it hangs), reads no file and opens no connection. Elements with
+//! 200,000 attributes or namespace declarations are refused before libxml2 sees them: by the
+//! validator, by the mock (which goes on serving other clients) and by the harness judging such
+//! an answer.
 
 mod common;
 
@@ -8,8 +11,13 @@ use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-use common::{M, within};
+use common::{M, SOAP, within};
+use ewsconf::Verdict;
+use ewsconf::ews::{Element, ResponseCode};
+use ewsconf::mock::Profile;
+use ewsconf::run::{Interrupt, RunOptions, run};
 use ewsconf::schema::{Limits, SchemaError, SchemaSet, Validation, XmlErrorKind};
+use ewsconf::target::{Client, ClientOptions, Post};
 
 const WATCHDOG_SECS: u64 = 10;
 
@@ -294,4 +302,226 @@ fn schema_dir_entities_cannot_read_files_outside_it() {
     let text = format!("{error} {error:?}");
     assert!(text.contains("outside the schema directory"), "{text}");
     assert!(!text.contains(secret), "{text}");
+}
+
+/// How many attributes, or namespace declarations, the hostile documents put on one element.
+const HOSTILE_COUNT: usize = 200_000;
+
+/// Generous bound for the loopback tests below, which take well under a second when they hold.
+const LOOPBACK_WATCHDOG: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// What to pile onto one element.
+#[derive(Debug, Clone, Copy)]
+enum Pile {
+    Attributes,
+    Namespaces,
+}
+
+impl Pile {
+    /// Distinct attributes or namespace declarations, each with a leading space: with the one
+    /// attribute the elements below carry anyway, `HOSTILE_COUNT` of either.
+    fn text(self) -> String {
+        let count = match self {
+            Pile::Attributes => HOSTILE_COUNT - 1,
+            Pile::Namespaces => HOSTILE_COUNT,
+        };
+        (0..count)
+            .map(|i| match self {
+                Pile::Attributes => format!(" a{i}=\"x\""),
+                Pile::Namespaces => format!(" xmlns:p{i}=\"urn:p{i}\""),
+            })
+            .collect()
+    }
+
+    fn kind(self) -> XmlErrorKind {
+        match self {
+            Pile::Attributes => XmlErrorKind::TooManyAttributes,
+            Pile::Namespaces => XmlErrorKind::TooManyNamespaces,
+        }
+    }
+
+    /// What the validator's message says, with the count and the limit.
+    fn message(self) -> String {
+        match self {
+            Pile::Attributes => format!(
+                "has {HOSTILE_COUNT} attributes, more than the limit of {}",
+                Limits::DEFAULT_MAX_ATTRIBUTES
+            ),
+            Pile::Namespaces => format!(
+                "has {HOSTILE_COUNT} namespace declarations, more than the limit of {}",
+                Limits::DEFAULT_MAX_NAMESPACE_DECLARATIONS
+            ),
+        }
+    }
+}
+
+/// A SendItem request whose `m:SendItem` (line 2, column 3) carries `pile`.
+fn hostile_request(pile: Pile) -> String {
+    format!(
+        "<s:Envelope xmlns:s=\"{SOAP}\" xmlns:m=\"{M}\"><s:Body>\n  <m:SendItem{} SaveItemToFolder=\"true\">\
+         <m:ItemIds/></m:SendItem></s:Body></s:Envelope>",
+        pile.text()
+    )
+}
+
+#[test]
+fn an_element_with_200000_attributes_or_namespaces_is_refused_before_parsing() {
+    for pile in [Pile::Attributes, Pile::Namespaces] {
+        let doc = hostile_request(pile).into_bytes();
+        let validation = validate_embedded("hostile pile", doc.clone());
+        assert_eq!(only_kind(&validation), pile.kind(), "{pile:?}");
+        let error = &validation.errors[0];
+        assert_eq!((error.line, error.column), (2, 3), "{error}");
+        assert!(
+            error.message.contains("`m:SendItem`") && error.message.contains(&pile.message()),
+            "{error}"
+        );
+        let parsed = within(WATCHDOG_SECS, "hostile pile, parse_valid", {
+            let doc = doc.clone();
+            move || SchemaSet::embedded().unwrap().parse_valid(&doc).err()
+        });
+        assert_eq!(parsed, Some(validation), "{pile:?}");
+
+        // The wire model's reader is bounded the same way.
+        let read = within(WATCHDOG_SECS, "hostile pile, Element::parse", move || {
+            Element::parse(&doc).map(|_| ()).map_err(|e| e.to_string())
+        });
+        let message = read.expect_err("refused");
+        assert!(
+            message.starts_with("2:3:")
+                && (message.contains("more than 256 attributes")
+                    || message.contains("namespace declarations")),
+            "{pile:?}: {message}"
+        );
+    }
+}
+
+/// The mock answers each hostile request with ErrorSchemaValidation, and a second client that
+/// sends an ordinary request meanwhile is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_refuses_hostile_piles_and_serves_another_client_meanwhile() {
+    let mock = common::Mock::start(Profile::Intended).await;
+    let hostile = Client::new(mock.server.url(), &ClientOptions::default()).unwrap();
+    let auth = common::Mock::account(common::BOSS).auth;
+    let attacks = [
+        Pile::Attributes,
+        Pile::Namespaces,
+        Pile::Attributes,
+        Pile::Namespaces,
+    ]
+    .map(|pile| {
+        let (hostile, auth) = (hostile.clone(), auth.clone());
+        tokio::spawn(async move {
+            let post = Post {
+                body: hostile_request(pile).into(),
+                content_type: "text/xml; charset=utf-8".into(),
+                soap_action: None,
+            };
+            (pile, hostile.post(&auth, post).await)
+        })
+    });
+    let served = tokio::time::timeout(
+        LOOPBACK_WATCHDOG,
+        mock.draft(
+            common::BOSS,
+            common::BOSS,
+            "served meanwhile",
+            &[common::CAROL],
+        ),
+    )
+    .await
+    .expect("the other client is served");
+    assert!(!served.id.is_empty());
+    for attack in attacks {
+        let (pile, answer) = tokio::time::timeout(LOOPBACK_WATCHDOG, attack)
+            .await
+            .expect("the mock answers the hostile request")
+            .unwrap();
+        let exchange = answer.expect("an HTTP answer");
+        assert_eq!(exchange.status, 500, "{pile:?}");
+        let envelope = exchange.envelope().expect("a SOAP answer");
+        let fault = envelope.fault().expect("a SOAP Fault");
+        assert_eq!(
+            fault.response_code(),
+            Some(ResponseCode::ErrorSchemaValidation),
+            "{pile:?}"
+        );
+        let wanted = match pile {
+            Pile::Attributes => "more than 256 attributes",
+            Pile::Namespaces => "namespace declarations",
+        };
+        assert!(
+            fault.fault_string.contains(wanted),
+            "{pile:?}: {}",
+            fault.fault_string
+        );
+    }
+    mock.server.shutdown().await;
+}
+
+/// A server answering SendItem with a response message carrying `pile`: the case is judged, not
+/// hung, and fails on the schema with the validator's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harness_judges_an_answer_with_hostile_piles() {
+    use axum::response::IntoResponse;
+    for pile in [Pile::Attributes, Pile::Namespaces] {
+        let answer = common::response_envelope(
+            "SendItem",
+            ewsconf::ews::ResponseMessage::error(
+                ResponseCode::ErrorInvalidIdMalformed,
+                "Id is malformed.",
+            ),
+        )
+        .replacen(
+            "<m:SendItemResponseMessage",
+            &format!("<m:SendItemResponseMessage{}", pile.text()),
+            1,
+        );
+        let url = common::scripted_endpoint(move || {
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+                answer.clone(),
+            )
+                .into_response()
+        })
+        .await;
+        let target = common::principal_target(&url, std::time::Duration::from_secs(10));
+        let options = RunOptions {
+            case_timeout: std::time::Duration::from_secs(15),
+            ..common::run_options(1)
+        };
+        let cases = [common::invalid_id_case()];
+        let summary = tokio::time::timeout(
+            LOOPBACK_WATCHDOG,
+            run(&target, &cases, &options, &Interrupt::default(), |_| {}),
+        )
+        .await
+        .expect("the case ends")
+        .expect("the run completes");
+        let outcome = &summary.outcomes[0];
+        assert_eq!(outcome.verdict, Verdict::Fail, "{pile:?}: {outcome:?}");
+        let schema = outcome
+            .findings
+            .iter()
+            .find(|f| f.check == "schema")
+            .unwrap_or_else(|| panic!("{pile:?}: no schema finding in {:?}", outcome.findings));
+        assert!(
+            schema.actual.contains(&pile.message()),
+            "{pile:?}: {}",
+            schema.actual
+        );
+        // The reports are written too.
+        let dir = tempfile::tempdir().unwrap();
+        let summary = std::sync::Arc::new(summary);
+        tokio::time::timeout(
+            LOOPBACK_WATCHDOG,
+            tokio::task::spawn_blocking(move || {
+                ewsconf::report::write_all(&summary, dir.path()).map(|_| ())
+            }),
+        )
+        .await
+        .expect("the reports are written in time")
+        .unwrap()
+        .expect("the reports are written");
+    }
 }

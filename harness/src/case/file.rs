@@ -27,6 +27,14 @@ pub const SEND_ITEM_ACTION: &str =
 /// How long a case waits for asynchronous effects (deliveries, reports) unless it says otherwise.
 pub(super) const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The longest `poll_timeout_secs` a case may ask for, in seconds: an hour. A case is also cut
+/// off by the run's `--case-timeout`.
+pub const MAX_POLL_TIMEOUT_SECS: i64 = 3600;
+
+/// The most ItemIds a raw request's `item_count` may claim: more than a request under the body
+/// cap can carry.
+pub const MAX_ITEM_COUNT: i64 = 1_000_000;
+
 /// The `Content-Type` a raw request carries unless it says otherwise.
 pub(super) const DEFAULT_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -47,7 +55,7 @@ struct RawCase {
     request: RawRequest,
     expect: RawExpect,
     quirk: Option<RawQuirk>,
-    poll_timeout_secs: Option<u64>,
+    poll_timeout_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -91,7 +99,7 @@ struct RawRequest {
     raw: Option<Spanned<String>>,
     content_type: Option<String>,
     soap_action: Option<String>,
-    item_count: Option<usize>,
+    item_count: Option<Spanned<i64>>,
     mangle: Option<super::Mangle>,
 }
 
@@ -138,7 +146,7 @@ struct RawMessage {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExpect {
-    http_status: Option<Statuses>,
+    http_status: Option<Spanned<Statuses>>,
     messages: Option<Vec<RawMessage>>,
     fault: Option<OneOrMany>,
     #[serde(default)]
@@ -150,7 +158,7 @@ struct RawExpect {
 struct RawQuirk {
     name: String,
     reference: String,
-    http_status: Option<Statuses>,
+    http_status: Option<Spanned<Statuses>>,
     messages: Option<Vec<RawMessage>>,
     fault: Option<OneOrMany>,
     #[serde(default)]
@@ -159,8 +167,13 @@ struct RawQuirk {
 
 /// Reads and checks one case file; `suite` is the folder the category is taken relative to.
 pub fn load_case(path: &Path, suite: &Path) -> Result<Case, CaseError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CaseError::file(&path.display().to_string(), format!("cannot read: {e}")))?;
+    let text = crate::input::read_text(path, crate::limits::MAX_CASE_FILE_BYTES, "case file")
+        .map_err(|e| {
+            CaseError::file(
+                &path.display().to_string(),
+                format!("cannot read: {}", e.problem),
+            )
+        })?;
     let category = path
         .strip_prefix(suite)
         .ok()
@@ -377,9 +390,12 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
         sender: raw.request.sender,
         expect,
         quirk,
-        poll_timeout: raw
-            .poll_timeout_secs
-            .map_or(DEFAULT_POLL_TIMEOUT, Duration::from_secs),
+        poll_timeout: match &raw.poll_timeout_secs {
+            None => DEFAULT_POLL_TIMEOUT,
+            Some(secs) => Duration::from_secs(
+                in_range(&r, secs, "poll_timeout_secs", 0..=MAX_POLL_TIMEOUT_SECS)?.unsigned_abs(),
+            ),
+        },
     })
 }
 
@@ -407,7 +423,14 @@ fn read_request(
                 Some("") => None,
                 Some(action) => Some(action.to_owned()),
             },
-            item_count: raw.item_count,
+            item_count: raw
+                .item_count
+                .as_ref()
+                .map(|n| {
+                    in_range(r, n, "item_count", 0..=MAX_ITEM_COUNT)
+                        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                })
+                .transpose()?,
             mangle: raw.mangle,
         }));
     }
@@ -526,9 +549,32 @@ fn check_placeholders(
     Ok(())
 }
 
+/// The number `value` holds, if it lies in `range`; else an error at it naming `field` and the
+/// range.
+fn in_range<T: PartialOrd + Copy + std::fmt::Display>(
+    r: &Reader<'_>,
+    value: &Spanned<T>,
+    field: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, CaseError> {
+    let n = *value.get_ref();
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(r.error(
+            value.span(),
+            format!(
+                "{field} = {n} is out of range: use a number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
 fn read_expectation(
     r: &Reader<'_>,
-    http_status: Option<&Statuses>,
+    http_status: Option<&Spanned<Statuses>>,
     messages: Option<&[RawMessage]>,
     fault: Option<&OneOrMany>,
     state: &[Spanned<String>],
@@ -571,8 +617,18 @@ fn read_expectation(
         (None, Some(f)) => (ExpectedAnswer::Fault(parse_codes(f)?), Some(500)),
         (None, None) => (ExpectedAnswer::Status, None),
     };
+    if let Some(statuses) = http_status {
+        for status in statuses.get_ref().list() {
+            if !(100..=599).contains(&status) {
+                return Err(r.error(
+                    statuses.span(),
+                    format!("http_status {status} is not an HTTP status: use 100 to 599"),
+                ));
+            }
+        }
+    }
     let http_status = http_status
-        .map(Statuses::list)
+        .map(|s| s.get_ref().list())
         .or(default_status.map(|s| vec![s]))
         .filter(|list| !list.is_empty())
         .ok_or_else(|| {

@@ -19,6 +19,14 @@ use super::{MESSAGES_NS, SOAP_NS, TYPES_NS};
 /// The deepest element nesting the reader accepts; EWS documents stay far below it.
 pub const MAX_DEPTH: usize = 256;
 
+/// The most attributes, and separately the most namespace declarations, the reader accepts on
+/// one element: the schema pre-scan's default bounds ([`Limits`](crate::schema::Limits)), far
+/// above any EWS element's.
+pub const MAX_ATTRIBUTES: usize = crate::schema::Limits::DEFAULT_MAX_ATTRIBUTES;
+/// See [`MAX_ATTRIBUTES`].
+pub const MAX_NAMESPACE_DECLARATIONS: usize =
+    crate::schema::Limits::DEFAULT_MAX_NAMESPACE_DECLARATIONS;
+
 /// Why a document could not become typed values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
@@ -283,7 +291,8 @@ impl Element {
     /// Parses a whole document into its root element.
     ///
     /// The reader refuses DOCTYPEs (and so any entity declaration), resolves namespaces, stops at
-    /// [`MAX_DEPTH`], and never recovers from an error.
+    /// [`MAX_DEPTH`], refuses an element with more than [`MAX_ATTRIBUTES`] attributes or
+    /// [`MAX_NAMESPACE_DECLARATIONS`] namespace declarations, and never recovers from an error.
     pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
         TreeBuilder::new(doc).build()
     }
@@ -601,6 +610,16 @@ impl<'a> TreeBuilder<'a> {
             let before = reader.buffer_position() as usize;
             let event = match reader.read_event() {
                 Ok(event) => event,
+                // quick-xml bounds the namespace bindings in scope (128); its message names
+                // its own API, so the bound is told here in the document's terms.
+                Err(quick_xml::Error::Namespace(
+                    quick_xml::name::NamespaceError::TooManyBindings(limit),
+                )) => {
+                    return Err(self.syntax(
+                        before,
+                        format!("more than {limit} namespace declarations in scope"),
+                    ));
+                }
                 Err(e) => return Err(self.syntax(reader.error_position() as usize, e)),
             };
             match event {
@@ -682,8 +701,22 @@ impl<'a> TreeBuilder<'a> {
                     quick_xml::name::PrefixDeclaration::Default => CompactString::default(),
                     quick_xml::name::PrefixDeclaration::Named(p) => CompactString::new(p),
                 };
+                if namespace_declarations.len() == MAX_NAMESPACE_DECLARATIONS {
+                    return Err(self.syntax(
+                        offset,
+                        format!(
+                            "element has more than {MAX_NAMESPACE_DECLARATIONS} namespace declarations"
+                        ),
+                    ));
+                }
                 namespace_declarations.push((prefix, element_namespace(value)));
                 continue;
+            }
+            if attributes.len() == MAX_ATTRIBUTES {
+                return Err(self.syntax(
+                    offset,
+                    format!("element has more than {MAX_ATTRIBUTES} attributes"),
+                ));
             }
             let (ns, local) = reader.resolver().resolve_attribute(key);
             let namespace = self.namespace(ns, offset)?.map(str::to_owned);

@@ -23,7 +23,7 @@ use crate::ews::{
 };
 use crate::generate::{FuzzCase, Malformation, SchemaEra, WATCHED, arb_fuzz_case};
 use crate::judge::{self, Finding, FoundItem, Judgement, Observed, Verdict};
-use crate::run::{ExchangeRecord, FuzzTally, Outcome, Replay, RunSummary, Stage};
+use crate::run::{ExchangeRecord, FuzzTally, Interrupt, Outcome, Replay, RunSummary, Stage};
 use crate::schema::SchemaSet;
 use crate::target::calls::folder_of;
 use crate::target::{Account, CallError, Client, Post, Target, TargetError};
@@ -51,6 +51,50 @@ pub struct FuzzOptions {
     pub max_failures: usize,
 }
 
+/// What stops and bounds a fuzz run, beside [`FuzzOptions`].
+#[derive(Debug, Clone)]
+pub struct FuzzControl {
+    /// Stops the run early: no new batch starts, requests in flight are cancelled, shrinking is
+    /// skipped, and cleanup runs within [`crate::run::CLEANUP_AFTER_INTERRUPT`].
+    pub interrupt: Interrupt,
+    /// The target client's per-request timeout; shrinking's time bounds are counted in it.
+    pub request_timeout: Duration,
+}
+
+impl Default for FuzzControl {
+    fn default() -> Self {
+        Self {
+            interrupt: Interrupt::default(),
+            request_timeout: crate::target::ClientOptions::default().timeout,
+        }
+    }
+}
+
+impl FuzzControl {
+    /// The most all shrinking of a run may take: ten request timeouts, and at least a minute.
+    pub fn shrink_budget(&self) -> Duration {
+        self.request_timeout
+            .saturating_mul(10)
+            .max(Duration::from_secs(60))
+    }
+
+    /// The most one shrink step (setup, the request, one look per folder, the delete) may
+    /// take: three request timeouts.
+    pub fn step_bound(&self) -> Duration {
+        self.request_timeout.saturating_mul(3)
+    }
+
+    /// The most cleanup at the end may take: two request timeouts, and at least a minute; less
+    /// once interrupted.
+    fn cleanup_budget(&self) -> Duration {
+        self.interrupt.cleanup_budget(
+            self.request_timeout
+                .saturating_mul(2)
+                .max(Duration::from_secs(60)),
+        )
+    }
+}
+
 /// Why the fuzz run could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum FuzzError {
@@ -60,6 +104,9 @@ pub enum FuzzError {
     /// Creating or observing drafts failed.
     #[error("setup failed: {0}")]
     Setup(#[source] Box<CallError>),
+    /// Creating or observing drafts got no answer at all.
+    #[error("setup got no answer")]
+    NoAnswer(#[source] TargetError),
     /// A regression case could not be written.
     #[error("{path}: cannot write the regression case: {source}")]
     Write {
@@ -73,7 +120,10 @@ pub enum FuzzError {
 
 impl From<CallError> for FuzzError {
     fn from(e: CallError) -> Self {
-        FuzzError::Setup(Box::new(e))
+        match e {
+            CallError::Target(e) => FuzzError::NoAnswer(e),
+            e => FuzzError::Setup(Box::new(e)),
+        }
     }
 }
 
@@ -90,6 +140,9 @@ pub struct FuzzFailure {
     pub exchanges: Vec<ExchangeRecord>,
     /// Where its regression case was written.
     pub case_file: Option<PathBuf>,
+    /// Why shrinking stopped before it was done, if it did ("shrinking stopped: the target
+    /// stopped answering").
+    pub note: Option<String>,
 }
 
 /// The result of a fuzz run.
@@ -150,6 +203,8 @@ struct Ctx<'a> {
 struct Judged {
     judgement: Judgement,
     record: Record,
+    /// The request got no answer within the client's timeout.
+    timed_out: bool,
 }
 
 /// The request under test as it went, bodies shared rather than copied until a report needs
@@ -197,35 +252,24 @@ fn adapt(mut case: FuzzCase, ctx: &Ctx<'_>) -> FuzzCase {
 pub async fn fuzz(
     target: &Target,
     options: &FuzzOptions,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
+) -> Result<FuzzReport, FuzzError> {
+    fuzz_until(target, options, &FuzzControl::default(), progress).await
+}
+
+/// Runs the loop until it is done or `control.interrupt` stops it; `progress` sees the number of
+/// requests done so far. Whatever happens, the run's items are then cleaned up within a bounded
+/// time; what could not be deleted is an `error` outcome named `cleanup`.
+pub async fn fuzz_until(
+    target: &Target,
+    options: &FuzzOptions,
+    control: &FuzzControl,
+    progress: impl FnMut(usize),
 ) -> Result<FuzzReport, FuzzError> {
     let started = Instant::now();
     let started_at = crate::clock::format_time(crate::clock::now());
-    let account = |role| target.account(role).ok_or(FuzzError::MissingAccount(role));
-    let principal = account(Role::Principal)?;
-    let ctx = Ctx {
-        target,
-        options,
-        marker: crate::run::new_marker(),
-        principal,
-        impersonator: target.account(Role::Impersonator),
-        recipient: account(Role::Recipient)?.address.clone(),
-        outsider: target.address(Role::Outsider, "").unwrap_or_else(|| {
-            format!(
-                "nobody@{}",
-                target
-                    .unknown_domain
-                    .as_deref()
-                    .unwrap_or("example.invalid")
-            )
-        }),
-        inbox: target
-            .client
-            .folder_id(principal, folder_of(&principal.address, Folder::Inbox))
-            .await?,
-    };
-    let mut rng = runner(options.seed);
-    let strategy = arb_fuzz_case(SchemaEra::Current);
+    let marker = crate::run::new_marker();
+    control.interrupt.in_use(&marker);
     let mut report = FuzzReport {
         tally: FuzzTally {
             seed: options.seed,
@@ -247,43 +291,25 @@ pub async fn fuzz(
         },
     };
     let mut first_exchanges: BTreeMap<&'static str, Vec<ExchangeRecord>> = BTreeMap::new();
-    let mut done = 0;
-    while done < options.cases {
-        let size = options.batch.min(options.cases - done).max(1);
-        let mut trees: Vec<Box<dyn ValueTree<Value = FuzzCase>>> = Vec::with_capacity(size);
-        for _ in 0..size {
-            if let Ok(tree) = strategy.new_tree(&mut rng) {
-                trees.push(Box::new(tree));
-            }
-        }
-        let cases: Vec<FuzzCase> = trees.iter().map(|t| adapt(t.current(), &ctx)).collect();
-        let results = run_batch(&ctx, done, &cases).await?;
-        for ((case, judged), tree) in cases.iter().zip(results).zip(trees) {
-            let name = case.name();
-            let stats = report.tally.by_name.entry(name).or_default();
-            stats.exchanges += 1;
-            report.tally.exchanges += 1;
-            report.tally.invariants += judged.judgement.checks;
-            first_exchanges
-                .entry(name)
-                .or_insert_with(|| judged.record.exchanges());
-            if judged.judgement.verdict.conforms() {
-                continue;
-            }
-            stats.failures += 1;
-            // Each malformation name is shrunk once: its first failure stands for the rest.
-            let shrunk_already = report.failures.iter().any(|f| f.original.name() == name);
-            if report.failures.len() < options.max_failures && !shrunk_already {
-                report
-                    .failures
-                    .push(shrink(&ctx, tree, judged, case.clone()).await?);
-            }
-        }
-        done += size;
-        progress(done);
-    }
+    let looped = fuzz_loop(
+        target,
+        options,
+        control,
+        &marker,
+        &mut report,
+        &mut first_exchanges,
+        progress,
+    )
+    .await;
     report.summary.elapsed = started.elapsed();
-    crate::run::clean_up(target, &ctx.marker).await;
+    let left = crate::run::clean_up(
+        target,
+        &marker,
+        control.cleanup_budget(),
+        &control.interrupt,
+    )
+    .await;
+    let stopped = looped?;
     if let Some(dir) = &options.regressions {
         for (n, failure) in report.failures.iter_mut().enumerate() {
             let id = format!(
@@ -305,7 +331,9 @@ pub async fn fuzz(
                     source,
                 })?;
             }
-            std::fs::write(&path, text).map_err(|source| FuzzError::Write {
+            // Its title quotes the server's answer: no secret goes into the file.
+            let text = crate::secrets::redact(&text);
+            std::fs::write(&path, text.as_bytes()).map_err(|source| FuzzError::Write {
                 path: path.clone(),
                 source,
             })?;
@@ -351,13 +379,17 @@ pub async fn fuzz(
                 },
                 reason: failure.map(|f| {
                     format!(
-                        "{} of {} failed; shrunk to {} ItemId(s){}",
+                        "{} of {} failed; shrunk to {} ItemId(s){}{}",
                         stats.failures,
                         stats.exchanges,
                         f.shrunk.effective_shape().items.len(),
                         f.case_file
                             .as_ref()
                             .map(|p| format!(", written to {}", p.display()))
+                            .unwrap_or_default(),
+                        f.note
+                            .as_ref()
+                            .map(|n| format!("; {n}"))
                             .unwrap_or_default()
                     )
                 }),
@@ -378,13 +410,144 @@ pub async fn fuzz(
             }
         })
         .collect();
+    if let Some(why) = stopped {
+        report.summary.outcomes.push(crate::run::harness_error(
+            "fuzz/stopped",
+            &format!("{} generated requests", options.cases),
+            &format!("ewsconf fuzz --seed {}", options.seed),
+            format!(
+                "{why}: {} of {} requests sent",
+                report.tally.exchanges, options.cases
+            ),
+        ));
+    }
+    if !left.is_clean() {
+        report.summary.outcomes.push(crate::run::left_behind(&left));
+    }
     Ok(report)
 }
 
+/// The batches, each judged as it comes back, and the shrinking of failures. Returns why the
+/// loop stopped before every request was sent, if it did.
+async fn fuzz_loop(
+    target: &Target,
+    options: &FuzzOptions,
+    control: &FuzzControl,
+    marker: &str,
+    report: &mut FuzzReport,
+    first_exchanges: &mut BTreeMap<&'static str, Vec<ExchangeRecord>>,
+    mut progress: impl FnMut(usize),
+) -> Result<Option<String>, FuzzError> {
+    const INTERRUPTED: &str = "the run was interrupted";
+    let interrupt = &control.interrupt;
+    let account = |role| target.account(role).ok_or(FuzzError::MissingAccount(role));
+    let principal = account(Role::Principal)?;
+    let recipient = account(Role::Recipient)?.address.clone();
+    let inbox = tokio::select! {
+        inbox = target
+            .client
+            .folder_id(principal, folder_of(&principal.address, Folder::Inbox)) => inbox?,
+        () = interrupt.wait() => return Ok(Some(INTERRUPTED.to_owned())),
+    };
+    let ctx = Ctx {
+        target,
+        options,
+        marker: marker.to_owned(),
+        principal,
+        impersonator: target.account(Role::Impersonator),
+        recipient,
+        outsider: target.address(Role::Outsider, "").unwrap_or_else(|| {
+            format!(
+                "nobody@{}",
+                target
+                    .unknown_domain
+                    .as_deref()
+                    .unwrap_or("example.invalid")
+            )
+        }),
+        inbox,
+    };
+    let mut rng = runner(options.seed);
+    let strategy = arb_fuzz_case(SchemaEra::Current);
+    let mut shrinking = Shrinking {
+        left: control.shrink_budget(),
+        budget: control.shrink_budget(),
+        step_bound: control.step_bound(),
+        interrupt,
+        given_up: None,
+    };
+    let mut done = 0;
+    while done < options.cases {
+        let size = options.batch.min(options.cases - done).max(1);
+        let mut trees: Vec<Box<dyn ValueTree<Value = FuzzCase>>> = Vec::with_capacity(size);
+        for _ in 0..size {
+            if let Ok(tree) = strategy.new_tree(&mut rng) {
+                trees.push(Box::new(tree));
+            }
+        }
+        let cases: Vec<FuzzCase> = trees.iter().map(|t| adapt(t.current(), &ctx)).collect();
+        let results = tokio::select! {
+            results = run_batch(&ctx, done, &cases) => results?,
+            () = interrupt.wait() => return Ok(Some(INTERRUPTED.to_owned())),
+        };
+        // A batch in which no request got an answer: the target has stopped answering, and every
+        // further batch would wait as long.
+        let silent = !results.is_empty() && results.iter().all(|j| j.timed_out);
+        for ((case, judged), tree) in cases.iter().zip(results).zip(trees) {
+            let name = case.name();
+            let stats = report.tally.by_name.entry(name).or_default();
+            stats.exchanges += 1;
+            report.tally.exchanges += 1;
+            report.tally.invariants += judged.judgement.checks;
+            first_exchanges
+                .entry(name)
+                .or_insert_with(|| judged.record.exchanges());
+            if judged.judgement.verdict.conforms() {
+                continue;
+            }
+            stats.failures += 1;
+            // Each malformation name is shrunk once: its first failure stands for the rest.
+            let shrunk_already = report.failures.iter().any(|f| f.original.name() == name);
+            if report.failures.len() < options.max_failures && !shrunk_already {
+                report
+                    .failures
+                    .push(shrink(&ctx, &mut shrinking, tree, judged, case.clone()).await?);
+            }
+        }
+        done += size;
+        progress(done);
+        if interrupt.triggered() {
+            return Ok(Some(INTERRUPTED.to_owned()));
+        }
+        if silent && done < options.cases {
+            return Ok(Some(format!(
+                "stopped: the target stopped answering (none of the last {size} requests got an answer)"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The time bounds shrinking keeps, across every failure of a run.
+struct Shrinking<'a> {
+    /// The time shrinking has left.
+    left: Duration,
+    /// The whole budget, for messages.
+    budget: Duration,
+    /// The most one step may take.
+    step_bound: Duration,
+    interrupt: &'a Interrupt,
+    /// Why shrinking was given up for the rest of the run, once it was.
+    given_up: Option<String>,
+}
+
 /// Shrinks a failing case with proptest's simplify / complicate steps, re-running each
-/// candidate on its own fresh drafts.
+/// candidate on its own fresh drafts, within the run's shrinking budget. A step that gets no
+/// answer, or takes longer than its bound, ends all shrinking for the run: the target has
+/// stopped answering, and every further step would wait as long.
 async fn shrink(
     ctx: &Ctx<'_>,
+    bounds: &mut Shrinking<'_>,
     mut tree: Box<dyn ValueTree<Value = FuzzCase>>,
     judged: Judged,
     original: FuzzCase,
@@ -392,13 +555,76 @@ async fn shrink(
     let mut best = (original.clone(), judged);
     let mut steps = 0;
     let mut offset = 1_000_000;
-    while steps < ctx.options.shrink_steps && tree.simplify() {
+    let mut note = bounds.given_up.clone();
+    let began = tokio::time::Instant::now();
+    let deadline = began.checked_add(bounds.left).unwrap_or(began);
+    'shrinking: while note.is_none() && steps < ctx.options.shrink_steps && tree.simplify() {
         loop {
+            if tokio::time::Instant::now() >= deadline {
+                note = Some(format!(
+                    "shrinking stopped: its time budget of {:?} ran out",
+                    bounds.budget
+                ));
+                break 'shrinking;
+            }
             steps += 1;
             offset += 1;
             let candidate = adapt(tree.current(), ctx);
-            let mut result = run_batch(ctx, offset, std::slice::from_ref(&candidate)).await?;
-            let judged = result.remove(0);
+            let until = tokio::time::Instant::now()
+                .checked_add(bounds.step_bound)
+                .map_or(deadline, |t| t.min(deadline));
+            let step = tokio::time::timeout_at(
+                until,
+                run_batch(ctx, offset, std::slice::from_ref(&candidate)),
+            );
+            let result = tokio::select! {
+                result = step => result,
+                () = bounds.interrupt.wait() => {
+                    note = Some("shrinking stopped: the run was interrupted".to_owned());
+                    break 'shrinking;
+                }
+            };
+            let judged = match result {
+                Err(_) if until < deadline => {
+                    let why = format!(
+                        "shrinking stopped: the target stopped answering (a step took longer than {:?})",
+                        bounds.step_bound
+                    );
+                    bounds.given_up = Some(why.clone());
+                    note = Some(why);
+                    break 'shrinking;
+                }
+                Err(_) => {
+                    note = Some(format!(
+                        "shrinking stopped: its time budget of {:?} ran out",
+                        bounds.budget
+                    ));
+                    break 'shrinking;
+                }
+                Ok(Err(e @ (FuzzError::Setup(_) | FuzzError::NoAnswer(_)))) => {
+                    let why = match &e {
+                        FuzzError::NoAnswer(t @ TargetError::Timeout { .. }) => {
+                            format!("shrinking stopped: the target stopped answering ({t})")
+                        }
+                        FuzzError::NoAnswer(t) => format!("shrinking stopped: {e}: {t}"),
+                        e => format!("shrinking stopped: {e}"),
+                    };
+                    bounds.given_up = Some(why.clone());
+                    note = Some(why);
+                    break 'shrinking;
+                }
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(mut result)) => result.remove(0),
+            };
+            if judged.timed_out {
+                let why = format!(
+                    "shrinking stopped: the target stopped answering ({})",
+                    judged.judgement.answer
+                );
+                bounds.given_up = Some(why.clone());
+                note = Some(why);
+                break 'shrinking;
+            }
             if !judged.judgement.verdict.conforms() {
                 best = (candidate, judged);
                 break;
@@ -408,6 +634,7 @@ async fn shrink(
             }
         }
     }
+    bounds.left = bounds.left.saturating_sub(began.elapsed());
     let (shrunk, judged) = best;
     Ok(FuzzFailure {
         original,
@@ -415,6 +642,7 @@ async fn shrink(
         judgement: judged.judgement,
         exchanges: judged.record.exchanges(),
         case_file: None,
+        note,
     })
 }
 
@@ -527,7 +755,7 @@ async fn run_batch(
     }
 
     // Send.
-    let semaphore = Semaphore::new(ctx.options.jobs.max(1));
+    let semaphore = Semaphore::new(ctx.options.jobs.clamp(1, Semaphore::MAX_PERMITS));
     let mut sends: FuturesUnordered<_> = cases
         .iter()
         .enumerate()
@@ -588,12 +816,7 @@ async fn run_batch(
         .zip(located)
         .map(|((i, account, post, item_count, result), mut found)| {
             let mut observed = match &result {
-                Ok(exchange) => Observed::answer(
-                    exchange.status,
-                    &exchange.body,
-                    ctx.options.schemas,
-                    item_count,
-                ),
+                Ok(exchange) => Observed::received(exchange, ctx.options.schemas, item_count),
                 Err(e) => Observed::no_answer(e.to_string()),
             };
             observed.folders = WATCHED
@@ -611,8 +834,10 @@ async fn run_batch(
                 Ok(_) => judge::judge(&cases[i], &observed, &tokens, &addresses),
                 Err(e) => unanswered(e),
             };
+            let timed_out = matches!(result, Err(TargetError::Timeout { .. }));
             Judged {
                 judgement,
+                timed_out,
                 record: Record {
                     account,
                     post,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{StateCheck, Verdict};
 use crate::case::{Expectation, ExpectedAnswer, FolderName, Role, StateKind};
+use crate::ews::ResponseCode;
 
 /// Where a draft or its copy can be, in a quirk reproduction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -130,6 +131,9 @@ pub struct QuirkRow {
     /// SendItem under test.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<QuirkExchange>,
+    /// For a row that stopped at a failed step (`error` or `skip`), why that step failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<SetupFailure>,
 }
 
 /// One HTTP exchange a row points at, as sent and as answered.
@@ -159,6 +163,116 @@ pub enum PreconditionStatus {
     Unknown,
 }
 
+/// Why a step made before the request under test failed: a rights check, or a step a scenario
+/// needs (creating its draft, looking into a folder). Only [`SetupFailure::Permission`] says
+/// that the delegate lacks a right; the others say nothing about rights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SetupFailure {
+    /// No answer: the server could not be reached, did not answer in time, or the connection
+    /// broke.
+    Transport,
+    /// HTTP 401 or 403 without an EWS permission error: the server did not accept the
+    /// credentials.
+    Authentication,
+    /// An HTTP redirect (3xx), which the harness does not follow.
+    Redirect,
+    /// An answer that is not an EWS response.
+    Malformed,
+    /// An EWS response code that refuses a right ([`PERMISSION_CODES`]).
+    Permission,
+    /// Another EWS error or SOAP Fault.
+    EwsError,
+}
+
+/// The response codes that mean the calling account lacks a right, as opposed to any other
+/// failure. The ResponseCode reference has `ErrorAccessDenied` for a calling account without
+/// the rights to the action, `ErrorSendAsDenied` for a sender without the right to send as (or
+/// on behalf of) the mailbox, and `ErrorCreateItemAccessDenied` for a caller without permission
+/// to create the item; "Handling delegation-related errors in EWS" has `ErrorNotDelegate` for a
+/// user with no delegate rights on the mailbox. The other `ErrorDelegate…` codes
+/// (`ErrorDelegateNoUser`, `ErrorDelegateValidationFailed`, `ErrorInvalidDelegatePermission`,
+/// …) are about managing delegates (AddDelegate, UpdateDelegate), which the harness never does,
+/// and `ErrorImpersonateUserDenied` and `ErrorImpersonationDenied` about impersonation, which
+/// the quirk does not use.
+///
+/// References:
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/responsecode>,
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/handling-delegation-related-errors-in-ews-in-exchange>
+pub const PERMISSION_CODES: [ResponseCode; 4] = [
+    ResponseCode::ErrorAccessDenied,
+    ResponseCode::ErrorSendAsDenied,
+    ResponseCode::ErrorCreateItemAccessDenied,
+    ResponseCode::ErrorNotDelegate,
+];
+
+impl SetupFailure {
+    /// Why a step failed, from what came back: `status` is the HTTP status (`None`: no answer
+    /// came), `ews` the answer read as EWS (`None`: it is not an EWS response; otherwise every
+    /// response code it carries, a SOAP Fault's included). `None` when the answer shows no
+    /// failure (a 2xx EWS answer with no error code).
+    pub fn classify(status: Option<u16>, ews: Option<&[ResponseCode]>) -> Option<Self> {
+        let Some(status) = status else {
+            return Some(Self::Transport);
+        };
+        let errors: Option<Vec<ResponseCode>> = ews.map(|codes| {
+            codes
+                .iter()
+                .copied()
+                .filter(|c| *c != ResponseCode::NoError)
+                .collect()
+        });
+        if errors
+            .iter()
+            .flatten()
+            .any(|c| PERMISSION_CODES.contains(c))
+        {
+            return Some(Self::Permission);
+        }
+        match (status, errors) {
+            (300..=399, _) => Some(Self::Redirect),
+            (401 | 403, _) => Some(Self::Authentication),
+            (_, None) => Some(Self::Malformed),
+            // An EWS answer with no error code is a failure only when the status says so.
+            (200..=299, Some(errors)) if errors.is_empty() => None,
+            (_, Some(_)) => Some(Self::EwsError),
+        }
+    }
+
+    /// One phrase for reports: what kind of failure, and what to check.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Transport => {
+                "no answer (the server could not be reached, did not answer in time, or the connection broke)"
+            }
+            Self::Authentication => {
+                "authentication failed (HTTP 401 or 403 without an EWS answer: check the account's credentials in the target file)"
+            }
+            Self::Redirect => {
+                "redirected (HTTP 3xx, not followed: set url to the EWS endpoint the server redirects to)"
+            }
+            Self::Malformed => "malformed answer (not an EWS response)",
+            Self::Permission => "permission error (the account lacks a right)",
+            Self::EwsError => "EWS error (not a permission error)",
+        }
+    }
+}
+
+/// How to grant `delegate` the rights the scenarios need on `principal`'s mailbox, in the
+/// Exchange Management Shell: Editor on Drafts and Sent Items, and SendOnBehalf.
+///
+/// References:
+/// <https://learn.microsoft.com/en-us/powershell/module/exchange/add-mailboxfolderpermission>,
+/// <https://learn.microsoft.com/en-us/powershell/module/exchange/set-mailbox>
+pub fn permission_advice(principal: &str, delegate: &str) -> String {
+    let (p, d) = (principal, delegate);
+    format!(
+        "  Add-MailboxFolderPermission -Identity {p}:\\Drafts -User {d} -AccessRights Editor\n  \
+         Add-MailboxFolderPermission -Identity \"{p}:\\Sent Items\" -User {d} -AccessRights Editor\n  \
+         Set-Mailbox -Identity {p} -GrantSendOnBehalfTo @{{Add=\"{d}\"}}"
+    )
+}
+
 /// One right the delegate needs on the principal's mailbox, and what the check found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Precondition {
@@ -166,9 +280,14 @@ pub struct Precondition {
     pub right: String,
     /// What the check found.
     pub status: PreconditionStatus,
-    /// For `missing` and `unknown`, the answer that decided it.
+    /// For `missing` and `unknown`, the answer that decided it, after what kind of failure it
+    /// was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `missing` and `unknown`, why the check failed; `missing` exactly when this is
+    /// [`SetupFailure::Permission`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<SetupFailure>,
 }
 
 /// The result of `ewsconf quirk`: one row per scenario.
@@ -182,6 +301,10 @@ pub struct QuirkReport {
     pub rows: Vec<QuirkRow>,
     /// The delegate's rights, as checked before the scenarios ran.
     pub preconditions: Vec<Precondition>,
+    /// How to grant the delegate its rights, given only when a scenario's step was refused with
+    /// a permission error ([`SetupFailure::Permission`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
 }
 
 impl QuirkReport {
@@ -227,6 +350,11 @@ impl QuirkReport {
                 });
                 out.push_str(&format!("- {}: {reason}{step}\n", r.scenario));
             }
+        }
+        if let Some(advice) = &self.advice {
+            out.push_str(&format!(
+                "\nA step was refused with a permission error: the delegate lacks rights on the principal's mailbox. Grant them, e.g. in the Exchange Management Shell:\n{advice}\n"
+            ));
         }
         let unknown = self.unknown_preconditions();
         if !unknown.is_empty() {
@@ -342,5 +470,58 @@ impl QuirkVerdict {
             Verdict::Quirk => QuirkVerdict::Reproduced,
             _ => QuirkVerdict::Different,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_permission_code_is_a_permission_error() {
+        use ResponseCode::*;
+        use SetupFailure as F;
+        type Case<'a> = (Option<u16>, Option<&'a [ResponseCode]>, Option<F>);
+        let cases: [Case; 12] = [
+            (None, None, Some(F::Transport)),
+            (Some(401), None, Some(F::Authentication)),
+            (Some(403), Some(&[]), Some(F::Authentication)),
+            (Some(302), None, Some(F::Redirect)),
+            (Some(301), Some(&[NoError]), Some(F::Redirect)),
+            (Some(200), None, Some(F::Malformed)),
+            (Some(500), None, Some(F::Malformed)),
+            (Some(200), Some(&[ErrorAccessDenied]), Some(F::Permission)),
+            // A permission error says more than the status it came with.
+            (
+                Some(401),
+                Some(&[NoError, ErrorSendAsDenied]),
+                Some(F::Permission),
+            ),
+            (Some(200), Some(&[ErrorFolderNotFound]), Some(F::EwsError)),
+            (Some(500), Some(&[]), Some(F::EwsError)),
+            (Some(200), Some(&[NoError]), None),
+        ];
+        for (status, ews, expected) in cases {
+            assert_eq!(
+                SetupFailure::classify(status, ews),
+                expected,
+                "{status:?} {ews:?}"
+            );
+        }
+        for code in PERMISSION_CODES {
+            assert_eq!(
+                SetupFailure::classify(Some(500), Some(&[code])),
+                Some(F::Permission)
+            );
+        }
+    }
+
+    #[test]
+    fn the_advice_names_both_accounts() {
+        let advice = permission_advice("boss@contoso.com", "helper@contoso.com");
+        assert!(advice.contains(
+            "Add-MailboxFolderPermission -Identity boss@contoso.com:\\Drafts -User helper@contoso.com -AccessRights Editor"
+        ));
+        assert!(advice.contains("-GrantSendOnBehalfTo @{Add=\"helper@contoso.com\"}"));
     }
 }

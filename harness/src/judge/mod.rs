@@ -2,7 +2,7 @@
 //! reasons. Pure functions: the runner observes, the judge decides.
 //!
 //! Some checks hold for every case whatever it expects, because the protocol demands them: the
-//! response is schema-valid, a 5xx carries a SOAP Fault, there is one response message per
+//! response is schema-valid, a SOAP answer comes as `text/xml`, a 5xx carries a SOAP Fault, there is one response message per
 //! ItemId (or one for the whole request, carrying a request-level error), and each message's
 //! ResponseClass agrees with its ResponseCode. A documented quirk never excuses those.
 //!
@@ -20,6 +20,7 @@ use crate::case::{
 };
 use crate::ews::{ResponseBody, ResponseClass, ResponseCode, ResponseEnvelope};
 use crate::schema::SchemaSet;
+use crate::target::Exchange;
 
 pub use report::Report;
 pub use verdict::{Finding, StateCheck, Verdict};
@@ -41,6 +42,8 @@ pub struct FoundItem {
 pub struct Observed {
     /// HTTP status.
     pub status: u16,
+    /// The answer's `Content-Type`.
+    pub content_type: ContentType,
     /// Whether the body looked like XML at all.
     pub is_xml: bool,
     /// Schema errors in the response body.
@@ -53,9 +56,49 @@ pub struct Observed {
     pub folders: BTreeMap<(Role, FolderName), Result<Vec<FoundItem>, String>>,
 }
 
+/// The `Content-Type` of an answer, as far as it was observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ContentType {
+    /// Only the body was observed ([`Observed::answer`]), so the header is not checked.
+    #[default]
+    Unknown,
+    /// The answer had no `Content-Type` header, or one that is not visible ASCII text.
+    Missing,
+    /// The header's value, as received.
+    Header(String),
+}
+
+impl ContentType {
+    /// Whether this names the media type `text/xml` (any parameters, any case).
+    pub fn is_text_xml(&self) -> bool {
+        match self {
+            Self::Header(value) => value
+                .split(';')
+                .next()
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("text/xml")),
+            Self::Unknown | Self::Missing => false,
+        }
+    }
+}
+
 impl Observed {
-    /// What came back for the request under test: validated against `schemas` and read, once.
-    /// `item_count` is how many ItemIds the request carried, when known.
+    /// What came back in `exchange`, the request under test: its status, `Content-Type` and
+    /// body, the body validated against `schemas` and read, once. `item_count` is how many
+    /// ItemIds the request carried, when known.
+    pub fn received(exchange: &Exchange, schemas: &SchemaSet, item_count: Option<usize>) -> Self {
+        Self {
+            content_type: exchange
+                .content_type
+                .clone()
+                .map_or(ContentType::Missing, ContentType::Header),
+            ..Self::answer(exchange.status, &exchange.body, schemas, item_count)
+        }
+    }
+
+    /// What came back for the request under test, when only its status and body are known
+    /// (its `Content-Type` is then [`ContentType::Unknown`] and not checked): validated against
+    /// `schemas` and read, once. `item_count` is how many ItemIds the request carried, when
+    /// known.
     pub fn answer(
         status: u16,
         body: &[u8],
@@ -74,6 +117,7 @@ impl Observed {
         };
         Self {
             status,
+            content_type: ContentType::Unknown,
             is_xml,
             schema_errors,
             envelope: envelope.map_err(|e| e.to_string()),
@@ -86,6 +130,7 @@ impl Observed {
     pub fn no_answer(why: String) -> Self {
         Self {
             status: 0,
+            content_type: ContentType::Unknown,
             is_xml: false,
             schema_errors: Vec::new(),
             envelope: Err(why),
@@ -224,6 +269,9 @@ pub fn protocol_findings(observed: &Observed) -> Vec<Finding> {
             shown.join("; "),
         ));
     }
+    if let Some(wrong) = content_type_finding(observed) {
+        out.push(wrong);
+    }
     let fault = matches!(&observed.envelope, Ok(e) if e.fault().is_some());
     if observed.status >= 500 && !fault {
         out.push(finding(
@@ -259,6 +307,40 @@ pub fn protocol_findings(observed: &Observed) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A SOAP answer, which is any 200 or 500 answer (SOAP 1.1, section 6.2: a successful answer is
+/// 2xx, a fault is 500) and any answer that reads as a SOAP envelope, must come as `text/xml`:
+/// "HTTP applications MUST use the media type "text/xml" according to RFC 2376 when including
+/// SOAP entity bodies in HTTP messages" (SOAP 1.1, section 6, "Using SOAP in HTTP",
+/// <https://www.w3.org/TR/2000/NOTE-SOAP-20000508/>). Exchange's EWS endpoint,
+/// a SOAP 1.1 WCF service, answers `text/xml; charset=utf-8`, the type it also demands of
+/// requests (its 415: "Cannot process the message because the content type
+/// 'text/xml;charset=utf-8' was not the expected type 'text/xml; charset=utf-8'", as quoted in
+/// <https://github.com/unwire/handsoap/pull/18>). Other answers (a 401 or a 415 page) are the
+/// HTTP layer's and may be of any type.
+fn content_type_finding(observed: &Observed) -> Option<Finding> {
+    let soap = matches!(observed.status, 200 | 500) || observed.envelope.is_ok();
+    let actual = match &observed.content_type {
+        ContentType::Unknown => return None,
+        _ if !soap || observed.content_type.is_text_xml() => return None,
+        ContentType::Missing => "no Content-Type".to_owned(),
+        ContentType::Header(value) => format!("Content-Type: {}", shown(value)),
+    };
+    Some(finding(
+        "content type",
+        "Content-Type: text/xml (SOAP 1.1, as Exchange sends it: text/xml; charset=utf-8)",
+        actual,
+    ))
+}
+
+/// `text` cut to 200 characters, for a report line.
+fn shown(text: &str) -> String {
+    const SHOWN: usize = 200;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 fn answer_findings(expect: &Expectation, observed: &Observed) -> Vec<Finding> {
@@ -582,9 +664,9 @@ fn holds_unwrapped(
     all_findings(expect, observed, &state).is_empty()
 }
 
-/// How many checks [`protocol_findings`] makes: schema, a 5xx carries a fault, one message per
-/// ItemId, and ResponseClass agrees with ResponseCode.
-pub const PROTOCOL_CHECKS: usize = 4;
+/// How many checks [`protocol_findings`] makes: schema, the Content-Type, a 5xx carries a fault,
+/// one message per ItemId, and ResponseClass agrees with ResponseCode.
+pub const PROTOCOL_CHECKS: usize = 5;
 
 /// True when the observation settles the case: the intended state holds, or the quirk's does,
 /// and each `lacks` sentence among them watches a place in `confirmed`, where the runner's

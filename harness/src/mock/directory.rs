@@ -159,10 +159,11 @@ impl Directory {
     /// ```
     pub fn load(path: &Path) -> Result<Self, DirectoryError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| DirectoryError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+        let text = crate::input::read_text(path, crate::limits::MAX_USERS_FILE_BYTES, "users file")
+            .map_err(|e| DirectoryError::Read {
+                path: shown.clone(),
+                source: e.into(),
+            })?;
         Self::parse(&shown, &text)
     }
 

@@ -5,6 +5,8 @@
 //! operations a client needs; the [`Profile`] decides whether Exchange's documented delegate
 //! quirks happen; the [`transport`] delivers sent mail and files DRs and NDRs.
 
+pub mod batch;
+pub mod conn;
 pub mod directory;
 pub mod folder;
 pub mod ids;
@@ -14,7 +16,8 @@ pub mod server;
 pub mod store;
 pub mod transport;
 
-pub use crate::limits::DEFAULT_MAX_BODY_BYTES;
+pub use crate::limits::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS_PER_REQUEST};
+pub use conn::ConnectionLimits;
 pub use directory::{Directory, DirectoryError, FolderPermission};
 pub use folder::MockFolder;
 pub use profile::{Defects, Profile, Quirk};

@@ -283,10 +283,12 @@ impl Session<'_> {
             Ok(SavedCopy::SentItems | SavedCopy::None) => Ok(None),
         };
         // Request-level errors answer once for the whole request (see `RequestErrorsOnce`).
-        if let Err(code) = target {
-            if once && answers_once(code) && !request.item_ids.is_empty() {
-                return vec![error(code)];
-            }
+        if let Err(code) = target
+            && once
+            && answers_once(code)
+            && !request.item_ids.is_empty()
+        {
+            return vec![error(code)];
         }
         let change_key_required = profile.follows(SendItemObservation::ChangeKeyRequired);
         let mut messages = Vec::new();
@@ -311,12 +313,12 @@ impl Session<'_> {
                 };
                 self.send(number, copy, true)
             });
-            if result.is_err() && defects.lose_draft_on_error {
-                if let BaseItemId::ItemId(item_id) = id {
-                    if let Ok(key) = ItemKey::decode(&item_id.id) {
-                        self.state.remove(key.number);
-                    }
-                }
+            if result.is_err()
+                && defects.lose_draft_on_error
+                && let BaseItemId::ItemId(item_id) = id
+                && let Ok(key) = ItemKey::decode(&item_id.id)
+            {
+                self.state.remove(key.number);
             }
             let message = result.unwrap_or_else(error);
             if defects.duplicate_messages {
@@ -376,10 +378,10 @@ impl Session<'_> {
         };
         // Only a folder the request names needs the caller's rights; the default copy stays in
         // the item's own mailbox as part of the send (SaveItemToFolder=true, no folder).
-        if let (Some(d), Some(_)) = (destination, copy.target) {
-            if self.permission(d) < FolderPermission::Author {
-                return Err(ResponseCode::ErrorAccessDenied);
-            }
+        if let (Some(d), Some(_)) = (destination, copy.target)
+            && self.permission(d) < FolderPermission::Author
+        {
+            return Err(ResponseCode::ErrorAccessDenied);
         }
         let profile = self.store.profile;
         let quirk_a = self.actor != owner

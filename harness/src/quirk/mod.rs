@@ -9,12 +9,14 @@
 
 use std::path::Path;
 
-use crate::case::{Case, CaseError, Role, parse_case};
-use crate::ews::{DistinguishedFolderName as Folder, Item, ResponseCode, SendItem};
+use crate::case::{Case, CaseError, Requirement, Role, parse_case};
+use crate::ews::{
+    DistinguishedFolderName as Folder, Item, ResponseBody, ResponseCode, ResponseEnvelope, SendItem,
+};
 use crate::judge::Verdict;
 use crate::judge::delegate_copy::{
     Precondition, PreconditionStatus, QuirkExchange, QuirkObservation, QuirkReport, QuirkRow,
-    QuirkVerdict,
+    QuirkVerdict, SetupFailure, permission_advice,
 };
 use crate::run::{ExchangeRecord, Interrupt, Outcome, RunError, RunOptions, RunSummary, Stage};
 use crate::target::calls::folder_of;
@@ -96,11 +98,45 @@ pub async fn delegate_copy(
     interrupt: &Interrupt,
 ) -> Result<RunSummary, QuirkError> {
     let scenarios = scenarios()?;
-    let preconditions = check_preconditions(target, &crate::run::new_marker()).await?;
-    let cases: Vec<Case> = scenarios.iter().map(|(_, c)| c.clone()).collect();
-    let mut summary = crate::run::run(target, &cases, options, interrupt, |_| {}).await?;
+    let probe_marker = crate::run::new_marker();
+    interrupt.in_use(&probe_marker);
+    // An interrupt during the checks leaves them unfinished; the run then starts no case.
+    let checked = tokio::select! {
+        checked = check_preconditions(target, &probe_marker) => Some(checked),
+        () = interrupt.wait() => None,
+    };
+    let run = match checked.unwrap_or(Ok(Vec::new())) {
+        Ok(preconditions) => {
+            let cases: Vec<Case> = scenarios.iter().map(|(_, c)| c.clone()).collect();
+            crate::run::run(target, &cases, options, interrupt, |_| {})
+                .await
+                .map(|summary| (summary, preconditions))
+                .map_err(QuirkError::from)
+        }
+        Err(e) => Err(e),
+    };
+    // The rights probe carries a marker of its own; what it sent is cleaned up like the run's.
+    let left = if options.keep {
+        crate::run::Leftovers::default()
+    } else {
+        crate::run::clean_up(
+            target,
+            &probe_marker,
+            interrupt.cleanup_budget(options.case_timeout),
+            interrupt,
+        )
+        .await
+    };
+    let (mut summary, preconditions) = run?;
+    if !left.is_clean() {
+        let mut note = crate::run::left_behind(&left);
+        note.id = "cleanup/rights-probe".into();
+        summary.outcomes.push(note);
+    }
     let mut report = table(&scenarios, &summary);
     report.preconditions = preconditions;
+    name_delegate_access_skips(&mut report);
+    report.advice = advice(target, &report);
     summary.quirk = Some(report);
     Ok(summary)
 }
@@ -124,6 +160,73 @@ fn reason(outcome: &Outcome) -> String {
         (None, v) if !outcome.findings.is_empty() => format!("{v}: {}", findings()),
         (None, v) => format!("{v}: no reason given"),
     }
+}
+
+/// Gives each row the runner skipped for want of delegate access the failure of the quirk's own
+/// check of the same rights (opening and creating in the principal's Drafts, as the runner's
+/// check does): the runner made no exchange for the row to rest on.
+fn name_delegate_access_skips(report: &mut QuirkReport) {
+    let prefix = format!("skip: requires {}:", Requirement::DelegateAccess.name());
+    let Some(failure) = report
+        .preconditions
+        .iter()
+        .filter(|p| p.right == READ_DRAFTS || p.right == CREATE_DRAFTS)
+        .find_map(|p| p.failure)
+    else {
+        return;
+    };
+    for row in &mut report.rows {
+        let Some(reason) = &mut row.reason else {
+            continue;
+        };
+        if row.failure.is_none() && row.exchange.is_none() && reason.starts_with(&prefix) {
+            row.failure = Some(failure);
+            reason.push_str(&format!(" [{}]", failure.describe()));
+        }
+    }
+}
+
+/// How to grant the delegate its rights, when a scenario's step was refused with a permission
+/// error; `None` for any other failure.
+fn advice(target: &Target, report: &QuirkReport) -> Option<String> {
+    let refused = report
+        .rows
+        .iter()
+        .any(|r| r.failure == Some(SetupFailure::Permission));
+    let principal = target.account(Role::Principal)?;
+    let delegate = target.account(Role::Delegate)?;
+    refused.then(|| permission_advice(&principal.address, &delegate.address))
+}
+
+/// Why the step an exchange records failed, from its status and answer; `None` when it shows
+/// no failure.
+fn failure_of_exchange(e: &QuirkExchange) -> Option<SetupFailure> {
+    let ews = e
+        .response
+        .as_deref()
+        .and_then(|body| ResponseEnvelope::parse(body.as_bytes()).ok())
+        .map(|envelope| match envelope.body {
+            ResponseBody::Fault(fault) => fault.response_code().into_iter().collect(),
+            ResponseBody::Response(r) => r
+                .response_messages
+                .iter()
+                .filter_map(|m| m.response_code)
+                .collect::<Vec<_>>(),
+        });
+    SetupFailure::classify(e.status, ews.as_deref())
+}
+
+/// Why a call failed: no answer, an answer that is not EWS (and its status), or the EWS code.
+fn failure_of_call(e: &CallError) -> SetupFailure {
+    let classified = if let CallError::Target(_) = e {
+        SetupFailure::classify(None, None)
+    } else if let CallError::NotEws { status, .. } = e {
+        SetupFailure::classify(Some(*status), None)
+    } else {
+        let codes: Vec<ResponseCode> = e.response_code().into_iter().collect();
+        SetupFailure::classify(Some(200), Some(&codes))
+    };
+    classified.unwrap_or(SetupFailure::EwsError)
 }
 
 /// The exchange a `different` row rests on: for an error, the last step made (the one that
@@ -168,6 +271,7 @@ pub fn table(scenarios: &[(&str, Case)], summary: &RunSummary) -> QuirkReport {
         reference: "SendItem operation reference, Remarks (delegate access)".into(),
         rows,
         preconditions: Vec::new(),
+        advice: None,
     }
 }
 
@@ -192,6 +296,12 @@ fn row(name: &str, case: &Case, outcome: &Outcome) -> QuirkRow {
     let observed = QuirkObservation::observed(&answer, &checks);
     let verdict = QuirkVerdict::of(outcome.verdict);
     let different = verdict == QuirkVerdict::Different;
+    let exchange = different.then(|| exchange_of(outcome)).flatten();
+    // A row that stopped at a step says why that step failed.
+    let failure = exchange
+        .as_ref()
+        .filter(|_| matches!(outcome.verdict, Verdict::Error | Verdict::Skip))
+        .and_then(failure_of_exchange);
     let difference = different.then(|| {
         format!(
             "documented: {}; intended: {}; observed: {}{}",
@@ -219,8 +329,12 @@ fn row(name: &str, case: &Case, outcome: &Outcome) -> QuirkRow {
         observed,
         verdict,
         difference,
-        reason: different.then(|| reason(outcome)),
-        exchange: different.then(|| exchange_of(outcome)).flatten(),
+        reason: different.then(|| match failure {
+            Some(f) => format!("{} [{}]", reason(outcome), f.describe()),
+            None => reason(outcome),
+        }),
+        exchange,
+        failure,
     }
 }
 
@@ -228,26 +342,32 @@ fn account(target: &Target, role: Role) -> Result<&Account, QuirkError> {
     target.account(role).ok_or(QuirkError::MissingAccount(role))
 }
 
-/// True when `e` is the target refusing a right, as opposed to no answer, an authentication
-/// failure or an answer that cannot be read.
-fn is_permission_error(e: &CallError) -> bool {
-    matches!(
-        e.response_code(),
-        Some(ResponseCode::ErrorAccessDenied | ResponseCode::ErrorSendAsDenied)
-    )
-}
-
-/// What a right's check found, from the check's result.
+/// What a right's check found, from the check's result: `missing` only when the target refused
+/// it with a permission error ([`SetupFailure::Permission`]); any other failure (no answer, an
+/// authentication failure, a redirect, an answer that is not EWS, another EWS error) leaves it
+/// `unknown`, and the reason names which.
 fn precondition(right: &str, result: Result<(), CallError>) -> Precondition {
-    let (status, reason) = match result {
-        Ok(()) => (PreconditionStatus::Held, None),
-        Err(e) if is_permission_error(&e) => (PreconditionStatus::Missing, Some(e.to_string())),
-        Err(e) => (PreconditionStatus::Unknown, Some(e.to_string())),
+    let (status, reason, failure) = match result {
+        Ok(()) => (PreconditionStatus::Held, None, None),
+        Err(e) => {
+            let failure = failure_of_call(&e);
+            let status = if failure == SetupFailure::Permission {
+                PreconditionStatus::Missing
+            } else {
+                PreconditionStatus::Unknown
+            };
+            (
+                status,
+                Some(format!("{}: {e}", failure.describe())),
+                Some(failure),
+            )
+        }
     };
     Precondition {
         right: right.to_owned(),
         status,
         reason,
+        failure,
     }
 }
 
@@ -259,10 +379,12 @@ const READ_SENT_ITEMS: &str = "read the principal's Sent Items";
 /// Checks the delegate's rights: read and create in the principal's Drafts, SendOnBehalf, and
 /// read the principal's Sent Items.
 ///
-/// A right the target refuses with a permission error (`ErrorAccessDenied`,
-/// `ErrorSendAsDenied`) is missing, and any missing right is [`QuirkError::Rights`], with how to
-/// grant it. A check that gets no answer, an authentication failure or an answer that cannot be
-/// read leaves its right unknown: it is returned, not fatal, and the scenarios show the rest.
+/// A right the target refuses with a permission error (one of
+/// [`PERMISSION_CODES`](crate::judge::delegate_copy::PERMISSION_CODES)) is missing, and any
+/// missing right is [`QuirkError::Rights`], with how to grant it. Any other failure (no answer,
+/// an authentication failure, a redirect, an answer that is not EWS, another EWS error) leaves
+/// its right unknown, with the kind of failure named: it is returned, not fatal, and the
+/// scenarios show the rest.
 pub async fn check_preconditions(
     target: &Target,
     marker: &str,
@@ -284,6 +406,7 @@ pub async fn check_preconditions(
                 right: SEND_ON_BEHALF.to_owned(),
                 status: PreconditionStatus::Unknown,
                 reason: Some(why),
+                failure: None,
             });
         }
         Ok(id) => {
@@ -328,17 +451,12 @@ pub async fn check_preconditions(
     if missing.is_empty() {
         return Ok(checked);
     }
-    let (p, d) = (&principal.address, &delegate.address);
     Err(QuirkError::Rights {
         missing: missing
             .iter()
             .map(|m| format!("  - {m}"))
             .collect::<Vec<_>>()
             .join("\n"),
-        how: format!(
-            "  Add-MailboxFolderPermission -Identity {p}:\\Drafts -User {d} -AccessRights Editor\n  \
-             Add-MailboxFolderPermission -Identity \"{p}:\\Sent Items\" -User {d} -AccessRights Editor\n  \
-             Set-Mailbox -Identity {p} -GrantSendOnBehalfTo @{{Add=\"{d}\"}}"
-        ),
+        how: permission_advice(&principal.address, &delegate.address),
     })
 }

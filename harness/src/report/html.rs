@@ -4,7 +4,9 @@
 //! `count-pass`), the conformance matrix by category, then one section per case: verdict,
 //! reference, findings, state checks, baseline diff and every exchange with its request and
 //! response re-indented for reading. Everything taken from the summary is HTML-escaped: responses
-//! come from the server under test and may be hostile.
+//! come from the server under test and may be hostile. The page stays linear in what the server
+//! sent: a body that would grow more than eight times when re-indented (deep or dense markup) is
+//! shown as received, and a body cut to the report limit is shown as kept, under its note.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -439,26 +441,59 @@ fn list(h: &mut String, whole: [&str; 2], item: [&str; 2], items: &[String]) {
     h.push_str(whole[1]);
 }
 
+/// The most a re-indented document may grow, as a multiple of its size (plus
+/// [`PRETTY_SLACK`] bytes). An ordinary EWS answer grows about three times; deeply nested or
+/// tiny elements would grow far more, so past this they are shown as received, escaped, which
+/// keeps the page linear in what the server sent.
+const PRETTY_GROWTH: usize = 8;
+/// Room a small document may take beyond [`PRETTY_GROWTH`] times its size.
+const PRETTY_SLACK: usize = 4096;
+
+/// Why a body is shown as received rather than re-indented.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unpretty {
+    /// There is nothing to show.
+    Empty,
+    /// It is not a well-formed XML document.
+    Malformed,
+    /// Re-indented it would outgrow [`PRETTY_GROWTH`] times its size.
+    TooLarge,
+}
+
 fn xml_block(h: &mut String, text: &str) {
-    match pretty_xml(text) {
-        Some(pretty) => {
-            let _ = writeln!(h, "<pre class=\"xml\">{pretty}</pre>");
-        }
-        None if text.is_empty() => h.push_str("<p class=\"muted\">Empty body.</p>\n"),
-        None => {
-            let _ = writeln!(
-                h,
-                "<p class=\"muted\">Not well-formed XML; shown as received.</p>\n<pre class=\"raw\">{}</pre>",
-                esc(text)
-            );
-        }
+    if let Some((kept, note)) = super::truncation(text) {
+        // Cut short, it is no longer a document: show what was kept as it came.
+        let _ = writeln!(
+            h,
+            "<p class=\"muted truncated\">{}</p>\n<pre class=\"raw\">{}</pre>",
+            esc(note),
+            esc(kept)
+        );
+        return;
     }
+    let why = match pretty_xml(text) {
+        Ok(pretty) => {
+            let _ = writeln!(h, "<pre class=\"xml\">{pretty}</pre>");
+            return;
+        }
+        Err(Unpretty::Empty) => {
+            h.push_str("<p class=\"muted\">Empty body.</p>\n");
+            return;
+        }
+        Err(Unpretty::Malformed) => "Not well-formed XML; shown as received.",
+        Err(Unpretty::TooLarge) => "Too much markup to re-indent; shown as received.",
+    };
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">{why}</p>\n<pre class=\"raw\">{}</pre>",
+        esc(text)
+    );
 }
 
 /// Re-indents well-formed XML for display, two spaces a level, as HTML with the markup tinted.
-/// `None` when `text` is not well-formed (or is empty), so the caller shows it raw. Every piece
-/// of source text in the result is escaped.
-pub(crate) fn pretty_xml(text: &str) -> Option<String> {
+/// An error when `text` is empty, not well-formed, or would grow more than [`PRETTY_GROWTH`]
+/// times, so the caller shows it raw. Every piece of source text in the result is escaped.
+pub(crate) fn pretty_xml(text: &str) -> Result<String, Unpretty> {
     #[derive(PartialEq)]
     enum Last {
         Nothing,
@@ -560,6 +595,10 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
         *last = Last::Text;
     }
 
+    if text.is_empty() {
+        return Err(Unpretty::Empty);
+    }
+    let budget = text.len().saturating_mul(PRETTY_GROWTH) + PRETTY_SLACK;
     let mut reader = Reader::from_str(text);
     let mut out = String::with_capacity(text.len() * 2);
     let mut depth = 0usize;
@@ -567,17 +606,22 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
     let mut elements = 0usize;
     let mut run: Vec<Piece<'_>> = Vec::new();
     loop {
-        let event = reader.read_event().ok()?;
+        if out.len() > budget {
+            return Err(Unpretty::TooLarge);
+        }
+        let event = reader.read_event().map_err(|_| Unpretty::Malformed)?;
         match event {
             Event::Text(t) => {
                 if depth == 0 && !t.trim().is_empty() {
                     // Text outside the root element: not a well-formed document.
-                    return None;
+                    return Err(Unpretty::Malformed);
                 }
                 run.push(Piece::Text(t.into_inner()));
                 continue;
             }
-            Event::GeneralRef(_) | Event::CData(_) if depth == 0 => return None,
+            Event::GeneralRef(_) | Event::CData(_) if depth == 0 => {
+                return Err(Unpretty::Malformed);
+            }
             _ => {}
         }
         match event {
@@ -594,13 +638,13 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
         last = match event {
             Event::Start(e) => {
                 newline(&mut out, depth);
-                tag(&mut out, &e, "&gt;")?;
+                tag(&mut out, &e, "&gt;").ok_or(Unpretty::Malformed)?;
                 depth += 1;
                 elements += 1;
                 Last::Open
             }
             Event::End(e) => {
-                depth = depth.checked_sub(1)?;
+                depth = depth.checked_sub(1).ok_or(Unpretty::Malformed)?;
                 if last == Last::Other {
                     newline(&mut out, depth);
                 }
@@ -609,7 +653,7 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
             }
             Event::Empty(e) => {
                 newline(&mut out, depth);
-                tag(&mut out, &e, "/&gt;")?;
+                tag(&mut out, &e, "/&gt;").ok_or(Unpretty::Malformed)?;
                 elements += 1;
                 Last::Other
             }
@@ -621,7 +665,14 @@ pub(crate) fn pretty_xml(text: &str) -> Option<String> {
             Event::Eof => break,
         };
     }
-    (depth == 0 && elements > 0).then_some(out)
+    if out.len() > budget {
+        return Err(Unpretty::TooLarge);
+    }
+    if depth == 0 && elements > 0 {
+        Ok(out)
+    } else {
+        Err(Unpretty::Malformed)
+    }
 }
 
 /// Escapes text for HTML element content and quoted attribute values. C0 controls (other than
@@ -1029,8 +1080,56 @@ mod tests {
             "<a x=\"1></a>",
             "<a x=1></a>",
         ] {
-            assert!(pretty_xml(bad).is_none(), "{bad:?}");
+            assert!(pretty_xml(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn markup_heavy_documents_stay_linear() {
+        // Under the report's cut, so only the pretty-printer's own bound applies.
+        for body in [
+            format!("{}{}", "<a>".repeat(60_000), "</a>".repeat(60_000)),
+            format!("<r>{}</r>", "<a/>".repeat(50_000)),
+            format!("<r>{}</r>", "<a b='1' c='2'/>".repeat(10_000)),
+        ] {
+            let mut h = String::new();
+            xml_block(&mut h, &body);
+            assert!(
+                h.len() <= PRETTY_GROWTH * body.len() + PRETTY_SLACK + 200,
+                "{} bytes became {}",
+                body.len(),
+                h.len()
+            );
+        }
+        let nested = format!("{}{}", "<a>".repeat(60_000), "</a>".repeat(60_000));
+        assert_eq!(pretty_xml(&nested), Err(Unpretty::TooLarge));
+        let mut h = String::new();
+        xml_block(&mut h, &nested);
+        assert!(h.contains("Too much markup to re-indent; shown as received."));
+    }
+
+    #[test]
+    fn ordinary_answers_are_still_re_indented() {
+        let summary = fixture::summary();
+        for e in summary.outcomes.iter().flat_map(|o| &o.exchanges) {
+            if let Ok(pretty) = pretty_xml(&e.request) {
+                assert!(pretty.len() <= PRETTY_GROWTH * e.request.len());
+            } else {
+                panic!("the request {} was not re-indented", e.request);
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_body_is_shown_as_kept_with_its_note() {
+        let mut h = String::new();
+        xml_block(
+            &mut h,
+            "<a><b>half\n… truncated: the answer was 9 bytes, the report keeps 7",
+        );
+        assert!(h.contains("… truncated: the answer was 9 bytes, the report keeps 7"));
+        assert!(h.contains("&lt;a&gt;&lt;b&gt;half"), "{h}");
+        assert!(!h.contains("Not well-formed"), "{h}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! `report.json`: the whole [`RunSummary`], pretty-printed, every exchange in full with its
-//! timing. Nothing is added or left out, so a tool reading it sees what the reporters saw.
+//! `report.json`: the whole [`RunSummary`], pretty-printed, every exchange with its timing.
+//! Nothing is added or left out, so a tool reading it sees what the reporters saw: through
+//! [`write_all`](super::write_all) that is the [prepared](super::prepare) summary, secrets
+//! redacted and each body cut past the report limit with a "… truncated" note.
 
 use crate::run::RunSummary;
 

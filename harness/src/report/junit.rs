@@ -112,6 +112,14 @@ fn test_case(o: &Outcome) -> TestCase {
         }
         let _ = writeln!(out, "changed from the baseline:\n{diff}");
     }
+    // Bodies stay in report.json and report.html; say here when those were cut short.
+    for e in &o.exchanges {
+        for body in std::iter::once(&e.request).chain(&e.response) {
+            if let Some((_, note)) = super::truncation(body) {
+                let _ = writeln!(out, "{}: {}", e.label(), note.trim_start());
+            }
+        }
+    }
     if !out.is_empty() {
         case.set_system_out(xml_text(&out));
     }

@@ -2,6 +2,11 @@
 //! nothing else. [`terminal`] prints progress and a summary, [`junit`] writes `junit.xml`,
 //! [`json`] writes `report.json`, [`html`] writes a self-contained `report.html`.
 //! [`write_all`] renders the three files and puts them in a report folder.
+//!
+//! Every reporter and the baselines render a [`prepared`] summary: every secret the process
+//! knows redacted ([`crate::secrets`]), and every text cut to
+//! [`REPORT_MAX_EXCHANGE_BYTES`] with a note saying
+//! so, so that a server's answer can neither leak a credential nor grow a report without bound.
 
 pub mod html;
 pub mod json;
@@ -11,12 +16,15 @@ pub mod terminal;
 #[cfg(test)]
 pub(crate) mod fixture;
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::limits::REPORT_MAX_EXCHANGE_BYTES;
 use crate::run::RunSummary;
+use crate::secrets::{self, Secrets};
 
 /// Name of the JUnit XML report in a report folder.
 pub const JUNIT_FILE: &str = "junit.xml";
@@ -70,13 +78,186 @@ pub enum ReportError {
     Quirk(#[source] serde_json::Error),
 }
 
+/// What a report or baseline shows of a text, beside its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// A request body.
+    Request,
+    /// A response body.
+    Response,
+    /// Anything else: reasons, findings, diffs.
+    Other,
+}
+
+impl Text {
+    fn what(self) -> &'static str {
+        match self {
+            Text::Request => "the request",
+            Text::Response => "the answer",
+            Text::Other => "the text",
+        }
+    }
+}
+
+/// Every text of `summary` that reaches a report, with its kind, as `&` or `&mut` references.
+/// Case ids, categories and tags come from case files and name files and anchors: they are
+/// left as they are.
+macro_rules! texts {
+    ($summary:expr $(, $m:tt)?) => {{
+        let s = $summary;
+        let mut out = Vec::new();
+        out.push((Text::Other, & $($m)? s.target));
+        if let Some(v) = & $($m)? s.server_version {
+            out.push((Text::Other, v));
+        }
+        for o in & $($m)? s.outcomes {
+            out.push((Text::Other, & $($m)? o.title));
+            out.push((Text::Other, & $($m)? o.reference));
+            if let Some(v) = & $($m)? o.reason {
+                out.push((Text::Other, v));
+            }
+            if let Some(v) = & $($m)? o.answer {
+                out.push((Text::Other, v));
+            }
+            if let Some(v) = & $($m)? o.changed {
+                out.push((Text::Other, v));
+            }
+            for f in & $($m)? o.findings {
+                out.push((Text::Other, & $($m)? f.check));
+                out.push((Text::Other, & $($m)? f.expected));
+                out.push((Text::Other, & $($m)? f.actual));
+            }
+            for c in (& $($m)? o.state).into_iter().chain(& $($m)? o.quirk_state) {
+                out.push((Text::Other, & $($m)? c.expectation));
+                out.push((Text::Other, & $($m)? c.observed));
+            }
+            for e in & $($m)? o.exchanges {
+                out.push((Text::Other, & $($m)? e.operation));
+                out.push((Text::Other, & $($m)? e.account));
+                out.push((Text::Request, & $($m)? e.request));
+                if let Some(v) = & $($m)? e.response {
+                    out.push((Text::Response, v));
+                }
+                for v in & $($m)? e.schema_errors {
+                    out.push((Text::Other, v));
+                }
+            }
+        }
+        if let Some(f) = & $($m)? s.fuzz {
+            for r in & $($m)? f.replays {
+                if let Some(v) = & $($m)? r.command {
+                    out.push((Text::Other, v));
+                }
+            }
+        }
+        if let Some(q) = & $($m)? s.quirk {
+            out.push((Text::Other, & $($m)? q.reference));
+            if let Some(v) = & $($m)? q.advice {
+                out.push((Text::Other, v));
+            }
+            for p in & $($m)? q.preconditions {
+                out.push((Text::Other, & $($m)? p.right));
+                if let Some(v) = & $($m)? p.reason {
+                    out.push((Text::Other, v));
+                }
+            }
+            for r in & $($m)? q.rows {
+                out.push((Text::Other, & $($m)? r.description));
+                out.push((Text::Request, & $($m)? r.request));
+                out.push((Text::Other, & $($m)? r.documented.response));
+                out.push((Text::Other, & $($m)? r.intended.response));
+                out.push((Text::Other, & $($m)? r.observed.response));
+                if let Some(v) = & $($m)? r.difference {
+                    out.push((Text::Other, v));
+                }
+                if let Some(v) = & $($m)? r.reason {
+                    out.push((Text::Other, v));
+                }
+                if let Some(e) = & $($m)? r.exchange {
+                    out.push((Text::Other, & $($m)? e.step));
+                    out.push((Text::Other, & $($m)? e.account));
+                    out.push((Text::Request, & $($m)? e.request));
+                    if let Some(v) = & $($m)? e.response {
+                        out.push((Text::Response, v));
+                    }
+                }
+            }
+        }
+        out
+    }};
+}
+
+/// What starts the note that ends a cut text.
+const TRUNCATED: &str = "\n… truncated: ";
+
+/// A text cut by [`prepare`], split into what was kept and the note
+/// (`… truncated: the answer was N bytes, the report keeps M`); `None` for a whole text.
+pub fn truncation(text: &str) -> Option<(&str, &str)> {
+    let at = text.rfind(TRUNCATED)?;
+    let (kept, note) = text.split_at(at);
+    (kept.len() <= REPORT_MAX_EXCHANGE_BYTES).then_some((kept, &note[1..]))
+}
+
+fn needs_cut(text: &str) -> bool {
+    text.len() > REPORT_MAX_EXCHANGE_BYTES && truncation(text).is_none()
+}
+
+/// Cuts `text` to [`REPORT_MAX_EXCHANGE_BYTES`] on a character boundary and appends the note.
+fn cut(text: &mut String, kind: Text) {
+    let total = text.len();
+    let mut keep = REPORT_MAX_EXCHANGE_BYTES;
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    text.truncate(keep);
+    text.push_str(&format!(
+        "{TRUNCATED}{} was {total} bytes, the report keeps {keep}",
+        kind.what()
+    ));
+}
+
+fn prepare_with(summary: &mut RunSummary, secrets: &Secrets) {
+    for (kind, text) in texts!(summary, mut) {
+        // Redact first: a cut through a secret would leave its first characters behind.
+        secrets.redact_in_place(text);
+        if needs_cut(text) {
+            cut(text, kind);
+        }
+    }
+}
+
+/// Makes `summary` fit to write, in place: every secret [installed](secrets::install)
+/// redacted, and every request body, response body and other text longer than
+/// [`REPORT_MAX_EXCHANGE_BYTES`] cut, ending in a note such as `… truncated: the answer was
+/// 52428800 bytes, the report keeps 262144`. Doing it once spares every writer a copy.
+pub fn prepare(summary: &mut RunSummary) {
+    prepare_with(summary, &secrets::installed());
+}
+
+/// `summary` as the reports and baselines show it (see [`prepare`]): borrowed when there is
+/// nothing to redact or cut.
+pub fn prepared(summary: &RunSummary) -> Cow<'_, RunSummary> {
+    let secrets = secrets::installed();
+    let dirty = texts!(summary)
+        .into_iter()
+        .any(|(_, t)| needs_cut(t) || secrets.found_in(t));
+    if dirty {
+        let mut owned = summary.clone();
+        prepare_with(&mut owned, &secrets);
+        Cow::Owned(owned)
+    } else {
+        Cow::Borrowed(summary)
+    }
+}
+
 /// Renders `junit.xml`, `report.json` and `report.html` for `summary` and writes them into `dir`,
-/// creating it if missing.
+/// creating it if missing. What they show is [`prepared`]: secrets redacted, texts bounded.
 ///
 /// All three are rendered before any is written. Each file is written to a temporary name in
 /// `dir` and then renamed over the final name, so a reader never sees a half-written report and
 /// a failed write leaves the previous file as it was.
 pub fn write_all(summary: &RunSummary, dir: &Path) -> Result<ReportPaths, ReportError> {
+    let summary = &*prepared(summary);
     let junit = junit::render(summary).map_err(ReportError::Junit)?;
     let json = json::render(summary).map_err(ReportError::Json)?;
     let html = html::render(summary);
@@ -181,6 +362,92 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["junit.xml", "report.html", "report.json"]);
+    }
+
+    #[test]
+    fn prepare_cuts_long_bodies_once_and_says_so() {
+        let mut summary = fixture::summary();
+        let big = format!("<a>{}</a>", "x".repeat(3 * 1024 * 1024));
+        summary.outcomes[0].exchanges[0].response = Some(big.clone());
+        summary.outcomes[0].exchanges[0].request = "é".repeat(REPORT_MAX_EXCHANGE_BYTES);
+
+        let once = prepared(&summary).into_owned();
+        let mut twice = once.clone();
+        prepare(&mut twice);
+
+        assert_eq!(once, twice, "a second pass changes nothing");
+        let response = once.outcomes[0].exchanges[0].response.as_deref().unwrap();
+        let (kept, note) = truncation(response).unwrap();
+        assert_eq!(kept, &big[..REPORT_MAX_EXCHANGE_BYTES]);
+        assert_eq!(
+            note,
+            format!(
+                "… truncated: the answer was {} bytes, the report keeps {REPORT_MAX_EXCHANGE_BYTES}",
+                big.len()
+            )
+        );
+        // Cut on a character boundary: 'é' is two bytes.
+        let request = &once.outcomes[0].exchanges[0].request;
+        let (kept, note) = truncation(request).unwrap();
+        assert_eq!(kept.len(), REPORT_MAX_EXCHANGE_BYTES);
+        assert!(note.starts_with("… truncated: the request was"), "{note}");
+        // Everything short is untouched.
+        assert_eq!(once.outcomes[1], summary.outcomes[1]);
+        assert!(matches!(prepared(&once), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn every_report_of_a_huge_answer_stays_bounded_and_says_truncated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut summary = fixture::summary();
+        // Deeply nested markup, the worst case for the HTML pretty-printer.
+        let body = "<a>".repeat(4 * 1024 * 1024 / 3);
+        summary.outcomes[0].exchanges[0].response = Some(body);
+
+        let paths = write_all(&summary, tmp.path()).unwrap();
+
+        let bound = 2 * REPORT_MAX_EXCHANGE_BYTES * 6 + 512 * 1024;
+        for (path, needle) in [
+            (&paths.json, "… truncated: the answer was 4194303 bytes"),
+            (&paths.html, "… truncated: the answer was 4194303 bytes"),
+            (&paths.junit, "… truncated: the answer was 4194303 bytes"),
+        ] {
+            let text = fs::read_to_string(path).unwrap();
+            assert!(
+                text.len() < bound,
+                "{}: {} bytes",
+                path.display(),
+                text.len()
+            );
+            assert!(text.contains(needle), "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn installed_secrets_never_reach_a_report() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = "report-unit-canary-9d2f";
+        crate::secrets::install(Secrets::from_values([secret]));
+        let mut summary = fixture::summary();
+        summary.outcomes[0].exchanges[0].response = Some(format!(
+            "<a p=\"{secret}\" q=\"{}\">report-unit-canary%2D9d2f</a>",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret)
+        ));
+        summary.outcomes[0].reason = Some(format!("the server said {secret}"));
+
+        let paths = write_all(&summary, tmp.path()).unwrap();
+
+        for path in [&paths.json, &paths.html, &paths.junit] {
+            let text = fs::read_to_string(path).unwrap();
+            assert!(!text.contains("report-unit-canary"), "{}", path.display());
+            assert!(
+                !text.contains("cmVwb3J0LXVuaXQtY2FuYXJ5"),
+                "{}",
+                path.display()
+            );
+        }
+        let json = fs::read_to_string(&paths.json).unwrap();
+        assert!(json.contains("the server said SECRET"), "{json}");
     }
 
     #[test]

@@ -148,9 +148,14 @@ async fn attempt(
     let (post, item_count) = build_request(ctx, case, client, &items).await?;
     let exchange = send_with_retry(client, &sender.auth, post)
         .await
-        .map_err(|e| Stop::Error(format!("the request under test got no response: {e}")))?;
+        .map_err(|e| {
+            Stop::Error(match e {
+                TargetError::TooLarge { .. } => format!("the request under test: {e}"),
+                e => format!("the request under test got no response: {e}"),
+            })
+        })?;
     client.record(&sender.address, &exchange);
-    let mut observed = Observed::answer(exchange.status, &exchange.body, ctx.schemas, item_count);
+    let mut observed = Observed::received(&exchange, ctx.schemas, item_count);
     *under_test = Some(UnderTest {
         index: log.lock().unwrap_or_else(|e| e.into_inner()).len() - 1,
         schema_errors: observed.schema_errors.clone(),
@@ -183,8 +188,8 @@ async fn attempt(
     Ok(judgement)
 }
 
-/// Looks repeated until a deadline: the first pause 50 ms, each next one twice as long, up to a
-/// second. What is waited for (a delivery, a filed copy) arrives some time after the request,
+/// Looks repeated until a deadline: the first pause 50 ms, each next one twice as long, up to
+/// half a second. What is waited for (a delivery, a filed copy) arrives some time after the request,
 /// and a longer pause mostly adds to that wait.
 struct Polling {
     started: Instant,
@@ -193,7 +198,7 @@ struct Polling {
 }
 
 impl Polling {
-    const MAX_PAUSE: Duration = Duration::from_secs(1);
+    const MAX_PAUSE: Duration = Duration::from_millis(500);
 
     fn new(timeout: Duration) -> Self {
         let started = Instant::now();

@@ -8,6 +8,7 @@ pub mod outcome;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::case::{Case, FolderName, Requirement, Role};
-use crate::ews::{DistinguishedFolderName, FindItem, Item, RequestHeaders};
+use crate::ews::{DistinguishedFolderName, FindItem, Item, RequestHeaders, ResponseCode};
 use crate::schema::SchemaSet;
 use crate::target::calls::folder_of;
 use crate::target::{CallError, Target, TargetError};
@@ -41,11 +42,26 @@ pub struct RunOptions {
     pub schemas: &'static SchemaSet,
 }
 
-/// Stops a run early (Ctrl-C): cases not yet started end as `error`, and cleanup still runs.
+impl RunOptions {
+    /// Cases in flight at once unless told otherwise. A case spends most of its time waiting
+    /// for mail to arrive, so the number suits a server's delivery time, not the cores; the
+    /// client keeps each account's requests in flight under the server's own limit
+    /// ([`crate::target::gate`]).
+    pub const DEFAULT_JOBS: usize = 32;
+}
+
+/// How long cleanup may take once the run was interrupted: long enough for a few FindItem and
+/// DeleteItem calls, short enough that whoever stopped the run is not kept waiting.
+pub const CLEANUP_AFTER_INTERRUPT: Duration = Duration::from_secs(10);
+
+/// Stops a run early (SIGINT, SIGTERM): cases not yet started end as `error`, running ones are
+/// cancelled, and cleanup still runs, within [`CLEANUP_AFTER_INTERRUPT`]. It also keeps what
+/// cleanup knows to be still on the server, for whoever has to stop the process at once.
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
     flag: Arc<AtomicBool>,
     notify: Arc<Notify>,
+    left: Arc<Mutex<Leftovers>>,
 }
 
 impl Interrupt {
@@ -55,9 +71,124 @@ impl Interrupt {
         self.notify.notify_waiters();
     }
 
-    fn triggered(&self) -> bool {
+    /// True once [`Interrupt::trigger`] was called.
+    pub fn triggered(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
+
+    /// Resolves once the run is asked to stop (at once if it already was).
+    pub async fn wait(&self) {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the flag is read, so a trigger in between is not missed.
+        notified.as_mut().enable();
+        if self.triggered() {
+            return;
+        }
+        notified.await;
+    }
+
+    /// What is known to be still on the server: the run markers in use, and the items cleanup
+    /// found and has not deleted (yet).
+    pub fn left_on_server(&self) -> Leftovers {
+        self.leftovers().clone()
+    }
+
+    /// The longest cleanup may take: `normal`, or at most [`CLEANUP_AFTER_INTERRUPT`] once the
+    /// run was interrupted.
+    pub fn cleanup_budget(&self, normal: Duration) -> Duration {
+        if self.triggered() {
+            normal.min(CLEANUP_AFTER_INTERRUPT)
+        } else {
+            normal
+        }
+    }
+
+    /// Notes that items carrying `marker` may be on the server until cleanup removes them.
+    pub fn in_use(&self, marker: &str) {
+        let mut left = self.leftovers();
+        if !left.markers.iter().any(|m| m == marker) {
+            left.markers.push(marker.to_owned());
+        }
+    }
+
+    fn leftovers(&self) -> std::sync::MutexGuard<'_, Leftovers> {
+        self.left.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a run may have left on the server.
+#[derive(Debug, Clone, Default)]
+pub struct Leftovers {
+    /// The run markers: every item the runs created carries one in its subject.
+    pub markers: Vec<String>,
+    /// Items cleanup found and did not delete.
+    pub items: Vec<LeftItem>,
+    /// Folders cleanup did not search (it ran out of time, or the target stopped answering).
+    pub unsearched: usize,
+    /// Why cleanup stopped before it was done, if it did.
+    pub stopped: Option<String>,
+}
+
+impl Leftovers {
+    /// True when cleanup ran to the end and left nothing.
+    pub fn is_clean(&self) -> bool {
+        self.items.is_empty() && self.unsearched == 0 && self.stopped.is_none()
+    }
+
+    /// One line: how many items are left, and how to find the rest.
+    pub fn summary(&self) -> String {
+        let mut line = format!(
+            "{} item{} left on the server",
+            self.items.len(),
+            if self.items.len() == 1 { "" } else { "s" }
+        );
+        if self.unsearched > 0 {
+            line.push_str(&format!(
+                ", {} folder{} not searched",
+                self.unsearched,
+                if self.unsearched == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(why) = &self.stopped {
+            line.push_str(&format!(" ({why})"));
+        }
+        if !self.markers.is_empty() {
+            line.push_str(&format!(
+                "; every item the run created carries {} in its subject",
+                self.markers.join(" or ")
+            ));
+        }
+        line
+    }
+}
+
+impl std::fmt::Display for Leftovers {
+    /// The summary line, then one line per item left.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.summary())?;
+        for item in &self.items {
+            writeln!(
+                f,
+                "  {} {}: {:?} (ItemId {})",
+                item.account, item.folder, item.subject, item.id
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An item cleanup found and has not deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftItem {
+    /// The mailbox it is in.
+    pub account: String,
+    /// The folder it is in.
+    pub folder: FolderName,
+    /// Its subject.
+    pub subject: String,
+    /// Its `ItemId`.
+    pub id: String,
 }
 
 /// Why a run could not start at all.
@@ -111,7 +242,13 @@ pub async fn run(
     let started = Instant::now();
     let started_at = crate::clock::format_time(crate::clock::now());
     let marker = new_marker();
-    let (unmet, server_version_info) = probe(target, &marker).await?;
+    interrupt.in_use(&marker);
+    // The probe creates and deletes a draft; an interrupt during it leaves the cases unstarted.
+    let probed = tokio::select! {
+        probed = probe(target, &marker) => Some(probed?),
+        () = interrupt.wait() => None,
+    };
+    let (unmet, server_version_info) = probed.unwrap_or_default();
     let server_version = server_version_info.as_ref().map(ToString::to_string);
     let context = case_run::RunContext {
         target,
@@ -120,34 +257,49 @@ pub async fn run(
         unmet: &unmet,
         server_version: server_version_info.as_ref(),
     };
-    let semaphore = Semaphore::new(options.jobs.max(1));
+    let semaphore = Semaphore::new(options.jobs.clamp(1, Semaphore::MAX_PERMITS));
     let mut outcomes: Vec<Option<Outcome>> = vec![None; cases.len()];
     {
         let context = &context;
         let semaphore = &semaphore;
         let mut running: FuturesUnordered<_> = cases
-            .iter().enumerate().map(|(i, case)| async move {
-            let _permit = semaphore.acquire().await;
-            if interrupt.triggered() {
-                return (i, interrupted(case, "the run was interrupted before this case started"));
-            }
-            let outcome = tokio::select! {
-                o = tokio::time::timeout(options.case_timeout, case_run::run_case(context, case)) => match o {
-                    Ok(o) => o,
-                    Err(_) => interrupted(case, &format!("the case did not finish within {:?}", options.case_timeout)),
-                },
-                _ = interrupt.notify.notified() => interrupted(case, "the run was interrupted"),
-            };
-            (i, outcome)
-        })
-        .collect();
+            .iter()
+            .enumerate()
+            .map(|(i, case)| async move {
+                let _permit = semaphore.acquire().await;
+                if interrupt.triggered() {
+                    return (
+                        i,
+                        interrupted(case, "the run was interrupted before this case started"),
+                    );
+                }
+                let outcome = tokio::select! {
+                    o = tokio::time::timeout(options.case_timeout, case_run::run_case(context, case)) => match o {
+                        Ok(o) => o,
+                        Err(_) => interrupted(case, &format!("the case did not finish within {:?}", options.case_timeout)),
+                    },
+                    () = interrupt.wait() => interrupted(case, "the run was interrupted"),
+                };
+                (i, outcome)
+            })
+            .collect();
         while let Some((i, outcome)) = running.next().await {
             on_outcome(&outcome);
             outcomes[i] = Some(outcome);
         }
     }
+    let mut outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
     if !options.keep {
-        clean_up(target, &marker).await;
+        let left = clean_up(
+            target,
+            &marker,
+            interrupt.cleanup_budget(options.case_timeout),
+            interrupt,
+        )
+        .await;
+        if !left.is_clean() {
+            outcomes.push(left_behind(&left));
+        }
     }
     Ok(RunSummary {
         run_id: run_id(&started_at, marker_tail(&marker)),
@@ -155,10 +307,42 @@ pub async fn run(
         server_version,
         started: started_at,
         elapsed: started.elapsed(),
-        outcomes: outcomes.into_iter().flatten().collect(),
+        outcomes,
         fuzz: None,
         quirk: None,
     })
+}
+
+/// The outcome that puts what cleanup left on the server into the reports, as an `error`.
+pub fn left_behind(left: &Leftovers) -> Outcome {
+    harness_error(
+        "cleanup",
+        "Everything the run created is deleted",
+        "README: everything the run created is deleted at the end",
+        left.to_string().trim_end().to_owned(),
+    )
+}
+
+/// An `error` outcome about the run itself rather than a case (cleanup, a fuzz run that
+/// stopped early); its category is the first part of `id`.
+pub fn harness_error(id: &str, title: &str, reference: &str, reason: String) -> Outcome {
+    let category = id.split('/').next().unwrap_or(id);
+    Outcome {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        category: category.to_owned(),
+        tags: vec![category.to_owned()],
+        reference: reference.to_owned(),
+        verdict: Verdict::Error,
+        reason: Some(reason),
+        findings: Vec::new(),
+        exchanges: Vec::new(),
+        state: Vec::new(),
+        quirk_state: Vec::new(),
+        answer: None,
+        elapsed_ms: 0.0,
+        changed: None,
+    }
 }
 
 fn interrupted(case: &Case, why: &str) -> Outcome {
@@ -277,25 +461,133 @@ async fn delegate_access(
     Ok(())
 }
 
-/// Deletes every item carrying the run's marker, in every folder of every account.
-pub(crate) async fn clean_up(target: &Target, marker: &str) {
-    for account in target.accounts.values() {
-        for folder in FolderName::ALL {
-            let Ok(found) = target
-                .client
-                .find(
-                    account,
-                    folder_of(&account.address, folder.distinguished()),
-                    marker,
-                )
-                .await
-            else {
-                continue;
-            };
-            let ids: Vec<_> = found.into_iter().filter_map(|i| i.item_id).collect();
-            if !ids.is_empty() {
-                let _ = target.client.delete(account, ids).await;
+/// Searches at once during cleanup.
+const CLEANUP_SEARCHES: usize = 4;
+
+/// Deletes every item carrying the run's marker, in every folder of every account, within
+/// `budget`. It stops early when the target stops answering (a search or a delete times out):
+/// every further call would wait as long. What it found and could not delete, and the folders it
+/// did not search, are kept in `interrupt` as they change, and returned.
+pub async fn clean_up(
+    target: &Target,
+    marker: &str,
+    budget: Duration,
+    interrupt: &Interrupt,
+) -> Leftovers {
+    let places: Vec<(&crate::target::Account, FolderName)> = target
+        .accounts
+        .values()
+        .flat_map(|account| FolderName::ALL.into_iter().map(move |f| (account, f)))
+        .collect();
+    {
+        let mut left = interrupt.leftovers();
+        left.unsearched += places.len();
+        left.stopped = None;
+    }
+    let deadline = tokio::time::Instant::now()
+        .checked_add(budget)
+        .unwrap_or_else(|| tokio::time::Instant::now() + CLEANUP_AFTER_INTERRUPT);
+    let work = async {
+        let mut searches = futures_util::stream::iter(places)
+            .map(|(account, folder)| clean_folder(target, account, folder, marker, interrupt))
+            .buffer_unordered(CLEANUP_SEARCHES);
+        while let Some(result) = searches.next().await {
+            if let Err(TargetError::Timeout { after, .. }) = result {
+                return Some(format!(
+                    "cleanup stopped: the target stopped answering (no answer within {after:?})"
+                ));
             }
         }
+        None
+    };
+    let stopped = match tokio::time::timeout_at(deadline, work).await {
+        Ok(stopped) => stopped,
+        Err(_) => Some(format!(
+            "cleanup stopped: it did not finish within {budget:?}"
+        )),
+    };
+    let mut left = interrupt.leftovers();
+    left.stopped = stopped;
+    Leftovers {
+        markers: vec![marker.to_owned()],
+        items: left
+            .items
+            .iter()
+            .filter(|i| i.subject.contains(marker))
+            .cloned()
+            .collect(),
+        unsearched: left.unsearched,
+        stopped: left.stopped.clone(),
+    }
+}
+
+/// Finds and deletes the items carrying `marker` in one folder, keeping `interrupt`'s list of
+/// what is left up to date. A search or delete that fails for any other reason than a timeout
+/// leaves the items listed and cleanup goes on.
+async fn clean_folder(
+    target: &Target,
+    account: &crate::target::Account,
+    folder: FolderName,
+    marker: &str,
+    interrupt: &Interrupt,
+) -> Result<(), TargetError> {
+    let found = target
+        .client
+        .find(
+            account,
+            folder_of(&account.address, folder.distinguished()),
+            marker,
+        )
+        .await;
+    let found = match found {
+        Ok(found) => found,
+        Err(CallError::Target(e @ TargetError::Timeout { .. })) => return Err(e),
+        Err(_) => {
+            interrupt.leftovers().unsearched -= 1;
+            return Ok(());
+        }
+    };
+    let mut ids = Vec::new();
+    {
+        let mut left = interrupt.leftovers();
+        left.unsearched -= 1;
+        for item in found {
+            if let Some(id) = item.item_id {
+                left.items.push(LeftItem {
+                    account: account.address.clone(),
+                    folder,
+                    subject: item.subject.unwrap_or_default(),
+                    id: id.id.clone(),
+                });
+                ids.push(id);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let gone: Vec<String> = ids.iter().map(|i| i.id.clone()).collect();
+    match target.client.delete(account, ids).await {
+        Ok(messages) => {
+            // Gone: deleted now, or already (a copy deleted with its original).
+            let deleted: Vec<&String> = gone
+                .iter()
+                .zip(&messages)
+                .filter(|(_, m)| {
+                    matches!(
+                        m.response_code,
+                        Some(ResponseCode::NoError | ResponseCode::ErrorItemNotFound)
+                    )
+                })
+                .map(|(id, _)| id)
+                .collect();
+            interrupt
+                .leftovers()
+                .items
+                .retain(|i| !deleted.contains(&&i.id));
+            Ok(())
+        }
+        Err(CallError::Target(e @ TargetError::Timeout { .. })) => Err(e),
+        Err(_) => Ok(()),
     }
 }

@@ -74,6 +74,13 @@ pub enum XmlErrorKind {
     TooDeep,
     /// Has a DOCTYPE (or other markup declaration); SOAP forbids DTDs.
     Doctype,
+    /// An element has more attributes than
+    /// [`Limits::max_attributes`](super::Limits::max_attributes); not parsed.
+    TooManyAttributes,
+    /// An element has more namespace declarations than
+    /// [`Limits::max_namespace_declarations`](super::Limits::max_namespace_declarations); not
+    /// parsed.
+    TooManyNamespaces,
     /// Not well-formed XML (including invalid UTF-8 and undeclared namespace prefixes).
     NotWellFormed,
     /// Well-formed but not valid against the schema set.
@@ -88,6 +95,8 @@ impl fmt::Display for XmlErrorKind {
             Self::TooLarge => "too large",
             Self::TooDeep => "too deep",
             Self::Doctype => "doctype",
+            Self::TooManyAttributes => "too many attributes",
+            Self::TooManyNamespaces => "too many namespace declarations",
             Self::NotWellFormed => "not well-formed",
             Self::Schema => "schema",
             Self::Internal => "internal",

@@ -8,8 +8,7 @@
 //! a slow file nor a slow reader of the output makes results pile up in memory.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
@@ -311,32 +310,12 @@ where
     })
 }
 
-/// Reads and validates one file, reusing `buffer` for its bytes.
+/// Reads and validates one file, reusing `buffer` for its bytes. Only a regular file is read,
+/// and no more than the set's size limit of it (see [`crate::input`]).
 fn check_file(path: &Path, schemas: &SchemaSet, buffer: &mut Vec<u8>) -> FileOutcome {
     let limit = schemas.limits().max_bytes;
-    let too_large = |len: u64| len > limit as u64;
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) => {
-            // A file one may not open can still be seen to be too large, which is reported
-            // first.
-            return match std::fs::metadata(path) {
-                Ok(meta) if too_large(meta.len()) => FileOutcome::TooLarge { limit },
-                _ => FileOutcome::Unreadable(e),
-            };
-        }
-    };
-    let len = match file.metadata() {
-        Ok(meta) if too_large(meta.len()) => return FileOutcome::TooLarge { limit },
-        Ok(meta) => usize::try_from(meta.len()).unwrap_or(0),
-        Err(_) => 0,
-    };
-    buffer.clear();
-    // Room for the whole file and the read that finds its end. `Take` keeps std's
-    // `File::read_to_end` from looking up the size and position again (two more system calls).
-    buffer.reserve(len.saturating_add(1));
-    let outcome = match (&file).take(u64::MAX).read_to_end(buffer) {
-        Ok(_) => {
+    let outcome = match crate::input::read_into(path, limit as u64, buffer) {
+        Ok(()) => {
             let validation = schemas.validate(buffer);
             if validation.is_valid() {
                 FileOutcome::Valid
@@ -344,7 +323,8 @@ fn check_file(path: &Path, schemas: &SchemaSet, buffer: &mut Vec<u8>) -> FileOut
                 FileOutcome::Invalid(validation.errors)
             }
         }
-        Err(e) => FileOutcome::Unreadable(e),
+        Err(crate::input::Problem::TooLarge { .. }) => FileOutcome::TooLarge { limit },
+        Err(problem) => FileOutcome::Unreadable(problem.into()),
     };
     if buffer.capacity() > KEEP_BUFFER_BYTES {
         *buffer = Vec::new();

@@ -1,4 +1,4 @@
-//! Credentials: HTTP Basic and Bearer tokens, with secrets that never print.
+//! Credentials: HTTP Basic, Bearer tokens and NTLM, with secrets that never print.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -47,6 +47,14 @@ pub enum Auth {
         /// The access token.
         token: Secret,
     },
+    /// NTLMv2 with a channel binding (Exchange Server's Windows authentication): the client
+    /// logs connections in (see [`super::ntlm`]), so no request carries a fixed header.
+    Ntlm {
+        /// `DOMAIN\user` or `user@domain`.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
 }
 
 impl Auth {
@@ -58,7 +66,8 @@ impl Auth {
         }
     }
 
-    /// The `Authorization` header's value.
+    /// The `Authorization` header's value; empty for NTLM, whose messages belong to a
+    /// connection.
     pub fn header_value(&self) -> String {
         match self {
             Auth::Basic { username, password } => {
@@ -68,6 +77,22 @@ impl Auth {
                 )
             }
             Auth::Bearer { token } => format!("Bearer {}", token.expose()),
+            // NTLM messages are made per connection, never from the credentials alone.
+            Auth::Ntlm { .. } => String::new(),
+        }
+    }
+
+    /// Who the server counts a request against, for per-account limits: the user name, or for a
+    /// token a digest of it (never the token itself).
+    pub fn identity(&self) -> String {
+        match self {
+            Auth::Basic { username, .. } | Auth::Ntlm { username, .. } => username.clone(),
+            Auth::Bearer { token } => {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                token.expose().hash(&mut hasher);
+                format!("bearer:{:016x}", hasher.finish())
+            }
         }
     }
 
@@ -76,6 +101,7 @@ impl Auth {
         match self {
             Auth::Basic { password, .. } => vec![password.expose()],
             Auth::Bearer { token } => vec![token.expose()],
+            Auth::Ntlm { password, .. } => vec![password.expose()],
         }
     }
 }
@@ -92,6 +118,13 @@ mod tests {
             token: Secret::new("canary-token-42"),
         };
         assert!(!format!("{token:?}").contains("canary"));
+        let ntlm = Auth::Ntlm {
+            username: "CONTOSO\\boss".into(),
+            password: Secret::new("canary-password-43"),
+        };
+        assert!(!format!("{ntlm:?}").contains("canary"));
+        assert_eq!(ntlm.identity(), "CONTOSO\\boss");
+        assert_eq!(ntlm.secrets(), ["canary-password-43"]);
         assert_eq!(token.header_value(), "Bearer canary-token-42");
         assert_eq!(
             Auth::basic("a", "b").header_value(),

@@ -9,8 +9,18 @@ use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
 use crate::ews::{RequestEnvelope, ResponseEnvelope, XmlError};
+use crate::limits::DEFAULT_MAX_RESPONSE_BYTES;
 
 use super::auth::Auth;
+
+/// Bodies up to this size are read freely; EWS answers to the harness's requests are a few
+/// kilobytes.
+const SMALL_BODY_BYTES: usize = 256 * 1024;
+
+/// Permits to read a body larger than [`SMALL_BODY_BYTES`]: at most this many are read at once
+/// in the process, whatever the number of cases running, which bounds what hostile answers
+/// cost while they are read (4 × [`DEFAULT_MAX_RESPONSE_BYTES`] at most).
+static LARGE_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 /// Why a request did not produce a response.
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +49,31 @@ pub enum TargetError {
         /// What went wrong.
         reason: String,
     },
+    /// The answer's body is longer than the client reads; reading stopped at the limit and
+    /// the connection was dropped. The request may have been processed.
+    #[error("the answer exceeds {limit} bytes; reading from {url} stopped there")]
+    TooLarge {
+        /// The endpoint.
+        url: String,
+        /// The most bytes of a body the client reads ([`Client::max_response_bytes`]).
+        limit: usize,
+    },
     /// The client could not be configured (URL, CA certificate).
     #[error("{0}")]
     Config(String),
+    /// The server refused to log the account in (a connection-based login such as NTLM); the
+    /// request was not sent.
+    #[error("{scheme} login as {account} at {url} failed: {reason}")]
+    Login {
+        /// The endpoint.
+        url: String,
+        /// The authentication scheme (`NTLM`).
+        scheme: &'static str,
+        /// The account's user name.
+        account: String,
+        /// What went wrong, and what to check.
+        reason: String,
+    },
 }
 
 impl TargetError {
@@ -145,7 +177,10 @@ pub struct Client {
     http: reqwest::Client,
     url: reqwest::Url,
     timeout: Duration,
+    max_response_bytes: usize,
     log: Option<ExchangeLog>,
+    gates: Arc<super::gate::AccountGates>,
+    ntlm: Arc<super::ntlm::NtlmConnections>,
 }
 
 impl Client {
@@ -171,10 +206,28 @@ impl Client {
             .map_err(|e| TargetError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            url,
             timeout: options.timeout,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             log: None,
+            gates: Arc::new(super::gate::AccountGates::new(
+                super::gate::DEFAULT_PER_ACCOUNT,
+            )),
+            ntlm: Arc::new(super::ntlm::NtlmConnections::new(&url, options)),
+            url,
         })
+    }
+
+    /// The same client reading at most `limit` bytes of each answer's body; a longer answer is
+    /// [`TargetError::TooLarge`].
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// The most bytes of an answer's body this client reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]).
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
     }
 
     /// A client sharing this one's connections that records every exchange in the returned log.
@@ -202,8 +255,17 @@ impl Client {
         self.url.as_str()
     }
 
-    /// Sends `post` with `auth` and reads the whole response.
+    /// Sends `post` with `auth` and reads the whole response, up to
+    /// [`Client::max_response_bytes`] of body.
     pub async fn post(&self, auth: &Auth, post: Post) -> Result<Exchange, TargetError> {
+        if let Auth::Ntlm { username, password } = auth {
+            // Over one of the account's logged-in connections (see `super::ntlm`).
+            let _turn = self.gates.enter(username).await;
+            return self
+                .ntlm
+                .post(username, password, post, self.max_response_bytes)
+                .await;
+        }
         let mut request = self
             .http
             .post(self.url.clone())
@@ -217,19 +279,17 @@ impl Client {
         })?;
         authorization.set_sensitive(true);
         request = request.header(AUTHORIZATION, authorization);
+        // Held until the whole answer is read: the server counts the request until then.
+        let _turn = self.gates.enter(&auth.identity()).await;
         let started = Instant::now();
-        let response = request.send().await.map_err(|e| self.classify(&e))?;
+        let mut response = request.send().await.map_err(|e| self.classify(&e))?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.classify(&e))?
-            .to_vec();
+        let body = self.read_body(&mut response).await?;
         Ok(Exchange {
             request: post,
             status,
@@ -246,6 +306,48 @@ impl Client {
         envelope: &RequestEnvelope,
     ) -> Result<Exchange, TargetError> {
         self.post(auth, Post::soap(envelope)).await
+    }
+
+    /// The body of `response`, chunk by chunk, stopping as soon as it would exceed
+    /// [`Client::max_response_bytes`]: an endless or huge answer costs at most that much memory
+    /// (a `Content-Length` over the limit is refused before any byte is read). Past
+    /// [`SMALL_BODY_BYTES`] a body is read under one of the process's [`LARGE_READS`] permits,
+    /// so that many cases at once against a server sending huge answers hold at most a few
+    /// full-size bodies between them.
+    async fn read_body(&self, response: &mut reqwest::Response) -> Result<Vec<u8>, TargetError> {
+        let limit = self.max_response_bytes;
+        let too_large = || TargetError::TooLarge {
+            url: self.url.to_string(),
+            limit,
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if announced > u64::try_from(limit).unwrap_or(u64::MAX) {
+            return Err(too_large());
+        }
+        // The announced length is at most `limit` here, so it fits.
+        let announced = usize::try_from(announced).unwrap_or(0);
+        let mut permit = None;
+        if announced > SMALL_BODY_BYTES {
+            permit = LARGE_READS.acquire().await.ok();
+        }
+        let mut body = Vec::with_capacity(announced);
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&e))? {
+            if chunk.len() > limit - body.len() {
+                return Err(too_large());
+            }
+            if permit.is_none() && body.len() + chunk.len() > SMALL_BODY_BYTES {
+                // The semaphore is never closed, so this waits for a permit and gets one.
+                permit = LARGE_READS.acquire().await.ok();
+                // One buffer of the limit's size rather than doublings, each of which holds
+                // the old buffer and the new one at once.
+                body.reserve_exact(limit - body.len());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if body.capacity() - body.len() > SMALL_BODY_BYTES {
+            body.shrink_to_fit();
+        }
+        Ok(body)
     }
 
     fn classify(&self, e: &reqwest::Error) -> TargetError {
@@ -276,12 +378,8 @@ impl Client {
 }
 
 fn load_certificate(path: &Path) -> Result<reqwest::Certificate, TargetError> {
-    let pem = std::fs::read(path).map_err(|e| {
-        TargetError::Config(format!(
-            "{}: cannot read CA certificate: {e}",
-            path.display()
-        ))
-    })?;
+    let pem = crate::input::read_bytes(path, crate::limits::MAX_CA_CERT_BYTES, "CA certificate")
+        .map_err(|e| TargetError::Config(e.to_string()))?;
     reqwest::Certificate::from_pem(&pem)
         .map_err(|e| TargetError::Config(format!("{}: not a PEM certificate: {e}", path.display())))
 }

@@ -15,6 +15,12 @@
 //! username = "CONTOSO\\helper"       # Basic user name, when it is not the address
 //! password_env = "EWSCONF_DELEGATE_PASSWORD"
 //!
+//! [accounts.outsider]
+//! address = "mallory@contoso.com"
+//! username = "CONTOSO\\mallory"      # or mallory@contoso.com
+//! password_env = "EWSCONF_OUTSIDER_PASSWORD"
+//! auth = "ntlm"                        # NTLMv2 with channel binding; "basic" is the default
+//!
 //! [accounts.recipient]
 //! address = "carol@contoso.com"
 //! token_env = "EWSCONF_RECIPIENT_TOKEN"   # OAuth bearer token (Exchange Online)
@@ -52,6 +58,7 @@ struct RawAccount {
     username: Option<String>,
     password_env: Option<Spanned<String>>,
     token_env: Option<Spanned<String>>,
+    auth: Option<Spanned<String>>,
     sid: Option<String>,
     // Present only to answer with a clear message: secrets do not belong in the file.
     password: Option<Spanned<toml::Value>>,
@@ -76,16 +83,22 @@ pub struct TargetFile {
 }
 
 impl TargetFile {
-    /// Reads a target file; `env` looks up environment variables (so tests need not touch the
-    /// process environment).
+    /// Reads a target file, a regular file of at most
+    /// [`MAX_TARGET_FILE_BYTES`](crate::limits::MAX_TARGET_FILE_BYTES); `env` looks up
+    /// environment variables (so tests need not touch the process environment).
     pub fn load(
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TargetFileError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            TargetFileError::file(&shown, format!("cannot read the target file: {e}"))
-        })?;
+        let text =
+            crate::input::read_text(path, crate::limits::MAX_TARGET_FILE_BYTES, "target file")
+                .map_err(|e| {
+                    TargetFileError::file(
+                        &shown,
+                        format!("cannot read the target file: {}", e.problem),
+                    )
+                })?;
         Self::parse(&shown, &text, env)
     }
 
@@ -154,11 +167,31 @@ impl TargetFile {
                     )
                 })
             };
+            let scheme = a.auth.as_ref().map(|s| (s.get_ref().as_str(), s.span()));
             let auth = match (&a.password_env, &a.token_env) {
-                (Some(var), None) => Auth::Basic {
-                    username: a.username.clone().unwrap_or_else(|| a.address.clone()),
-                    password: Secret::new(fetch(var)?),
-                },
+                (Some(var), None) => {
+                    let username = a.username.clone().unwrap_or_else(|| a.address.clone());
+                    let password = Secret::new(fetch(var)?);
+                    match scheme {
+                        None | Some(("basic", _)) => Auth::Basic { username, password },
+                        Some(("ntlm", _)) => Auth::Ntlm { username, password },
+                        Some((other, span)) => {
+                            return Err(error(
+                                span,
+                                format!(
+                                    "unknown auth {other:?}: use \"basic\" (the default) or \"ntlm\""
+                                ),
+                            ));
+                        }
+                    }
+                }
+                (None, Some(_)) if scheme.is_some() => {
+                    let span = scheme.map(|(_, span)| span).unwrap_or_default();
+                    return Err(error(
+                        span,
+                        "auth goes with password_env: a token_env account always sends its token as Bearer".into(),
+                    ));
+                }
                 (None, Some(var)) => Auth::Bearer {
                     token: Secret::new(fetch(var)?),
                 },
@@ -259,5 +292,50 @@ token_env = "R_TOKEN"
         )
         .unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn auth_ntlm_makes_an_ntlm_account_and_other_schemes_are_refused_where_written() {
+        let ntlm = FILE.replace(
+            "password_env = \"D_PASS\"",
+            "username = \"CONTOSO\\\\helper\"\npassword_env = \"D_PASS\"\nauth = \"ntlm\"",
+        );
+        let t = TargetFile::parse("t.toml", &ntlm, &env).unwrap();
+        assert_eq!(
+            t.accounts[&Role::Delegate].auth,
+            Auth::Ntlm {
+                username: "CONTOSO\\helper".into(),
+                password: Secret::new("canary-password-2"),
+            }
+        );
+        // Basic stays the default, and can be named.
+        assert!(matches!(
+            t.accounts[&Role::Principal].auth,
+            Auth::Basic { .. }
+        ));
+        let basic = FILE.replace(
+            "password_env = \"P_PASS\"",
+            "password_env = \"P_PASS\"\nauth = \"basic\"",
+        );
+        let t = TargetFile::parse("t.toml", &basic, &env).unwrap();
+        assert!(matches!(
+            t.accounts[&Role::Principal].auth,
+            Auth::Basic { .. }
+        ));
+
+        let kerberos = FILE.replace(
+            "password_env = \"D_PASS\"",
+            "password_env = \"D_PASS\"\nauth = \"kerberos\"",
+        );
+        let err = TargetFile::parse("t.toml", &kerberos, &env).unwrap_err();
+        assert_eq!((err.line, err.column), (11, 8), "{err}");
+        assert!(err.message.contains("\"ntlm\""), "{err}");
+        let with_token = FILE.replace(
+            "token_env = \"R_TOKEN\"",
+            "token_env = \"R_TOKEN\"\nauth = \"ntlm\"",
+        );
+        let err = TargetFile::parse("t.toml", &with_token, &env).unwrap_err();
+        assert_eq!(err.line, 15, "{err}");
+        assert!(err.message.contains("Bearer"), "{err}");
     }
 }

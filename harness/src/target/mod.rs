@@ -5,6 +5,9 @@ pub mod auth;
 pub mod calls;
 pub mod client;
 pub mod file;
+pub mod gate;
+pub mod ntlm;
+mod pinned;
 
 use std::collections::BTreeMap;
 

@@ -396,3 +396,114 @@ item_ids = ["draft"]
 [expect]
 messages = [{ class = "Success", code = "NoError" }]
 "#;
+
+/// A response envelope for `operation` carrying `message`, as a scripted server answers it.
+pub fn response_envelope(operation: &str, message: ewsconf::ews::ResponseMessage) -> String {
+    use ewsconf::ews::{OperationResponse, ResponseBody, ResponseEnvelope};
+    ResponseEnvelope {
+        server_version_info: None,
+        body: ResponseBody::Response(OperationResponse::new(operation, vec![message])),
+    }
+    .to_xml()
+}
+
+/// A scripted EWS endpoint on loopback, served until the test's runtime ends. It answers
+/// CreateItem, FindItem, GetFolder and DeleteItem as an empty mailbox would (`text/xml`), and
+/// SendItem with whatever `send` makes. Returns the endpoint's URL.
+pub async fn scripted_endpoint<F>(send: F) -> String
+where
+    F: Fn() -> axum::response::Response + Clone + Send + Sync + 'static,
+{
+    use axum::http::header::CONTENT_TYPE;
+    use axum::response::IntoResponse;
+    use ewsconf::ews::{Folder, FolderId, ItemKind, ResponseMessage, RootFolder};
+
+    let mut created = ResponseMessage::success();
+    created.items = vec![Item {
+        item_id: Some(ItemId::new("AAMkAGNyZWF0ZWQ=").with_change_key("CQAAABYA")),
+        ..Item::new(ItemKind::Message)
+    }];
+    let mut found = ResponseMessage::success();
+    found.root_folder = Some(RootFolder {
+        indexed_paging_offset: None,
+        total_items_in_view: Some(0),
+        includes_last_item_in_range: Some(true),
+        items: Vec::new(),
+    });
+    let mut folder = ResponseMessage::success();
+    folder.folders = vec![Folder {
+        folder_id: Some(FolderId::new("AQMkAGZvbGRlcg==")),
+        ..Folder::default()
+    }];
+    let answers: std::sync::Arc<Vec<(String, String)>> = std::sync::Arc::new(
+        [
+            ("CreateItem", created),
+            ("FindItem", found),
+            ("GetFolder", folder),
+            ("DeleteItem", ResponseMessage::success()),
+        ]
+        .into_iter()
+        .map(|(operation, message)| {
+            (
+                format!("<m:{operation}"),
+                response_envelope(operation, message),
+            )
+        })
+        .collect(),
+    );
+    let handler = move |body: axum::body::Bytes| {
+        let (answers, send) = (answers.clone(), send.clone());
+        async move {
+            let text = String::from_utf8_lossy(&body);
+            if text.contains("<m:SendItem") {
+                return send();
+            }
+            match answers.iter().find(|(tag, _)| text.contains(tag.as_str())) {
+                Some((_, envelope)) => (
+                    [(CONTENT_TYPE, "text/xml; charset=utf-8")],
+                    envelope.clone(),
+                )
+                    .into_response(),
+                None => axum::http::StatusCode::BAD_REQUEST.into_response(),
+            }
+        }
+    };
+    let app = axum::Router::new().route("/EWS/Exchange.asmx", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds a loopback port");
+    let url = format!(
+        "http://{}/EWS/Exchange.asmx",
+        listener.local_addr().expect("bound")
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+/// A target at `url` where the mock's default principal (`boss@example.com`) plays the
+/// principal, giving up on a call after `timeout`.
+pub fn principal_target(url: &str, timeout: Duration) -> ewsconf::target::Target {
+    ewsconf::target::Target::at(
+        url,
+        &ClientOptions {
+            timeout,
+            ..ClientOptions::default()
+        },
+    )
+    .expect("a valid URL")
+    .with_account(
+        ewsconf::case::Role::Principal,
+        Account::basic(BOSS, PASSWORD),
+    )
+}
+
+/// The suite's `reference/invalid-id` case: no setup, no state, and one expected answer
+/// (ErrorInvalidIdMalformed), so that only its answer decides its verdict.
+pub fn invalid_id_case() -> ewsconf::case::Case {
+    suite()
+        .into_iter()
+        .find(|c| c.id == "reference/invalid-id")
+        .expect("the suite has reference/invalid-id")
+}
