@@ -37,7 +37,13 @@ impl Drop for Mock {
 /// Starts the mock and returns it with the URL it printed.
 fn start_mock(exe: &Path) -> (Mock, String) {
     let mut child = Command::new(exe)
-        .args(["mock", "--listen", "127.0.0.1:0", "--delivery-delay-ms", DELAY_MS])
+        .args([
+            "mock",
+            "--listen",
+            "127.0.0.1:0",
+            "--delivery-delay-ms",
+            DELAY_MS,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -92,6 +92,12 @@ impl Secrets {
 
     /// This set and `other`'s together.
     pub fn union(&self, other: &Secrets) -> Secrets {
+        if other.is_empty() {
+            return self.clone();
+        }
+        if self.is_empty() {
+            return other.clone();
+        }
         let mut out = self.clone();
         for v in &other.values {
             out.add_value(v);

@@ -67,7 +67,10 @@ async fn counting_front(upstream: String, counts: Counts) -> String {
     };
     let app = axum::Router::new().fallback(axum::routing::post(handler));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/EWS/Exchange.asmx", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/EWS/Exchange.asmx",
+        listener.local_addr().unwrap()
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }

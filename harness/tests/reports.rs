@@ -1,5 +1,6 @@
 //! Delivery and non-delivery reports recognised by what they carry, in the shapes Exchange,
-//! postfix and Sendmail write them, delivered by the mock over loopback.
+//! postfix and Sendmail write them, and in one that names its original by Message-ID alone,
+//! delivered by the mock over loopback.
 
 mod common;
 
@@ -11,10 +12,11 @@ use ewsconf::ews::{DistinguishedFolderName as Folder, FindItem, Item, RequestHea
 use ewsconf::mock::{MockConfig, Profile, ReportStyle};
 use ewsconf::target::calls::folder_of;
 
-const STYLES: [(ReportStyle, &str); 3] = [
+const STYLES: [(ReportStyle, &str); 4] = [
     (ReportStyle::Exchange, "exchange"),
     (ReportStyle::Postfix, "postfix"),
     (ReportStyle::Sendmail, "sendmail"),
+    (ReportStyle::Referencing, "referencing"),
 ];
 
 fn config(style: ReportStyle) -> MockConfig {
@@ -33,8 +35,8 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Every item in the boss's Inbox, read whole: `Subject`, `ItemClass` and the body, as a fixture
-/// holds them.
+/// Every item in the boss's Inbox, read whole: `Subject`, `ItemClass`, `InReplyTo` and
+/// `References` when it has them, and the body, as a fixture holds them.
 async fn inbox(mock: &Mock) -> Vec<String> {
     let account = Mock::account(BOSS);
     let find = FindItem::shallow(folder_of(BOSS, Folder::Inbox));
@@ -49,12 +51,22 @@ async fn inbox(mock: &Mock) -> Vec<String> {
         .flat_map(|m| m.root_folder.map(|r| r.items).unwrap_or_default())
     {
         let read = mock.get(BOSS, item.item_id.expect("an id")).await;
-        out.push(format!(
-            "Subject: {}\nItemClass: {}\n\n{}",
+        let mut text = format!(
+            "Subject: {}\nItemClass: {}\n",
             read.subject.unwrap_or_default(),
             read.item_class.unwrap_or_default(),
-            read.body.map(|b| b.content).unwrap_or_default()
-        ));
+        );
+        for (name, value) in [
+            ("InReplyTo", read.in_reply_to),
+            ("References", read.references),
+        ] {
+            if let Some(value) = value {
+                text.push_str(&format!("{name}: {value}\n"));
+            }
+        }
+        text.push('\n');
+        text.push_str(&read.body.map(|b| b.content).unwrap_or_default());
+        out.push(text);
     }
     out.sort();
     out
@@ -141,6 +153,14 @@ async fn sendmail_reports_filed_as_ordinary_messages_are_recognised() {
 
 /// The second run meets the first run's reports in the same Inbox, about other messages (another
 /// marker): neither the search nor the judge counts them, so each case still sees exactly one.
+/// A report that names its original by Message-ID alone (`InReplyTo`, `References`), with
+/// nothing of the original's subject in it, is tied to the original through the Message-ID the
+/// original was seen with.
+#[tokio::test]
+async fn reports_naming_the_original_by_message_id_alone_are_recognised() {
+    transport_cases_pass(ReportStyle::Referencing, 1).await;
+}
+
 #[tokio::test]
 async fn an_earlier_runs_reports_are_not_counted() {
     transport_cases_pass(ReportStyle::Postfix, 2).await;

@@ -364,17 +364,16 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
         .transpose()?;
     if let (CaseRequest::Typed { item_ids, .. }, ExpectedAnswer::Messages(messages)) =
         (&request, &expect.answer)
+        && item_ids.len() != messages.len()
     {
-        if item_ids.len() != messages.len() {
-            return Err(r.error(
-                raw.id.span(),
-                format!(
-                    "the request has {} item ids but [expect] lists {} messages: list one message per id",
-                    item_ids.len(),
-                    messages.len()
-                ),
-            ));
-        }
+        return Err(r.error(
+            raw.id.span(),
+            format!(
+                "the request has {} item ids but [expect] lists {} messages: list one message per id",
+                item_ids.len(),
+                messages.len()
+            ),
+        ));
     }
     Ok(Case {
         id: raw.id.into_inner(),

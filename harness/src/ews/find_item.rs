@@ -87,7 +87,8 @@ impl Restriction {
         Self::contains(FieldUri::ItemBody, value)
     }
 
-    fn contains(field_uri: FieldUri, value: impl Into<String>) -> Self {
+    /// `field_uri` contains `value`, ignoring case.
+    pub fn contains(field_uri: FieldUri, value: impl Into<String>) -> Self {
         Restriction::Contains {
             field_uri,
             value: value.into(),
@@ -262,11 +263,16 @@ pub struct FindItem {
 }
 
 impl FindItem {
-    /// A shallow search of one folder returning id, change key, subject and item class.
+    /// A shallow search of one folder returning id, change key, subject, item class and, for
+    /// messages, the Message-ID.
     pub fn shallow(folder: impl Into<TargetFolderId>) -> Self {
         Self {
             traversal: ItemTraversal::Shallow,
-            item_shape: Shape::id_and(&[FieldUri::ItemSubject, FieldUri::ItemClass]),
+            item_shape: Shape::id_and(&[
+                FieldUri::ItemSubject,
+                FieldUri::ItemClass,
+                FieldUri::MessageInternetMessageId,
+            ]),
             indexed_page_item_view: None,
             restriction: None,
             parent_folder_ids: vec![folder.into()],

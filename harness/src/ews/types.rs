@@ -258,6 +258,7 @@ wire_enum! {
         ItemBody = "item:Body",
         ItemDateTimeSent = "item:DateTimeSent",
         ItemDateTimeCreated = "item:DateTimeCreated",
+        ItemInReplyTo = "item:InReplyTo",
         MessageToRecipients = "message:ToRecipients",
         MessageCcRecipients = "message:CcRecipients",
         MessageBccRecipients = "message:BccRecipients",
@@ -266,6 +267,8 @@ wire_enum! {
         MessageIsRead = "message:IsRead",
         MessageIsDeliveryReceiptRequested = "message:IsDeliveryReceiptRequested",
         MessageIsReadReceiptRequested = "message:IsReadReceiptRequested",
+        MessageInternetMessageId = "message:InternetMessageId",
+        MessageReferences = "message:References",
         FolderDisplayName = "folder:DisplayName",
         FolderTotalCount = "folder:TotalCount",
     }
@@ -723,6 +726,10 @@ pub struct Item {
     pub body: Option<Body>,
     /// `DateTimeReceived` (`xs:dateTime`, kept as written).
     pub date_time_received: Option<String>,
+    /// `InReplyTo`: the Message-ID of the message this one answers (a reply, or a report
+    /// about the original).
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/inreplyto>
+    pub in_reply_to: Option<String>,
     /// `IsDraft`.
     pub is_draft: Option<bool>,
     /// `DateTimeSent`.
@@ -743,8 +750,14 @@ pub struct Item {
     pub is_delivery_receipt_requested: Option<bool>,
     /// `From`: whose message this is.
     pub from: Option<Mailbox>,
+    /// `InternetMessageId`: the message's `Message-ID` header.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/internetmessageid>
+    pub internet_message_id: Option<String>,
     /// `IsRead`.
     pub is_read: Option<bool>,
+    /// `References`: the `References` header, the Message-IDs of the messages it follows.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/references>
+    pub references: Option<String>,
 }
 
 impl Item {
@@ -758,6 +771,7 @@ impl Item {
             subject: None,
             body: None,
             date_time_received: None,
+            in_reply_to: None,
             is_draft: None,
             date_time_sent: None,
             date_time_created: None,
@@ -768,7 +782,9 @@ impl Item {
             is_read_receipt_requested: None,
             is_delivery_receipt_requested: None,
             from: None,
+            internet_message_id: None,
             is_read: None,
+            references: None,
         }
     }
 
@@ -856,6 +872,7 @@ impl ToXml for Item {
             w.end("t:Body");
         }
         w.opt_text_element("t:DateTimeReceived", self.date_time_received.as_deref());
+        w.opt_text_element("t:InReplyTo", self.in_reply_to.as_deref());
         w.opt_bool_element("t:IsDraft", self.is_draft);
         w.opt_text_element("t:DateTimeSent", self.date_time_sent.as_deref());
         w.opt_text_element("t:DateTimeCreated", self.date_time_created.as_deref());
@@ -870,7 +887,9 @@ impl ToXml for Item {
                 self.is_delivery_receipt_requested,
             );
             write_single_recipient(w, "t:From", self.from.as_ref());
+            w.opt_text_element("t:InternetMessageId", self.internet_message_id.as_deref());
             w.opt_bool_element("t:IsRead", self.is_read);
+            w.opt_text_element("t:References", self.references.as_deref());
         }
         w.end(&name);
     }
@@ -905,6 +924,7 @@ impl FromXml for Item {
             subject: e.child_text(TYPES_NS, "Subject"),
             body,
             date_time_received: e.child_text(TYPES_NS, "DateTimeReceived"),
+            in_reply_to: e.child_text(TYPES_NS, "InReplyTo"),
             is_draft: e.child_bool(TYPES_NS, "IsDraft")?,
             date_time_sent: e.child_text(TYPES_NS, "DateTimeSent"),
             date_time_created: e.child_text(TYPES_NS, "DateTimeCreated"),
@@ -915,7 +935,9 @@ impl FromXml for Item {
             is_read_receipt_requested: e.child_bool(TYPES_NS, "IsReadReceiptRequested")?,
             is_delivery_receipt_requested: e.child_bool(TYPES_NS, "IsDeliveryReceiptRequested")?,
             from: read_single_recipient(e, "From")?,
+            internet_message_id: e.child_text(TYPES_NS, "InternetMessageId"),
             is_read: e.child_bool(TYPES_NS, "IsRead")?,
+            references: e.child_text(TYPES_NS, "References"),
         })
     }
 }

@@ -799,7 +799,7 @@ async fn run_batch(
                 list.entry(folder).or_default().push(FoundItem {
                     subject,
                     item_class: item.item_class.unwrap_or_default(),
-                    body: None,
+                    ..FoundItem::default()
                 });
             }
         }

@@ -26,7 +26,7 @@ pub use report::Report;
 pub use verdict::{Finding, StateCheck, Verdict};
 
 /// An item found in a folder while observing state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FoundItem {
     /// Its subject.
     pub subject: String,
@@ -35,6 +35,11 @@ pub struct FoundItem {
     /// Its body, when it was read: candidate reports where a `gets` sentence looks
     /// ([`report::Report`]).
     pub body: Option<String>,
+    /// Its `Message-ID` (`InternetMessageId`), when the server gave one.
+    pub internet_message_id: Option<String>,
+    /// The Message-IDs it refers to (`InReplyTo` and `References`), when it was read: a
+    /// report may name its original only so.
+    pub references: Option<String>,
 }
 
 /// Everything the runner saw of the request under test and the state after it.
@@ -54,6 +59,9 @@ pub struct Observed {
     pub item_count: Option<usize>,
     /// Items carrying the case's marker, per folder looked into.
     pub folders: BTreeMap<(Role, FolderName), Result<Vec<FoundItem>, String>>,
+    /// Copies of the case's own messages seen before the request under test (a message its
+    /// setup sent first), for the Message-IDs a report may name them by.
+    pub sent_in_setup: Vec<FoundItem>,
 }
 
 /// The `Content-Type` of an answer, as far as it was observed.
@@ -123,6 +131,7 @@ impl Observed {
             envelope: envelope.map_err(|e| e.to_string()),
             item_count,
             folders: BTreeMap::new(),
+            sent_in_setup: Vec::new(),
         }
     }
 
@@ -136,6 +145,7 @@ impl Observed {
             envelope: Err(why),
             item_count: None,
             folders: BTreeMap::new(),
+            sent_in_setup: Vec::new(),
         }
     }
 
@@ -285,16 +295,17 @@ pub fn protocol_findings(observed: &Observed) -> Vec<Finding> {
         ..
     }) = &observed.envelope
     {
-        if let Some(n) = observed.item_count {
-            if r.response_messages.len() != n && !answered_once(&r.response_messages, n) {
-                out.push(finding(
-                    "one message per ItemId",
-                    format!(
-                        "{n} response message(s), one per ItemId, or one carrying a request-level error"
-                    ),
-                    format!("{} response message(s)", r.response_messages.len()),
-                ));
-            }
+        if let Some(n) = observed.item_count
+            && r.response_messages.len() != n
+            && !answered_once(&r.response_messages, n)
+        {
+            out.push(finding(
+                "one message per ItemId",
+                format!(
+                    "{n} response message(s), one per ItemId, or one carrying a request-level error"
+                ),
+                format!("{} response message(s)", r.response_messages.len()),
+            ));
         }
         for (i, m) in r.response_messages.iter().enumerate() {
             if !class_agrees(m.response_class, m.response_code) {
@@ -479,7 +490,11 @@ pub fn state_checks(
                 None => (false, "not observed".to_owned(), None),
                 Some(Err(why)) => (false, format!("could not look: {why}"), None),
                 Some(Ok(items)) => {
-                    let (held, seen, n) = evaluate(e, items, token, addresses);
+                    let originals = match e.kind {
+                        StateKind::Gets { .. } => message_ids(observed, token),
+                        _ => Vec::new(),
+                    };
+                    let (held, seen, n) = evaluate(e, items, token, &originals, addresses);
                     (held, seen, Some(n))
                 }
             };
@@ -494,11 +509,29 @@ pub fn state_checks(
         .collect()
 }
 
+/// The Message-IDs of the messages that carry `token`, wherever they were seen: a report may
+/// name its original by its Message-ID alone.
+fn message_ids<'a>(observed: &'a Observed, token: &str) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = observed
+        .folders
+        .values()
+        .flat_map(|found| found.iter().flatten())
+        .chain(&observed.sent_in_setup)
+        .filter(|i| !i.item_class.starts_with("REPORT.") && i.subject.contains(token))
+        .filter_map(|i| i.internet_message_id.as_deref())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Whether `e` holds over `items`, what was seen, and how many matching items there were.
+/// `originals` are the Message-IDs of the messages `token` names, for reports.
 fn evaluate(
     e: &StateExpectation,
     items: &[FoundItem],
     token: &str,
+    originals: &[&str],
     addresses: Addresses<'_>,
 ) -> (bool, String, usize) {
     // Most folders hold none or one: those counts are spelled without the formatter.
@@ -525,7 +558,7 @@ fn evaluate(
             let reports: Vec<Report<'_>> = items
                 .iter()
                 .filter_map(Report::read)
-                .filter(|r| r.is(kind) && r.is_about(token))
+                .filter(|r| r.is(kind) && r.is_about(token, originals))
                 .collect();
             let kind_name = report::kind_name(kind);
             let [only] = reports.as_slice() else {
@@ -637,11 +670,11 @@ fn unwrapped(observed: &Observed) -> Option<Observed> {
     let mut response = r.clone();
     let mut any = false;
     for m in &mut response.response_messages {
-        if m.response_code == Some(ResponseCode::ErrorInternalServerError) {
-            if let Some(inner) = m.inner_error_response_code() {
-                m.response_code = Some(inner);
-                any = true;
-            }
+        if m.response_code == Some(ResponseCode::ErrorInternalServerError)
+            && let Some(inner) = m.inner_error_response_code()
+        {
+            m.response_code = Some(inner);
+            any = true;
         }
     }
     any.then(|| {
@@ -914,5 +947,50 @@ saved_item_folder_id = "sentitems"
             ResponseClass::Warning,
             Some(ResponseCode::ErrorBatchProcessingStopped)
         ));
+    }
+
+    #[test]
+    fn soap_answers_must_come_as_text_xml_and_http_pages_may_not() {
+        let findings = |status: u16, content_type: ContentType| {
+            let body = send_item_response(&error_message("ErrorInvalidIdMalformed"));
+            let mut observed = observe(&body, 1);
+            observed.status = status;
+            observed.content_type = content_type;
+            protocol_findings(&observed)
+                .into_iter()
+                .filter(|f| f.check == "content type")
+                .map(|f| f.actual)
+                .collect::<Vec<_>>()
+        };
+        let header = |value: &str| ContentType::Header(value.to_owned());
+        assert!(findings(200, header("text/xml; charset=utf-8")).is_empty());
+        assert!(findings(200, header(" TEXT/XML ;charset=\"utf-8\"")).is_empty());
+        assert!(findings(200, ContentType::Unknown).is_empty());
+        assert_eq!(
+            findings(200, header("application/json")),
+            ["Content-Type: application/json"]
+        );
+        assert_eq!(
+            findings(500, header("text/xmlx")),
+            ["Content-Type: text/xmlx"]
+        );
+        assert_eq!(findings(200, ContentType::Missing), ["no Content-Type"]);
+        // A SOAP envelope is SOAP whatever the status; a page that is no envelope is not.
+        assert_eq!(
+            findings(400, header("text/html")),
+            ["Content-Type: text/html"]
+        );
+        let mut page = Observed::answer(
+            415,
+            b"415 Unsupported Media Type",
+            SchemaSet::embedded().expect("the project's schemas compile"),
+            None,
+        );
+        page.content_type = header("text/plain");
+        assert!(
+            protocol_findings(&page).is_empty(),
+            "{:?}",
+            protocol_findings(&page)
+        );
     }
 }

@@ -107,18 +107,23 @@ impl<'a> Report<'a> {
         }
     }
 
-    /// Whether the report is about the message whose subject is `subject`: the subject appears
-    /// in the report's subject or body (the returned headers included), ignoring case and how
-    /// header folding split it.
-    pub fn is_about(&self, subject: &str) -> bool {
+    /// Whether the report is about the message whose subject is `subject` and whose
+    /// Message-ID is one of `message_ids`: the subject appears in the report's subject or body
+    /// (the returned headers included), ignoring case and how header folding split it; or one
+    /// of the Message-IDs appears there or in its `InReplyTo` and `References`.
+    pub fn is_about(&self, subject: &str, message_ids: &[&str]) -> bool {
+        let texts = [
+            self.item.subject.as_str(),
+            self.item.body.as_deref().unwrap_or(""),
+            self.item.references.as_deref().unwrap_or(""),
+        ];
         let want = squeeze(subject);
-        !want.is_empty()
-            && [
-                self.item.subject.as_str(),
-                self.item.body.as_deref().unwrap_or(""),
-            ]
-            .iter()
-            .any(|t| squeeze(t).contains(&want))
+        let by_subject = !want.is_empty() && texts.iter().any(|t| squeeze(t).contains(&want));
+        by_subject
+            || message_ids.iter().any(|id| {
+                let id = bare_id(id).to_ascii_lowercase();
+                !id.is_empty() && texts.iter().any(|t| t.to_ascii_lowercase().contains(&id))
+            })
     }
 
     /// Whether the report names `address` as a recipient of `kind`: in its per-recipient fields
@@ -138,6 +143,11 @@ impl<'a> Report<'a> {
                 .contains(&address)
         }
     }
+}
+
+/// A Message-ID without its angle brackets, as it is written inside other text.
+fn bare_id(id: &str) -> &str {
+    id.trim().trim_start_matches('<').trim_end_matches('>')
 }
 
 /// Lowercase, with every run of whitespace made one space.
@@ -176,10 +186,10 @@ fn dsn_recipients(text: &str) -> Vec<(String, Option<ReportKind>)> {
                 _ => {}
             }
         }
-        if let Some(address) = final_recipient.or(original_recipient) {
-            if !out.iter().any(|(a, k)| *a == address && *k == action) {
-                out.push((address, action));
-            }
+        if let Some(address) = final_recipient.or(original_recipient)
+            && !out.iter().any(|(a, k)| *a == address && *k == action)
+        {
+            out.push((address, action));
         }
     }
     out
@@ -204,6 +214,7 @@ mod tests {
             subject: subject.into(),
             item_class: class.into(),
             body: Some(body.into()),
+            ..FoundItem::default()
         }
     }
 
@@ -257,7 +268,27 @@ mod tests {
             "Subject: ewsconf-ab12 transport/x\n [draft]\n",
         );
         let r = Report::read(&i).expect("a report");
-        assert!(r.is_about("ewsconf-AB12 transport/x [draft]"));
-        assert!(!r.is_about("ewsconf-cd34 transport/x [draft]"));
+        assert!(r.is_about("ewsconf-AB12 transport/x [draft]", &[]));
+        assert!(!r.is_about("ewsconf-cd34 transport/x [draft]", &[]));
+    }
+
+    #[test]
+    fn a_report_naming_its_original_by_message_id_alone_is_about_it() {
+        let mut i = item(
+            "IPM.Note",
+            "Mail has been delivered successfully",
+            "Your message to carol@example.com was delivered.",
+        );
+        i.references = Some("<1.ab12@mock.invalid>".into());
+        let r = Report::read(&i).expect("a report");
+        assert!(!r.is_about("ewsconf-ab12 transport/x [draft]", &[]));
+        assert!(r.is_about(
+            "ewsconf-ab12 transport/x [draft]",
+            &["<1.AB12@mock.invalid>"]
+        ));
+        assert!(!r.is_about(
+            "ewsconf-ab12 transport/x [draft]",
+            &["<2.ab12@mock.invalid>"]
+        ));
     }
 }

@@ -406,6 +406,7 @@ impl Session<'_> {
         };
         message.is_draft = false;
         message.sent = Some(now());
+        message.internet_message_id = Some(format!("<{number}.ewsconf-mock@mock.invalid>").into());
         message.from = Some(directory.users()[from].address.as_str().into());
         message.sender = sender.map(Into::into);
         // The copy is filed with the delivery: on Exchange 2013 and later it appears in Sent

@@ -570,8 +570,13 @@ async fn endpoint_post(State(app): State<Arc<App>>, request: Request) -> Respons
         .headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let bytes = match read_body(body, app.max_body_bytes, app.body_read_timeout, waits_to_send)
-        .await
+    let bytes = match read_body(
+        body,
+        app.max_body_bytes,
+        app.body_read_timeout,
+        waits_to_send,
+    )
+    .await
     {
         Ok(bytes) => bytes,
         Err(response) => return response,

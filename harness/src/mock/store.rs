@@ -55,6 +55,11 @@ pub struct StoredItem {
     pub created: u64,
     /// `DateTimeSent`, seconds since the epoch.
     pub sent: Option<u64>,
+    /// `InternetMessageId`: given when the message is sent.
+    pub internet_message_id: Option<Box<str>>,
+    /// `InReplyTo` and `References`: the Message-ID of the message this one is about, for a
+    /// report that names its original so.
+    pub in_reply_to: Option<Box<str>>,
 }
 
 impl StoredItem {
@@ -95,6 +100,8 @@ impl StoredItem {
             read_receipt: item.is_read_receipt_requested.unwrap_or(false),
             created: now(),
             sent: None,
+            internet_message_id: None,
+            in_reply_to: None,
         }
     }
 
@@ -119,6 +126,12 @@ impl StoredItem {
             FieldUri::MessageCcRecipients => Some(Cow::Owned(self.cc.join(";"))),
             FieldUri::MessageBccRecipients => Some(Cow::Owned(self.bcc.join(";"))),
             FieldUri::MessageIsRead => Some(Cow::Owned(self.is_read.to_string())),
+            FieldUri::MessageInternetMessageId => {
+                self.internet_message_id.as_deref().map(Cow::Borrowed)
+            }
+            FieldUri::ItemInReplyTo | FieldUri::MessageReferences => {
+                self.in_reply_to.as_deref().map(Cow::Borrowed)
+            }
             _ => None,
         }
     }
@@ -170,6 +183,11 @@ impl StoredItem {
                 None
             },
             date_time_received: None,
+            in_reply_to: if wants(FieldUri::ItemInReplyTo) && is_message {
+                self.in_reply_to.as_deref().map(str::to_owned)
+            } else {
+                None
+            },
             is_draft: all.then_some(self.is_draft),
             date_time_sent: if wants(FieldUri::ItemDateTimeSent) {
                 self.sent.map(format_time)
@@ -199,7 +217,17 @@ impl StoredItem {
             } else {
                 None
             },
+            internet_message_id: if wants(FieldUri::MessageInternetMessageId) && is_message {
+                self.internet_message_id.as_deref().map(str::to_owned)
+            } else {
+                None
+            },
             is_read: message_flag(FieldUri::MessageIsRead, self.is_read),
+            references: if wants(FieldUri::MessageReferences) && is_message {
+                self.in_reply_to.as_deref().map(str::to_owned)
+            } else {
+                None
+            },
         }
     }
 }

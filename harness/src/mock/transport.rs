@@ -40,6 +40,10 @@ pub enum ReportStyle {
     /// transcript, a `message/delivery-status` part and the returned headers; filed as an
     /// ordinary message (`IPM.Note`), as a store that does not class reports does.
     Sendmail,
+    /// A report that names its original by Message-ID alone, in `In-Reply-To` and `References`
+    /// (RFC 5322 section 3.6.4), under a subject of its own and with the recipients in its text:
+    /// nothing in it carries the original's subject. Filed with a `REPORT.` class.
+    Referencing,
 }
 
 /// A sent message on its way to its recipients.
@@ -134,7 +138,7 @@ fn report(delivery: &Delivery, sender: &str, class: &str, recipients: &[String])
         recipients,
     );
     let item_class = match delivery.report_style {
-        ReportStyle::Exchange | ReportStyle::Postfix => class,
+        ReportStyle::Exchange | ReportStyle::Postfix | ReportStyle::Referencing => class,
         ReportStyle::Sendmail => "IPM.Note",
     };
     StoredItem {
@@ -150,7 +154,9 @@ fn report(delivery: &Delivery, sender: &str, class: &str, recipients: &[String])
         from: Some(
             match delivery.report_style {
                 ReportStyle::Exchange => "postmaster@mock.invalid",
-                ReportStyle::Postfix | ReportStyle::Sendmail => "MAILER-DAEMON@mock.invalid",
+                ReportStyle::Postfix | ReportStyle::Sendmail | ReportStyle::Referencing => {
+                    "MAILER-DAEMON@mock.invalid"
+                }
             }
             .into(),
         ),
@@ -161,6 +167,11 @@ fn report(delivery: &Delivery, sender: &str, class: &str, recipients: &[String])
         read_receipt: false,
         created: now(),
         sent: Some(now()),
+        internet_message_id: None,
+        in_reply_to: match delivery.report_style {
+            ReportStyle::Referencing => delivery.message.internet_message_id.clone(),
+            _ => None,
+        },
     }
 }
 
@@ -177,6 +188,20 @@ pub fn report_text(
 ) -> (String, String) {
     let mut lines = Vec::new();
     match style {
+        ReportStyle::Referencing => {
+            let (subject, lead) = if failed {
+                (
+                    "Non-delivery report",
+                    "Your message could not be delivered to:",
+                )
+            } else {
+                ("Delivery report", "Your message has been delivered to:")
+            };
+            return (
+                subject.to_owned(),
+                format!("{lead}\n{}\n", recipients.join("\n")),
+            );
+        }
         ReportStyle::Exchange => {
             let (prefix, lead) = if failed {
                 (

@@ -66,6 +66,8 @@ impl From<CallError> for Stop {
 struct Resolved {
     current: ItemId,
     stale: Option<ItemId>,
+    /// The sent copy of an item its setup sent first, as found in Sent Items.
+    sent: Option<FoundItem>,
 }
 
 /// The subject a setup item is created with; its copies keep it.
@@ -156,6 +158,7 @@ async fn attempt(
         })?;
     client.record(&sender.address, &exchange);
     let mut observed = Observed::received(&exchange, ctx.schemas, item_count);
+    observed.sent_in_setup = items.values().filter_map(|r| r.sent.clone()).collect();
     *under_test = Some(UnderTest {
         index: log.lock().unwrap_or_else(|e| e.into_inner()).len() - 1,
         schema_errors: observed.schema_errors.clone(),
@@ -174,7 +177,10 @@ async fn attempt(
         let watched = absence::watched(case);
         let controls = absence::send_markers(ctx, case, client, &watched).await;
         let arrived = loop {
-            observed.folders = observe(ctx, case, client, &places).await;
+            // Reports that name their original by Message-ID alone are looked for by the
+            // Message-IDs the case's own messages were seen with so far.
+            let originals = message_ids(&observed);
+            observed.folders = observe(ctx, case, client, &places, &originals).await;
             let arrived = absence::arrived(&controls, &observed.folders);
             if judge::settled(case, &observed, &tokens, &addresses, &arrived) || polling.expired() {
                 break arrived;
@@ -260,11 +266,12 @@ async fn set_up(
     let owner = address(s.owner)?;
     let folder = folder_of(&owner, s.folder.distinguished());
     let mut id = client.create_in(creator, folder, item).await?;
+    let mut sent = None;
     if s.pre_send {
-        let sent = client
+        let answer = client
             .send_item(account(s.owner)?, SendItem::new([id.clone()]))
             .await?;
-        if sent.first().and_then(|m| m.response_code) != Some(crate::ews::ResponseCode::NoError) {
+        if answer.first().and_then(|m| m.response_code) != Some(crate::ews::ResponseCode::NoError) {
             return Err(Stop::Error(format!(
                 "setup: sending {:?} first did not succeed",
                 s.name
@@ -282,8 +289,14 @@ async fn set_up(
                     &subject,
                 )
                 .await?;
-            if let Some(copy) = copies.into_iter().find_map(|i| i.item_id) {
-                break copy;
+            if let Some(copy) = copies.into_iter().find(|i| i.item_id.is_some()) {
+                sent = Some(FoundItem {
+                    subject: copy.subject.clone().unwrap_or_default(),
+                    item_class: copy.item_class.clone().unwrap_or_default(),
+                    internet_message_id: copy.internet_message_id.clone(),
+                    ..FoundItem::default()
+                });
+                break copy.item_id.unwrap_or_else(|| id.clone());
             }
             if polling.expired() {
                 return Err(Stop::Error(format!(
@@ -302,7 +315,11 @@ async fn set_up(
     } else {
         None
     };
-    Ok(Resolved { current: id, stale })
+    Ok(Resolved {
+        current: id,
+        stale,
+        sent,
+    })
 }
 
 async fn build_request(
@@ -490,16 +507,35 @@ fn observed_places(case: &Case) -> BTreeMap<(Role, FolderName), bool> {
     places
 }
 
+/// The Message-IDs of the case's own messages seen so far: every item found that is not a
+/// report, and the copies of what its setup sent.
+fn message_ids(observed: &Observed) -> Vec<String> {
+    let mut ids: Vec<String> = observed
+        .folders
+        .values()
+        .flat_map(|f| f.iter().flatten())
+        .chain(&observed.sent_in_setup)
+        .filter(|i| !i.item_class.to_ascii_uppercase().starts_with("REPORT."))
+        .filter_map(|i| i.internet_message_id.clone())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// What is in each place: the items whose subject carries the case's marker and, where reports
 /// are looked for, those whose body carries the run marker and the case id (a report under a
 /// subject of its own, such as postfix's "Undelivered Mail Returned to Sender", returns the
-/// original's headers). Candidate reports (a `REPORT.` class, or a subject that is not one of the
-/// case's own) are read with GetItem for their body; the case's own messages are not.
+/// original's headers) or whose `InReplyTo` or `References` name one of `originals`, the
+/// Message-IDs of the case's own messages. Candidate reports (a `REPORT.` class, or a subject
+/// that is not one of the case's own) are read with GetItem for their body and references; the
+/// case's own messages are not.
 async fn observe(
     ctx: &RunContext<'_>,
     case: &Case,
     client: &Client,
     places: &BTreeMap<(Role, FolderName), bool>,
+    originals: &[String],
 ) -> BTreeMap<(Role, FolderName), Result<Vec<FoundItem>, String>> {
     let mut out = BTreeMap::new();
     let marker = format!("{} {}", ctx.marker, case.id);
@@ -517,7 +553,10 @@ async fn observe(
                 .ok_or_else(|| format!("no {role} account"))?;
             let folder_id = folder_of(&account.address, folder.distinguished());
             let found = if reports {
-                find_reports(client, account, folder_id, &marker, ctx.marker, &case.id).await
+                find_reports(
+                    client, account, folder_id, &marker, ctx.marker, &case.id, originals,
+                )
+                .await
             } else {
                 client.find(account, folder_id, &marker).await
             }
@@ -529,19 +568,29 @@ async fn observe(
                 let candidate = reports
                     && (item_class.to_ascii_uppercase().starts_with("REPORT.")
                         || !own_subjects.contains(&subject));
-                let body = match (&i.item_id, candidate) {
-                    (Some(id), true) => client
-                        .get(account, id.clone())
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .body
-                        .map(|b| b.content),
-                    _ => None,
+                let (body, references) = match (&i.item_id, candidate) {
+                    (Some(id), true) => {
+                        let read = client
+                            .get(account, id.clone())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        let references = [read.in_reply_to, read.references]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>();
+                        (
+                            read.body.map(|b| b.content),
+                            (!references.is_empty()).then(|| references.join(" ")),
+                        )
+                    }
+                    _ => (None, None),
                 };
                 items.push(FoundItem {
                     subject,
                     item_class,
                     body,
+                    internet_message_id: i.internet_message_id,
+                    references,
                 });
             }
             Ok::<_, String>(items)
@@ -552,8 +601,9 @@ async fn observe(
     out
 }
 
-/// The items in `folder` whose subject contains `marker`, or whose body contains both the run
-/// marker and the case id (each alone, so that a folded header line cannot hide them).
+/// The items in `folder` whose subject contains `marker`, whose body contains both the run
+/// marker and the case id (each alone, so that a folded header line cannot hide them), or whose
+/// `InReplyTo` or `References` name one of `originals`.
 async fn find_reports(
     client: &Client,
     account: &Account,
@@ -561,15 +611,22 @@ async fn find_reports(
     marker: &str,
     run_marker: &str,
     case_id: &str,
+    originals: &[String],
 ) -> Result<Vec<Item>, CallError> {
-    use crate::ews::Restriction;
-    let restriction = Restriction::Or(vec![
+    use crate::ews::{FieldUri, Restriction};
+    let mut any = vec![
         Restriction::subject_contains(marker),
         Restriction::And(vec![
             Restriction::body_contains(run_marker),
             Restriction::body_contains(case_id),
         ]),
-    ]);
+    ];
+    for id in originals {
+        for field in [FieldUri::ItemInReplyTo, FieldUri::MessageReferences] {
+            any.push(Restriction::contains(field, id.as_str()));
+        }
+    }
+    let restriction = Restriction::Or(any);
     client.find_where(account, folder, restriction).await
 }
 

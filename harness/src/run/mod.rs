@@ -446,7 +446,12 @@ async fn delegate_access(
         .client
         .can_open(delegate, drafts.clone())
         .await
-        .map_err(|e| format!("the delegate cannot open the principal's Drafts ({e}); grant Editor on Drafts and Sent Items"))?;
+        .map_err(|e| {
+            format!(
+                "the delegate cannot open the principal's Drafts ({e}){}",
+                rights_advice(&e, "grant Editor on Drafts and Sent Items")
+            )
+        })?;
     let probe = Item::message(format!("{marker} access probe"));
     let id = target
         .client
@@ -454,11 +459,25 @@ async fn delegate_access(
         .await
         .map_err(|e: CallError| {
             format!(
-                "the delegate cannot create in the principal's Drafts ({e}); grant Editor on Drafts"
+                "the delegate cannot create in the principal's Drafts ({e}){}",
+                rights_advice(&e, "grant Editor on Drafts")
             )
         })?;
     let _ = target.client.delete(delegate, vec![id]).await;
     Ok(())
+}
+
+/// `; advice` when the call was refused for want of a right, and nothing otherwise: a failed
+/// login, a redirect or a garbled answer is not fixed by granting rights.
+fn rights_advice(e: &CallError, advice: &str) -> String {
+    let refused = e
+        .response_code()
+        .is_some_and(|c| crate::judge::delegate_copy::PERMISSION_CODES.contains(&c));
+    if refused {
+        format!("; {advice}")
+    } else {
+        String::new()
+    }
 }
 
 /// Searches at once during cleanup.

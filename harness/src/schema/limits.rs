@@ -373,7 +373,10 @@ mod tests {
         );
         // An attribute merely named like a declaration is an attribute.
         assert_eq!(
-            kind("<a xmlnsx='1' x:xmlns='2' xmlns-p='3' xmlns:p='4'/>", &limits),
+            kind(
+                "<a xmlnsx='1' x:xmlns='2' xmlns-p='3' xmlns:p='4'/>",
+                &limits
+            ),
             Some(XmlErrorKind::TooManyAttributes)
         );
     }

@@ -215,6 +215,8 @@ impl Client {
                 FieldUri::MessageFrom,
                 FieldUri::MessageSender,
                 FieldUri::MessageToRecipients,
+                FieldUri::ItemInReplyTo,
+                FieldUri::MessageReferences,
             ]),
             item_ids: vec![BaseItemId::ItemId(id)],
         };

@@ -59,7 +59,10 @@ mod tests {
         let _a2 = gates.enter("a").await;
         // A third request as `a` waits; `b` does not.
         let third = tokio::time::timeout(Duration::from_millis(50), gates.enter("a")).await;
-        assert!(third.is_err(), "a third request as the same account went through");
+        assert!(
+            third.is_err(),
+            "a third request as the same account went through"
+        );
         let _b = tokio::time::timeout(Duration::from_secs(5), gates.enter("b"))
             .await
             .expect("another account is not held up");
