@@ -10,9 +10,10 @@
 //! (VmHWM). The goal, for the two 50 MiB rows, is under 200 MB; the command fails if either
 //! misses it.
 
+mod common;
+
 use std::convert::Infallible;
-use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -25,24 +26,13 @@ use ewsconf::run::{Interrupt, RunOptions, run};
 use ewsconf::schema::SchemaSet;
 use ewsconf::target::{Account, ClientOptions, Target};
 
+use common::{child_arg, child_figures, peak_rss_mib, suite_dir};
+
 const ANSWER_BYTES: usize = 50 * 1024 * 1024;
 const UNDER_CAP_BYTES: usize = 15 * 1024 * 1024;
 const CHUNK_BYTES: usize = 64 * 1024;
 const GOAL_MB: f64 = 200.0;
 const ENVELOPE_START: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>";
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn suite_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases"))
-}
 
 /// One run of the suite against `url` in this process; prints
 /// `seconds cases errors_over_the_cap peak_mib`.
@@ -147,12 +137,10 @@ fn serve() -> String {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        return child(&args[i + 1]);
+    if let Some(url) = child_arg() {
+        return child(&url);
     }
     let base = serve();
-    let exe = std::env::current_exe().expect("own path");
     let cases = load_dir(&suite_dir()).map_or(0, |c| c.len());
     println!(
         "cargo bench --bench hostile_memory (release; each row one fresh process; {} jobs)\n",
@@ -168,17 +156,9 @@ fn main() -> ExitCode {
         ("announced", "50 MiB with its Content-Length", true),
         ("under-cap", "15 MiB (under the cap) sent chunked", false),
     ] {
-        let out = Command::new(&exe)
-            .args(["--child", &format!("{base}/{kind}/EWS/Exchange.asmx")])
-            .output()
-            .expect("child runs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let v: Vec<f64> = text
-            .split_whitespace()
-            .filter_map(|x| x.parse().ok())
-            .collect();
+        let (v, said) = child_figures(&format!("{base}/{kind}/EWS/Exchange.asmx"));
         let [seconds, ran, over, peak] = v[..] else {
-            eprintln!("child said: {text}{}", String::from_utf8_lossy(&out.stderr));
+            eprintln!("child said: {said}");
             return ExitCode::FAILURE;
         };
         let peak_mb = peak * 1024.0 * 1024.0 / 1e6;

@@ -5,8 +5,9 @@
 //! Run with `cargo bench --bench suite`. Figures are medians of 5 runs; peak memory is the
 //! process's high-water mark (VmHWM), measured in a fresh child process per figure.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+mod common;
+
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ewsconf::case::load_dir;
@@ -16,31 +17,15 @@ use ewsconf::run::{Interrupt, RunOptions, run};
 use ewsconf::schema::SchemaSet;
 use ewsconf::target::Target;
 
+use common::{child_arg, child_figures, median, peak_rss_mib, suite_dir};
+
 const RUNS: usize = 5;
 const FUZZ_CASES: usize = 20_000;
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
 
 /// One measurement in this process; prints `seconds rate peak_mib`.
 fn child(kind: &str) -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let cases = load_dir(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cases"
-    )))
-    .expect("suite");
+    let cases = load_dir(&suite_dir()).expect("suite");
     let schemas = SchemaSet::embedded().expect("schemas");
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (seconds, rate) = runtime.block_on(async {
@@ -88,38 +73,19 @@ fn child(kind: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        return child(&args[i + 1]);
+    if let Some(kind) = child_arg() {
+        return child(&kind);
     }
-    let exe = std::env::current_exe().expect("own path");
     let measure = |kind: &str| -> Vec<(f64, f64, f64)> {
         (0..RUNS)
             .map(|_| {
-                let out = Command::new(&exe)
-                    .args(["--child", kind])
-                    .output()
-                    .expect("child runs");
-                let text = String::from_utf8_lossy(&out.stdout);
-                let v: Vec<f64> = text
-                    .split_whitespace()
-                    .filter_map(|x| x.parse().ok())
-                    .collect();
-                assert_eq!(
-                    v.len(),
-                    3,
-                    "child said: {text}{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let (v, said) = child_figures(kind);
+                assert_eq!(v.len(), 3, "child said: {said}");
                 (v[0], v[1], v[2])
             })
             .collect()
     };
-    let cases = load_dir(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cases"
-    )))
-    .map_or(0, |c| c.len());
+    let cases = load_dir(&suite_dir()).map_or(0, |c| c.len());
     let suite = measure("suite");
     let fuzzed = measure("fuzz");
     let col =

@@ -39,6 +39,7 @@ pub mod limits;
 pub mod location;
 pub mod mock;
 pub mod normalize;
+pub mod probe;
 pub mod quirk;
 pub mod report;
 pub mod run;
@@ -64,11 +65,14 @@ pub enum SuiteError {
     Run(#[from] run::RunError),
 }
 
-/// Runs `cases` against `target` with the defaults `ewsconf run` uses (a case at a time per
-/// core, two minutes per case, the project's schemas) and cleans up what it created.
+/// Runs `cases` against `target` with the defaults `ewsconf run` uses ([`RunOptions::DEFAULT_JOBS`]
+/// cases at once, two minutes per case, the project's schemas) and cleans up what it created.
+/// The target's secrets are [installed](secrets::install) first, so that no report written from
+/// the summary shows them.
 pub async fn run_suite(target: &Target, cases: &[Case]) -> Result<RunSummary, SuiteError> {
+    secrets::install(secrets::Secrets::of(target));
     let options = RunOptions {
-        jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        jobs: RunOptions::DEFAULT_JOBS,
         keep: false,
         case_timeout: std::time::Duration::from_secs(120),
         schemas: SchemaSet::embedded()?,

@@ -32,6 +32,22 @@ pub const MAX_BASELINE_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// "… truncated: the answer was N bytes, the report keeps M".
 pub const REPORT_MAX_EXCHANGE_BYTES: usize = 256 * 1024;
 
+/// What starts the note that ends a text cut to [`REPORT_MAX_EXCHANGE_BYTES`].
+pub const TRUNCATION_NOTE: &str = "\n… truncated: ";
+
+/// Cuts `text` to [`REPORT_MAX_EXCHANGE_BYTES`] on a character boundary and appends the note:
+/// `… truncated: {what} was {total} bytes, the report keeps M`.
+pub fn cut_for_report(text: &mut String, total: usize, what: &str) {
+    let mut keep = REPORT_MAX_EXCHANGE_BYTES.min(text.len());
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    text.truncate(keep);
+    text.push_str(&format!(
+        "{TRUNCATION_NOTE}{what} was {total} bytes, the report keeps {keep}"
+    ));
+}
+
 /// Default cap on the items (or folders) one request to the mock names: Exchange's documented
 /// `EWSFindCountLimit` default. The mock answers more with `ErrorExceededFindCountLimit`; see
 /// `mock::batch` for the evidence.

@@ -43,6 +43,8 @@ enum Ending {
     Failures,
     /// An input the command was given could not be used (an unreadable file).
     Unusable,
+    /// The target cannot be used: unreachable, or no account logs in.
+    Unreachable,
 }
 
 impl Ending {
@@ -64,6 +66,7 @@ fn exit_code(result: anyhow::Result<Ending>) -> u8 {
         Ok(Ending::Clean) => exit::OK,
         Ok(Ending::Failures) => exit::FAILURES,
         Ok(Ending::Unusable) => exit::USAGE,
+        Ok(Ending::Unreachable) => exit::UNREACHABLE,
         Err(e) => {
             eprintln!("ewsconf: {}", ewsconf::secrets::redact(&format!("{e:#}")));
             // A target that accepts and never answers stops a command as surely as one that
@@ -165,6 +168,23 @@ enum Command {
         /// Rewrite the baseline folder from this run instead of comparing.
         #[arg(long, requires = "baseline")]
         update_baseline: bool,
+    },
+    /// Check that a target file's server can be used, one line per check.
+    ///
+    /// Checks reachability and TLS, the schemes the server offers (WWW-Authenticate), each
+    /// account's login (a GetFolder of its Inbox) and the server's version, and the delegate's
+    /// rights as `quirk delegate-copy` checks them (sending one probe message to the principal,
+    /// deleted afterwards). Each problem names the account and the fix.
+    ///
+    /// Exit codes: 0 every check passed; 1 the server can be used but an account or a right is
+    /// missing; 2 the target file cannot be used; 3 the server cannot be used (unreachable, TLS
+    /// refused, or no account logs in).
+    Probe {
+        /// The target file (TOML) describing the server and its accounts.
+        #[arg(long, value_name = "FILE")]
+        target: PathBuf,
+        #[command(flatten)]
+        connection: ConnectionArgs,
     },
     /// Reproduce a documented Exchange quirk and compare the target with it.
     Quirk {
@@ -273,6 +293,13 @@ struct TargetArgs {
     /// Validate responses against a server's own messages.xsd and types.xsd in this folder.
     #[arg(long, value_name = "DIR")]
     schema_dir: Option<PathBuf>,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+/// How to talk to a server: TLS trust and the per-request timeout.
+#[derive(clap::Args)]
+struct ConnectionArgs {
     /// Trust this CA certificate (PEM) for the target's TLS.
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
@@ -282,6 +309,22 @@ struct TargetArgs {
     /// Per-request timeout, in seconds (1 to 86400).
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     timeout: u64,
+}
+
+impl ConnectionArgs {
+    /// The client options these arguments ask for, warning about `--insecure`.
+    fn client_options(&self) -> ClientOptions {
+        if self.insecure {
+            eprintln!(
+                "WARNING: --insecure accepts any TLS certificate; anyone on the network path can read the credentials."
+            );
+        }
+        ClientOptions {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            timeout: Duration::from_secs(self.timeout),
+        }
+    }
 }
 
 /// Which cases.
@@ -370,6 +413,7 @@ fn main() -> ExitCode {
             report_dir,
             keep,
         } => quirk(&target, &report_dir, keep),
+        Command::Probe { target, connection } => probe(&target, &connection),
         Command::Validate {
             files,
             schema_dir,
@@ -424,16 +468,7 @@ fn schemas(dir: Option<&Path>) -> anyhow::Result<&'static SchemaSet> {
 
 /// Builds the target the arguments describe: the embedded mock, or a target file's server.
 async fn target(args: &TargetArgs) -> anyhow::Result<Target> {
-    if args.insecure {
-        eprintln!(
-            "WARNING: --insecure accepts any TLS certificate; anyone on the network path can read the credentials."
-        );
-    }
-    let client_options = ClientOptions {
-        ca_cert: args.ca_cert.clone(),
-        insecure: args.insecure,
-        timeout: Duration::from_secs(args.timeout),
-    };
+    let client_options = args.connection.client_options();
     let target = match &args.target {
         Some(path) => Target::remote(
             TargetFile::load(path, &|name| std::env::var(name).ok())?,
@@ -529,7 +564,7 @@ fn fuzz(
     runtime.block_on(async {
         let control = ewsconf::fuzz::FuzzControl {
             interrupt: interrupt_on_signals()?,
-            request_timeout: Duration::from_secs(args.timeout),
+            request_timeout: Duration::from_secs(args.connection.timeout),
         };
         let target = target(args).await?;
         let bar = indicatif::ProgressBar::new(cases as u64);
@@ -594,6 +629,28 @@ fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<End
             Ending::Failures
         } else {
             Ending::of(&summary)
+        })
+    })
+}
+
+fn probe(path: &Path, connection: &ConnectionArgs) -> anyhow::Result<Ending> {
+    let file = TargetFile::load(path, &|name| std::env::var(name).ok())?;
+    let mut options = connection.client_options();
+    // As `Target::remote` applies it: the file's timeout wins.
+    if let Some(secs) = file.timeout_secs {
+        options.timeout = Duration::from_secs(secs);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let target = Target::remote(file, &options)?;
+        ewsconf::secrets::install(ewsconf::secrets::Secrets::of(&target));
+        let report = ewsconf::probe::probe(&target, &options).await?;
+        target.shutdown().await;
+        out!("{}", report.render());
+        Ok(match report.usability() {
+            ewsconf::probe::Usability::Usable => Ending::Clean,
+            ewsconf::probe::Usability::Partly => Ending::Failures,
+            ewsconf::probe::Usability::Unusable => Ending::Unreachable,
         })
     })
 }

@@ -66,7 +66,7 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     /// Every credential of `target`'s accounts: each password and token, each Basic
     /// `user:password` pair and each `Authorization` header value
-    /// ([`Auth::header_value`]).
+    /// ([`Auth::header_value`]), an app's client secret and the tokens it obtained so far.
     pub fn of(target: &Target) -> Self {
         let mut secrets = Self::default();
         for account in target.accounts.values() {
@@ -136,6 +136,12 @@ impl Secrets {
     fn add_auth(&mut self, auth: &Auth) {
         for secret in auth.secrets() {
             self.add_value(secret);
+        }
+        // An app's tokens so far; each later one is installed as it is obtained.
+        if let Auth::App(access) = auth {
+            for token in access.app.issued_tokens() {
+                self.add_value(token.expose());
+            }
         }
         // Basic sends base64 of `user:password` whole; Bearer its token as is; NTLM only
         // hashes of the password, made per connection, which no fixed form can match.

@@ -1,6 +1,7 @@
 //! Running many cases at once never puts more requests in flight for one account than Exchange's
 //! `EWSMaxConcurrency` allows: the whole suite, at the default number of cases at once, through a
-//! loopback front that counts each account's open requests before passing them to the mock.
+//! loopback front that counts each account's open requests before passing them to the mock, and
+//! the requests that name no `X-AnchorMailbox`.
 
 mod common;
 
@@ -15,8 +16,12 @@ use ewsconf::run::RunOptions;
 use ewsconf::target::gate::DEFAULT_PER_ACCOUNT;
 use ewsconf::target::{Client, ClientOptions, Target};
 
-/// Open requests per `Authorization` value: now, and the most seen at once.
+/// Open requests per `Authorization` value: now, and the most seen at once; under
+/// [`UNANCHORED`], in the second place, the requests that came without `X-AnchorMailbox`.
 type Counts = Arc<Mutex<HashMap<String, (usize, usize)>>>;
+
+/// The key under which requests without `X-AnchorMailbox` are counted.
+const UNANCHORED: &str = "unanchored";
 
 /// A front that holds each request 20 ms (so that requests overlap), counting per account, and
 /// passes it on to `upstream`.
@@ -32,6 +37,9 @@ async fn counting_front(upstream: String, counts: Counts) -> String {
                 .to_owned();
             {
                 let mut counts = counts.lock().unwrap();
+                if headers.get("x-anchormailbox").is_none() {
+                    counts.entry(UNANCHORED.to_owned()).or_default().1 += 1;
+                }
                 let entry = counts.entry(who.clone()).or_default();
                 entry.0 += 1;
                 entry.1 = entry.1.max(entry.0);
@@ -101,7 +109,9 @@ async fn the_default_concurrency_keeps_each_account_under_the_servers_limit() {
         "the suite conforms through the front: {:?}",
         summary.counts()
     );
-    let counts = counts.lock().unwrap();
+    let mut counts = counts.lock().unwrap();
+    let unanchored = counts.remove(UNANCHORED).map_or(0, |(_, n)| n);
+    assert_eq!(unanchored, 0, "requests without X-AnchorMailbox");
     let most = counts.values().map(|(_, most)| *most).max().unwrap_or(0);
     assert!(
         most <= DEFAULT_PER_ACCOUNT,

@@ -4,6 +4,9 @@
 //! until memory runs out or waiting for a writer forever.
 #![cfg(unix)]
 
+mod common;
+
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +22,7 @@ struct Ran {
 }
 
 /// Runs `ewsconf args…`, killing it and failing the test if it has not ended within [`HANG`].
-fn ewsconf(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Ran {
+fn ewsconf(args: &[&OsStr], env: &[(&str, &str)]) -> Ran {
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_ewsconf"))
@@ -52,8 +55,17 @@ fn ewsconf(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Ran {
     }
 }
 
-fn os(s: &str) -> &std::ffi::OsStr {
+fn os(s: &str) -> &OsStr {
     s.as_ref()
+}
+
+/// Runs `ewsconf run --cases <the suite> --report-dir <dir>/reports` with `args` and `$PW` set.
+fn run_suite(dir: &Path, args: &[&OsStr]) -> Ran {
+    let reports = dir.join("reports");
+    let mut all = vec![os("run"), os("--cases"), os(CASES)];
+    all.extend(args);
+    all.extend([os("--report-dir"), reports.as_os_str()]);
+    ewsconf(&all, &[("PW", common::PASSWORD)])
 }
 
 /// The project's suite.
@@ -135,18 +147,7 @@ fn validate_refuses_what_is_not_a_regular_file() {
 fn run_refuses_a_target_file_that_is_not_a_regular_file() {
     let dir = tempfile::tempdir().unwrap();
     for (path, why) in hostile(dir.path(), ewsconf::limits::MAX_TARGET_FILE_BYTES) {
-        let ran = ewsconf(
-            &[
-                os("run"),
-                os("--cases"),
-                os(CASES),
-                os("--target"),
-                path.as_os_str(),
-                os("--report-dir"),
-                dir.path().join("reports").as_os_str(),
-            ],
-            &[],
-        );
+        let ran = run_suite(dir.path(), &[os("--target"), path.as_os_str()]);
         refused(&ran, &path, &format!("cannot read the target file: {why}"));
         assert!(!dir.path().join("reports").exists());
     }
@@ -194,35 +195,19 @@ fn a_case_file_that_is_not_a_regular_file_stops_the_listing() {
 #[test]
 fn a_ca_certificate_that_is_not_a_regular_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("target.toml");
-    std::fs::write(
-        &target,
-        "url = \"https://127.0.0.1:1/EWS/Exchange.asmx\"\n\
-         [accounts.principal]\naddress = \"boss@example.com\"\npassword_env = \"PW\"\n\
-         [accounts.delegate]\naddress = \"helper@example.com\"\npassword_env = \"PW\"\n\
-         [accounts.recipient]\naddress = \"carol@example.com\"\npassword_env = \"PW\"\n",
-    )
-    .unwrap();
+    let target = common::write_target_file(dir.path(), "https://127.0.0.1:1/EWS/Exchange.asmx");
     for (path, why) in hostile(dir.path(), ewsconf::limits::MAX_CA_CERT_BYTES) {
-        let ran = ewsconf(
+        let ran = run_suite(
+            dir.path(),
             &[
-                os("run"),
-                os("--cases"),
-                os(CASES),
                 os("--target"),
                 target.as_os_str(),
                 os("--ca-cert"),
                 path.as_os_str(),
-                os("--report-dir"),
-                dir.path().join("reports").as_os_str(),
             ],
-            &[("PW", "secret")],
         );
-        refused(
-            &ran,
-            &path,
-            &format!("cannot read the CA certificate: {why}"),
-        );
+        let why = format!("cannot read the CA certificate: {why}");
+        refused(&ran, &path, &why);
     }
 }
 
@@ -232,20 +217,15 @@ fn a_baseline_that_is_not_a_regular_file_is_refused() {
     let baselines = dir.path().join("baselines");
     std::fs::create_dir_all(baselines.join("delegate")).unwrap();
     let baseline = fifo(&baselines.join("delegate/control-principal-own-draft.txt"));
-    let ran = ewsconf(
+    let ran = run_suite(
+        dir.path(),
         &[
-            os("run"),
-            os("--cases"),
-            os(CASES),
             os("--only"),
             os("delegate/control-principal-own-draft"),
             os("--no-progress"),
             os("--baseline"),
             baselines.as_os_str(),
-            os("--report-dir"),
-            dir.path().join("reports").as_os_str(),
         ],
-        &[],
     );
     refused(
         &ran,

@@ -282,10 +282,8 @@ async fn the_documented_mock_reports_itself_as_exchange_server_se() {
 
 #[tokio::test]
 async fn versions_exchange_se_does_not_serve_get_error_invalid_request() {
-    for (profile, expected) in [
-        (Profile::Documented, ResponseCode::ErrorInvalidRequest),
-        (Profile::Intended, ResponseCode::ErrorInvalidServerVersion),
-    ] {
+    use ResponseCode::{ErrorInvalidRequest, ErrorInvalidServerVersion};
+    for (profile, expected) in by_profile(ErrorInvalidRequest, ErrorInvalidServerVersion) {
         let mock = Mock::start(profile).await;
         for version in ["Exchange2099", " Exchange2007_SP1", "V2018_01_08"] {
             let marker = format!("ver-{profile}-{}", version.trim());
@@ -359,10 +357,8 @@ async fn impersonation_by_a_bad_sid_gets_error_invalid_user_sid() {
 
 #[tokio::test]
 async fn an_operation_exchange_does_not_know_gets_error_invalid_request() {
-    for (profile, foreign) in [
-        (Profile::Documented, ResponseCode::ErrorInvalidRequest),
-        (Profile::Intended, ResponseCode::ErrorSchemaValidation),
-    ] {
+    use ResponseCode::{ErrorInvalidRequest, ErrorSchemaValidation};
+    for (profile, foreign) in by_profile(ErrorInvalidRequest, ErrorSchemaValidation) {
         let mock = Mock::start(profile).await;
         let id = mock.draft(BOSS, BOSS, "op1 draft", &[CAROL]).await;
         let outside = format!(
@@ -506,4 +502,12 @@ owner = "principal"
         written.contains("server_versions = [\"exchange-se\"]"),
         "{written}"
     );
+}
+
+/// `documented` for the documented profile and `intended` for the intended one.
+fn by_profile<T>(documented: T, intended: T) -> [(Profile, T); 2] {
+    [
+        (Profile::Documented, documented),
+        (Profile::Intended, intended),
+    ]
 }

@@ -8,17 +8,16 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use common::{BOSS, CAROL, HELPER, Mock, OK, Outcome, PASSWORD};
+use common::{BOSS, CAROL, HELPER, Mock, OK, Outcome, PASSWORD, installs};
 use ewsconf::ews::{
     DistinguishedFolderName as Folder, Item, Request, RequestEnvelope, ResponseEnvelope, SendItem,
     TargetFolderId,
@@ -29,215 +28,33 @@ use ewsconf::mock::Profile;
 const EXCHANGELIB: &str = "exchangelib==5.6.0";
 const EWS_JS: &str = "ews-javascript-api@0.15.3";
 
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(300);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
-const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 const INSTALL_HINT: &str = "install Python 3 with venv and pip (Debian: apt-get install python3 \
      python3-venv python3-pip) and Node.js with npm (Debian: apt-get install nodejs npm)";
 
 // ---------------------------------------------------------------------------------------------
-// Skipping
-
-/// Prints why the test cannot run and lets it pass, or fails it when `CI` is set.
-fn unavailable(why: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "interop test cannot run under CI: {why}"
-    );
-    // Straight to stderr, not eprintln!: the notice shows even when the harness captures output.
-    let _ = writeln!(std::io::stderr(), "skipping interop test: {why}");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Subprocesses with a deadline
-
-struct Finished {
-    success: bool,
-    /// Killed at the deadline.
-    timed_out: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `command` to its end, killing it after `limit`. `Err` when it cannot start.
-fn run(command: &mut Command, limit: Duration) -> std::io::Result<Finished> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            // A grandchild may still hold the pipes open: leave the readers behind.
-            return Ok(Finished {
-                success: false,
-                timed_out: true,
-                stdout: String::new(),
-                stderr: format!("killed after {} s", limit.as_secs()),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ok(Finished {
-        success: status.success(),
-        timed_out: false,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
-
-/// True when `command` runs and succeeds: a probe for a tool.
-fn works(command: &mut Command) -> bool {
-    run(command, PROBE_TIMEOUT).is_ok_and(|f| f.success)
-}
-
-// ---------------------------------------------------------------------------------------------
 // Installs, cached under the target dir
 
-fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-cache")
-}
-
-/// What pip and npm print when the registry cannot be reached.
-const NETWORK_SIGNS: &[&str] = &[
-    "NewConnectionError",
-    "Failed to establish a new connection",
-    "Temporary failure in name resolution",
-    "Name or service not known",
-    "Network is unreachable",
-    "Connection refused",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "Max retries exceeded",
-    "ENOTFOUND",
-    "EAI_AGAIN",
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ETIMEDOUT",
-    "ENETUNREACH",
-    "network request to",
-];
-
-/// The lines of an install's output that say the registry cannot be reached.
-fn network_errors(output: &str) -> Vec<&str> {
-    output
-        .lines()
-        .filter(|l| NETWORK_SIGNS.iter().any(|s| l.contains(s)))
-        .take(3)
-        .collect()
-}
-
-/// Runs `install` into `dir` unless a previous run finished it (its stamp file names `what`).
-/// `None` (after [`unavailable`]) when the registry cannot be reached.
-fn cached_install(
-    dir: &Path,
-    what: &str,
-    install: impl FnOnce(&Path) -> std::io::Result<Finished>,
-) -> Option<()> {
-    let stamp = dir.join(".ewsconf-installed");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == what) {
-        return Some(());
-    }
-    // A half-finished install from an interrupted run starts over.
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).expect("cache folder");
-    let started = Instant::now();
-    let finished = install(dir).unwrap_or_else(|e| panic!("installing {what}: {e}"));
-    let output = format!("{}\n{}", finished.stdout, finished.stderr);
-    if !finished.success {
-        let _ = std::fs::remove_dir_all(dir);
-        let network = if finished.timed_out {
-            vec![finished.stderr.as_str()]
-        } else {
-            network_errors(&output)
-        };
-        if !network.is_empty() {
-            unavailable(&format!(
-                "installing {what}: the package registry cannot be reached:\n{}",
-                network.join("\n")
-            ));
-            return None;
-        }
-        panic!("installing {what} failed:\n{output}");
-    }
-    std::fs::write(&stamp, what).expect("stamp file");
-    let _ = writeln!(
-        std::io::stderr(),
-        "installed {what} in {:.1} s (cold cache)",
-        started.elapsed().as_secs_f64()
-    );
-    Some(())
-}
+/// What a test that cannot run calls itself in its notice.
+const TEST: &str = "interop test";
 
 /// The venv's python with exchangelib in it.
 fn exchangelib_python() -> Option<PathBuf> {
-    // Debian's python3 makes venvs only with python3-venv, which brings ensurepip.
-    if !works(Command::new("python3").args(["-c", "import venv, ensurepip"])) {
-        unavailable(&format!(
-            "python3 with its venv module is missing: {INSTALL_HINT}"
-        ));
-        return None;
-    }
-    let venv = cache_dir().join("exchangelib-venv");
-    let python = venv.join("bin").join("python");
-    cached_install(&venv, EXCHANGELIB, |dir| {
-        let made = run(
-            Command::new("python3").args(["-m", "venv"]).arg(dir),
-            INSTALL_TIMEOUT,
-        )?;
-        if !made.success {
-            panic!("python3 -m venv failed ({INSTALL_HINT}):\n{}", made.stderr);
-        }
-        run(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--quiet",
-                "--retries",
-                "1",
-                "--timeout",
-                "30",
-                EXCHANGELIB,
-            ]),
-            INSTALL_TIMEOUT,
-        )
-    })?;
-    Some(python)
+    installs::venv_python(TEST, "exchangelib-venv", EXCHANGELIB, INSTALL_HINT)
 }
 
 /// The node_modules folder with ews-javascript-api in it.
 fn ews_js_modules() -> Option<PathBuf> {
     for tool in ["node", "npm"] {
-        if !works(Command::new(tool).arg("--version")) {
-            unavailable(&format!("{tool} is missing: {INSTALL_HINT}"));
+        if !installs::works(Command::new(tool).arg("--version")) {
+            installs::unavailable(TEST, &format!("{tool} is missing: {INSTALL_HINT}"));
             return None;
         }
     }
-    let prefix = cache_dir().join("ews-javascript-api");
-    cached_install(&prefix, EWS_JS, |dir| {
-        run(
+    let prefix = installs::cache_dir().join("ews-javascript-api");
+    installs::cached_install(TEST, &prefix, EWS_JS, |dir| {
+        installs::run(
             Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund"])
                 // Fewer and shorter retries than npm's default, so an unreachable registry
@@ -246,7 +63,7 @@ fn ews_js_modules() -> Option<PathBuf> {
                 .args(["--fetch-retry-maxtimeout", "10000", "--prefix"])
                 .arg(dir)
                 .arg(EWS_JS),
-            INSTALL_TIMEOUT,
+            installs::INSTALL_TIMEOUT,
         )
     })?;
     Some(prefix.join("node_modules"))
@@ -265,7 +82,7 @@ async fn run_client(mut command: Command) -> serde_json::Value {
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost");
     let what = format!("{command:?}");
-    let finished = tokio::task::spawn_blocking(move || run(&mut command, CLIENT_TIMEOUT))
+    let finished = tokio::task::spawn_blocking(move || installs::run(&mut command, CLIENT_TIMEOUT))
         .await
         .expect("client thread")
         .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));

@@ -18,12 +18,14 @@ use tokio::time::timeout;
 /// Every wait in these tests is bounded by this, so a hang fails instead of blocking.
 const BOUND: Duration = Duration::from_secs(30);
 
-fn limits(header: Duration, idle: Duration, cap: usize, grace: Duration) -> ConnectionLimits {
+/// Connection limits: the header read timeout, the idle timeout and the shutdown grace in
+/// milliseconds, and the connection cap.
+fn limits(header_ms: u64, idle_ms: u64, cap: usize, grace_ms: u64) -> ConnectionLimits {
     ConnectionLimits {
-        header_read_timeout: header,
-        idle_timeout: idle,
+        header_read_timeout: Duration::from_millis(header_ms),
+        idle_timeout: Duration::from_millis(idle_ms),
         max_connections: cap,
-        shutdown_grace: grace,
+        shutdown_grace: Duration::from_millis(grace_ms),
     }
 }
 
@@ -115,16 +117,7 @@ async fn closed_by_server(stream: &mut TcpStream) -> bool {
 
 #[tokio::test]
 async fn a_client_sending_headers_a_byte_at_a_time_is_cut_off_while_others_are_served() {
-    let mock = mock(
-        limits(
-            Duration::from_millis(600),
-            Duration::from_secs(60),
-            64,
-            Duration::from_secs(1),
-        ),
-        0,
-    )
-    .await;
+    let mock = mock(limits(600, 60_000, 64, 1000), 0).await;
     let addr = mock.addr();
     let slow = connect(addr).await;
     let (mut reading, mut writing) = slow.into_split();
@@ -176,16 +169,7 @@ async fn a_client_sending_headers_a_byte_at_a_time_is_cut_off_while_others_are_s
 async fn idle_sockets_past_the_cap_do_not_lock_out_a_new_client() {
     const CAP: usize = 4;
     for threads in [0, 2] {
-        let mock = mock(
-            limits(
-                Duration::from_secs(10),
-                Duration::from_secs(60),
-                CAP,
-                Duration::from_secs(1),
-            ),
-            threads,
-        )
-        .await;
+        let mock = mock(limits(10_000, 60_000, CAP, 1000), threads).await;
         let addr = mock.addr();
         let mut idle = Vec::new();
         for _ in 0..CAP * 5 {
@@ -224,16 +208,7 @@ async fn idle_sockets_past_the_cap_do_not_lock_out_a_new_client() {
 
 #[tokio::test]
 async fn a_request_in_progress_is_never_displaced_and_a_full_mock_answers_503() {
-    let mock = mock(
-        limits(
-            Duration::from_secs(10),
-            Duration::from_secs(60),
-            1,
-            Duration::from_secs(1),
-        ),
-        0,
-    )
-    .await;
+    let mock = mock(limits(10_000, 60_000, 1, 1000), 0).await;
     let addr = mock.addr();
     let body = send_item(1);
     let (first, rest) = body.split_at(body.len() / 2);
@@ -261,16 +236,7 @@ async fn a_request_in_progress_is_never_displaced_and_a_full_mock_answers_503() 
 #[tokio::test]
 async fn shutdown_with_half_sent_requests_completes_and_closes_them() {
     for threads in [0, 2] {
-        let mock = mock(
-            limits(
-                Duration::from_secs(60),
-                Duration::from_secs(600),
-                64,
-                Duration::from_millis(500),
-            ),
-            threads,
-        )
-        .await;
+        let mock = mock(limits(60_000, 600_000, 64, 500), threads).await;
         let addr = mock.addr();
         // Half a body, after a whole head.
         let mut half_body = connect(addr).await;
@@ -352,60 +318,52 @@ async fn a_malformed_chunked_body_gets_400_and_an_oversize_body_413() {
     })
     .await
     .unwrap();
-    let addr = mock.addr();
     let chunked = post_head("Transfer-Encoding: chunked");
-    // A chunk size that is not hexadecimal.
-    let (status, text) = exchange(
-        addr,
-        (chunked.clone() + "zz\r\nhello\r\n0\r\n\r\n").as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 400, "{text}");
-    // A chunk longer than its size line says.
-    let (status, text) = exchange(
-        addr,
-        (chunked.clone() + "2\r\nhello\r\n0\r\n\r\n").as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 400, "{text}");
-    // Well-formed chunks adding up past the limit.
     let chunk = format!("200\r\n{}\r\n", "x".repeat(0x200));
-    let (status, text) =
-        exchange(addr, (chunked + &chunk.repeat(3) + "0\r\n\r\n").as_bytes()).await;
-    assert_eq!(status, 413, "{text}");
-    // A Content-Length past the limit, from a client waiting for 100 Continue, is refused
-    // before the body is sent.
-    let mut stream = connect(addr).await;
-    stream
-        .write_all(post_head("Content-Length: 2048\r\nExpect: 100-continue").as_bytes())
-        .await
-        .unwrap();
-    let (status, text) = answer(&mut stream).await;
-    assert_eq!(status, 413, "{text}");
-    // From a client that sends the body at once, the body is read before the 413, so that the
-    // client is not cut off mid-write and reads the answer.
-    let (status, text) = exchange(
-        addr,
-        (post_head("Content-Length: 2048") + &"x".repeat(2048)).as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 413, "{text}");
-    // One declared past twice the limit is refused at once.
-    let mut stream = connect(addr).await;
-    stream
-        .write_all(post_head("Content-Length: 4096").as_bytes())
-        .await
-        .unwrap();
-    let (status, text) = answer(&mut stream).await;
-    assert_eq!(status, 413, "{text}");
-    // A well-framed body within the limit is read and answered.
     let body = send_item(1);
-    let (status, text) = exchange(
-        addr,
-        (post_head(&format!("Content-Length: {}", body.len())) + &body).as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 200, "{text}");
+    for (what, request, want) in [
+        (
+            "a chunk size that is not hexadecimal",
+            chunked.clone() + "zz\r\nhello\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            "a chunk longer than its size line says",
+            chunked.clone() + "2\r\nhello\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            "well-formed chunks adding up past the limit",
+            chunked + &chunk.repeat(3) + "0\r\n\r\n",
+            413,
+        ),
+        // Refused before the body is sent.
+        (
+            "a Content-Length past the limit, from a client waiting for 100 Continue",
+            post_head("Content-Length: 2048\r\nExpect: 100-continue"),
+            413,
+        ),
+        // The body is read before the 413, so that the client is not cut off mid-write and
+        // reads the answer.
+        (
+            "a Content-Length past the limit, from a client that sends the body at once",
+            post_head("Content-Length: 2048") + &"x".repeat(2048),
+            413,
+        ),
+        (
+            "a Content-Length past twice the limit, refused at once",
+            post_head("Content-Length: 4096"),
+            413,
+        ),
+        (
+            "a well-framed body within the limit, read and answered",
+            post_head(&format!("Content-Length: {}", body.len())) + &body,
+            200,
+        ),
+    ] {
+        let (status, text) = exchange(mock.addr(), request.as_bytes()).await;
+        assert_eq!(status, want, "{what}: {text}");
+    }
     timeout(BOUND, mock.shutdown())
         .await
         .expect("shutdown completes");

@@ -5,7 +5,9 @@
 //! exchange, names the rights it could not check as unknown and why each check failed, and
 //! exits 1. Only a permission error brings the Exchange commands that grant rights.
 
-use std::process::Command;
+mod common;
+
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,7 +15,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ewsconf::mock::{MockConfig, MockServer, Profile};
+use ewsconf::ews::{ResponseCode, ResponseMessage};
+use ewsconf::mock::MockServer;
 
 /// Decides from a request body whether to spoil its answer: `Some((status, body))` is sent
 /// back as `text/html` instead of the mock's answer (the mock still gets the request).
@@ -30,81 +33,44 @@ struct Proxy {
 /// its own: the mock has executed the request either way, as a server would.
 async fn forward(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
     let spoiled = (p.spoil)(&String::from_utf8_lossy(&body));
-    let mut request = p.http.post(&p.upstream).body(body);
-    for (name, value) in &headers {
-        if name != header::HOST && name != header::CONTENT_LENGTH {
-            request = request.header(name.as_str(), value.as_bytes());
-        }
+    let answer = common::pass_on(&p.http, &p.upstream, &headers, body).await;
+    let Some((status, reply)) = spoiled else {
+        return common::relay(answer).await;
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = if reply.contains("<s:Envelope") {
+        "text/xml; charset=utf-8"
+    } else {
+        "text/html"
+    };
+    let mut response = (status, [(header::CONTENT_TYPE, content_type)], reply).into_response();
+    if status.is_redirection() {
+        response.headers_mut().insert(
+            header::LOCATION,
+            header::HeaderValue::from_static("https://login.example.com/adfs/ls/"),
+        );
     }
-    let answer = request.send().await;
-    if let Some((status, reply)) = spoiled {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        let content_type = if reply.contains("<s:Envelope") {
-            "text/xml; charset=utf-8"
-        } else {
-            "text/html"
-        };
-        let mut response = (status, [(header::CONTENT_TYPE, content_type)], reply).into_response();
-        if status.is_redirection() {
-            response.headers_mut().insert(
-                header::LOCATION,
-                header::HeaderValue::from_static("https://login.example.com/adfs/ls/"),
-            );
-        }
-        return response;
-    }
-    match answer {
-        Ok(answer) => {
-            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::OK);
-            let content_type = answer
-                .headers()
-                .get("content-type")
-                .map(|v| v.as_bytes().to_vec());
-            let www = answer
-                .headers()
-                .get("www-authenticate")
-                .map(|v| v.as_bytes().to_vec());
-            let bytes = answer.bytes().await.unwrap_or_default();
-            let mut response = (status, bytes.to_vec()).into_response();
-            for (name, value) in [
-                (header::CONTENT_TYPE, content_type),
-                (header::WWW_AUTHENTICATE, www),
-            ] {
-                if let Some(v) = value.and_then(|v| v.try_into().ok()) {
-                    response.headers_mut().insert(name, v);
-                }
-            }
-            response
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
+    response
 }
 
 /// The embedded mock (`documented` profile) behind a spoiling proxy; returns the proxy's EWS URL
 /// and the mock, which must live as long as the test.
 async fn spoiled(spoil: Spoil) -> (String, MockServer) {
-    let mock = MockServer::start(MockConfig::with_profile(Profile::Documented))
-        .await
-        .expect("the mock starts");
+    let mock = common::documented_mock().await;
     let proxy = Proxy {
         upstream: mock.url().to_owned(),
         http: reqwest::Client::new(),
         spoil,
     };
     let app = axum::Router::new().fallback(forward).with_state(proxy);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/EWS/Exchange.asmx"), mock)
+    (common::serve_on_loopback(app).await, mock)
 }
 
 /// A target file for the mock's default accounts at `url`; the password comes from `PW`.
 fn target_text(url: &str) -> String {
     format!(
-        "url = \"{url}\"\nunknown_domain = \"example.com\"\n\
-         [accounts.principal]\naddress = \"boss@example.com\"\npassword_env = \"PW\"\n\
-         [accounts.delegate]\naddress = \"helper@example.com\"\npassword_env = \"PW\"\n\
-         [accounts.recipient]\naddress = \"carol@example.com\"\npassword_env = \"PW\"\n"
+        "url = \"{url}\"\nunknown_domain = \"example.com\"\n{}",
+        common::ACCOUNTS_TOML
     )
 }
 
@@ -115,37 +81,58 @@ fn is_send_item(body: &str) -> bool {
 
 const GARBAGE: &str = "<html><body><h1>502 Bad Gateway</h1></body></html>";
 
-/// What `ewsconf quirk delegate-copy --target` printed against `url`: exit code, stdout,
-/// stderr and the JSON table.
-async fn quirk(url: &str) -> (Option<i32>, String, String, serde_json::Value) {
+/// What `ewsconf quirk delegate-copy --target` did against `url`, and the folder it wrote its
+/// reports in (below `reports/`).
+async fn run_quirk(url: &str) -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("target.toml");
     std::fs::write(&target, target_text(url)).unwrap();
     let reports = dir.path().join("reports");
-    let out = {
-        let reports = reports.clone();
-        tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_ewsconf"))
-                .args(["quirk", "delegate-copy", "--target"])
-                .arg(&target)
-                .arg("--report-dir")
-                .arg(&reports)
-                .env("PW", "secret")
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    };
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ewsconf"))
+            .args(["quirk", "delegate-copy", "--target"])
+            .arg(&target)
+            .arg("--report-dir")
+            .arg(&reports)
+            .env("PW", common::PASSWORD)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (out, dir)
+}
+
+/// What `ewsconf quirk delegate-copy --target` printed against `url`: exit code, stdout,
+/// stderr and the JSON table.
+async fn quirk(url: &str) -> (Option<i32>, String, String, serde_json::Value) {
+    let (out, dir) = run_quirk(url).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = std::fs::read_dir(&reports)
+    let json = std::fs::read_dir(dir.path().join("reports"))
         .ok()
         .and_then(|mut d| d.next())
         .and_then(|run| std::fs::read(run.ok()?.path().join("quirk-delegate-copy.json")).ok())
         .map(|bytes| serde_json::from_slice(&bytes).unwrap())
         .unwrap_or_else(|| panic!("no quirk table written: {stdout}{stderr}"));
     (out.status.code(), stdout, stderr, json)
+}
+
+/// The mock behind a proxy that answers each `operation` whose request contains `marker` with
+/// `ErrorAccessDenied`, as Exchange words it; returns the proxy's EWS URL and the mock.
+async fn refusing(operation: &'static str, marker: &'static str) -> (String, MockServer) {
+    let denied = common::response_envelope(
+        operation,
+        ResponseMessage::error(
+            ResponseCode::ErrorAccessDenied,
+            "Access is denied. Check credentials and try again.",
+        ),
+    );
+    let tag = format!("<m:{operation}");
+    spoiled(Arc::new(move |body: &str| {
+        (body.contains(&tag) && body.contains(marker)).then(|| (200, denied.clone()))
+    }))
+    .await
 }
 
 /// The terminal row of `scenario`.
@@ -330,40 +317,8 @@ async fn scenarios_skipped_for_want_of_a_readable_answer_are_different_and_exit_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_right_refused_with_a_permission_error_still_stops_with_the_powershell() {
-    use ewsconf::ews::{
-        OperationResponse, ResponseBody, ResponseCode, ResponseEnvelope, ResponseMessage,
-    };
-    let denied = ResponseEnvelope {
-        server_version_info: None,
-        body: ResponseBody::Response(OperationResponse::new(
-            "GetFolder",
-            vec![ResponseMessage::error(
-                ResponseCode::ErrorAccessDenied,
-                "Access is denied. Check credentials and try again.",
-            )],
-        )),
-    }
-    .to_xml();
-    let (url, mock) = spoiled(Arc::new(move |body: &str| {
-        (body.contains("<m:GetFolder") && body.contains("Id=\"sentitems\""))
-            .then(|| (200, denied.clone()))
-    }))
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("target.toml");
-    std::fs::write(&target, target_text(&url)).unwrap();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ewsconf"))
-            .args(["quirk", "delegate-copy", "--target"])
-            .arg(&target)
-            .arg("--report-dir")
-            .arg(dir.path().join("reports"))
-            .env("PW", "secret")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (url, mock) = refusing("GetFolder", "Id=\"sentitems\"").await;
+    let (out, _dir) = run_quirk(&url).await;
     mock.shutdown().await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -480,26 +435,8 @@ async fn setup_steps_redirected_name_the_redirect_and_give_no_advice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scenario_step_refused_with_access_denied_brings_the_advice() {
-    use ewsconf::ews::{
-        OperationResponse, ResponseBody, ResponseCode, ResponseEnvelope, ResponseMessage,
-    };
-    let denied = ResponseEnvelope {
-        server_version_info: None,
-        body: ResponseBody::Response(OperationResponse::new(
-            "CreateItem",
-            vec![ResponseMessage::error(
-                ResponseCode::ErrorAccessDenied,
-                "Access is denied. Check credentials and try again.",
-            )],
-        )),
-    }
-    .to_xml();
     // The rights checks pass; control-no-save's draft is refused.
-    let (url, mock) = spoiled(Arc::new(move |body: &str| {
-        (body.contains("<m:CreateItem") && body.contains("control-delegate-no-save"))
-            .then(|| (200, denied.clone()))
-    }))
-    .await;
+    let (url, mock) = refusing("CreateItem", "control-delegate-no-save").await;
     let (code, stdout, stderr, json) = quirk(&url).await;
     mock.shutdown().await;
     assert_eq!(code, Some(1), "{stdout}{stderr}");

@@ -183,6 +183,7 @@ fn summary() -> RunSummary {
         outcomes,
         fuzz: None,
         quirk: None,
+        throttling: Default::default(),
     }
 }
 

@@ -132,38 +132,35 @@ async fn transport_cases_pass(style: ReportStyle, runs: usize) {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
-#[tokio::test]
-async fn exchange_reports_are_recognised() {
-    transport_cases_pass(ReportStyle::Exchange, 1).await;
+/// One test per entry: `name: Style, runs;` is [`transport_cases_pass`] with reports in that
+/// style, that many runs on the same mailboxes.
+macro_rules! transport_cases_pass_tests {
+    ($($(#[$doc:meta])* $name:ident: $style:ident, $runs:literal;)*) => {$(
+        $(#[$doc])*
+        #[tokio::test]
+        async fn $name() {
+            transport_cases_pass(ReportStyle::$style, $runs).await;
+        }
+    )*};
 }
 
-/// postfix's "Undelivered Mail Returned to Sender" does not carry the original's subject in its
-/// own: it is recognised by its class and the returned headers, its recipients by its
-/// `Final-Recipient` fields.
-#[tokio::test]
-async fn postfix_reports_are_recognised() {
-    transport_cases_pass(ReportStyle::Postfix, 1).await;
-}
-
-/// Sendmail's reports, filed as ordinary messages, are recognised by their delivery-status part.
-#[tokio::test]
-async fn sendmail_reports_filed_as_ordinary_messages_are_recognised() {
-    transport_cases_pass(ReportStyle::Sendmail, 1).await;
-}
-
-/// The second run meets the first run's reports in the same Inbox, about other messages (another
-/// marker): neither the search nor the judge counts them, so each case still sees exactly one.
-/// A report that names its original by Message-ID alone (`InReplyTo`, `References`), with
-/// nothing of the original's subject in it, is tied to the original through the Message-ID the
-/// original was seen with.
-#[tokio::test]
-async fn reports_naming_the_original_by_message_id_alone_are_recognised() {
-    transport_cases_pass(ReportStyle::Referencing, 1).await;
-}
-
-#[tokio::test]
-async fn an_earlier_runs_reports_are_not_counted() {
-    transport_cases_pass(ReportStyle::Postfix, 2).await;
+transport_cases_pass_tests! {
+    exchange_reports_are_recognised: Exchange, 1;
+    /// postfix's "Undelivered Mail Returned to Sender" does not carry the original's subject in
+    /// its own: it is recognised by its class and the returned headers, its recipients by its
+    /// `Final-Recipient` fields.
+    postfix_reports_are_recognised: Postfix, 1;
+    /// Sendmail's reports, filed as ordinary messages, are recognised by their delivery-status
+    /// part.
+    sendmail_reports_filed_as_ordinary_messages_are_recognised: Sendmail, 1;
+    /// A report that names its original by Message-ID alone (`InReplyTo`, `References`), with
+    /// nothing of the original's subject in it, is tied to the original through the Message-ID
+    /// the original was seen with.
+    reports_naming_the_original_by_message_id_alone_are_recognised: Referencing, 1;
+    /// The second run meets the first run's reports in the same Inbox, about other messages
+    /// (another marker): neither the search nor the judge counts them, so each case still sees
+    /// exactly one.
+    an_earlier_runs_reports_are_not_counted: Postfix, 2;
 }
 
 /// A case whose setup sends `earlier` to an unknown address first, then sends `draft` to the

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -22,27 +22,31 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
+use ewsconf::case::Case;
 use ewsconf::limits::REPORT_MAX_EXCHANGE_BYTES;
 use ewsconf::mock::{Directory, MockConfig, MockServer, Profile};
 use ewsconf::report;
-use ewsconf::run::{Interrupt, run};
+use ewsconf::run::{Interrupt, RunSummary, run};
 use ewsconf::secrets::{self, Secrets};
 use ewsconf::target::{ClientOptions, Target, TargetFile};
 
 const PASSWORD: &str = "canary-pw-7f3a9c";
 const TOKEN: &str = "canary-token-51be0d";
 
+/// The users of the canary directory, each `USER@example.com`.
+const USERS: [&str; 7] = [
+    "boss",
+    "helper",
+    "carol",
+    "mallory",
+    "svc",
+    "reader",
+    "assistant",
+];
+
 fn users() -> String {
     let mut text = String::from("local_domains = [\"example.com\"]\n");
-    for user in [
-        "boss",
-        "helper",
-        "carol",
-        "mallory",
-        "svc",
-        "reader",
-        "assistant",
-    ] {
+    for user in USERS {
         text.push_str(&format!(
             "[[user]]\naddress = \"{user}@example.com\"\npassword = \"{PASSWORD}-{user}\"\n"
         ));
@@ -72,16 +76,49 @@ fn target_file(url: &str) -> String {
     text
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_password_or_token_appears_in_any_report() {
-    // Arrange
-    let directory = Directory::parse("users.toml", &users()).unwrap();
-    let mock = MockServer::start(MockConfig {
+/// The documented mock with the directory `users` (a users file).
+async fn canary_mock(users: &str) -> MockServer {
+    let directory = Directory::parse("users.toml", users).unwrap();
+    MockServer::start(MockConfig {
         directory,
         ..MockConfig::with_profile(Profile::Documented)
     })
     .await
+    .unwrap()
+}
+
+/// Runs `cases`, `jobs` at once, against `target`, and writes the reports into a fresh folder:
+/// the run's summary, the folder, and the reports' paths.
+async fn run_and_report(
+    target: &Target,
+    cases: &[Case],
+    jobs: usize,
+) -> (RunSummary, tempfile::TempDir, report::ReportPaths) {
+    let summary = run(
+        target,
+        cases,
+        &common::run_options(jobs),
+        &Interrupt::default(),
+        |_| {},
+    )
+    .await
     .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = report::write_all(&summary, dir.path()).unwrap();
+    (summary, dir, paths)
+}
+
+/// The terminal summary of `summary`, with the installed secrets redacted as the binary shows it.
+fn terminal_summary(summary: &RunSummary) -> String {
+    let mut prepared = summary.clone();
+    report::prepare(&mut prepared);
+    report::terminal::summary(&prepared, false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_or_token_appears_in_any_report() {
+    // Arrange
+    let mock = canary_mock(&users()).await;
     let env = |name: &str| match name {
         "CANARY_TOKEN" => Some(TOKEN.to_owned()),
         other => other
@@ -95,14 +132,9 @@ async fn no_password_or_token_appears_in_any_report() {
     for case in &mut cases {
         case.poll_timeout = Duration::from_secs(1);
     }
-    let options = common::run_options(4);
 
     // Act
-    let summary = run(&target, &cases, &options, &Interrupt::default(), |_| {})
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    report::write_all(&summary, dir.path()).unwrap();
+    let (summary, dir, _) = run_and_report(&target, &cases, 4).await;
     // Baselines too, written without being told the secrets: nothing in them may carry one.
     ewsconf::baseline::update(&summary, &dir.path().join("baseline"), &[]).unwrap();
     let terminal = report::terminal::summary(&summary, false);
@@ -153,15 +185,7 @@ fn reflected_password(user: &str) -> String {
 
 fn reflected_users() -> String {
     let mut text = users();
-    for user in [
-        "boss",
-        "helper",
-        "carol",
-        "mallory",
-        "svc",
-        "reader",
-        "assistant",
-    ] {
+    for user in USERS {
         text = text.replace(
             &format!("\"{PASSWORD}-{user}\""),
             &format!("\"{}\"", reflected_password(user)),
@@ -316,26 +340,14 @@ async fn reflect(State(r): State<Reflector>, headers: HeaderMap, body: Bytes) ->
 
 /// The mock with canary accounts, and a reflecting proxy in front of it; the proxy's URL.
 async fn reflecting_server(pad: usize) -> (MockServer, String) {
-    let directory = Directory::parse("users.toml", &reflected_users()).unwrap();
-    let mock = MockServer::start(MockConfig {
-        directory,
-        ..MockConfig::with_profile(Profile::Documented)
-    })
-    .await
-    .unwrap();
+    let mock = canary_mock(&reflected_users()).await;
     let state = Reflector {
         upstream: mock.url().to_owned(),
         client: reqwest::Client::new(),
         pad,
     };
     let app = axum::Router::new().fallback(reflect).with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/EWS/Exchange.asmx",
-        listener.local_addr().unwrap()
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (mock, url)
+    (mock, common::serve_on_loopback(app).await)
 }
 
 /// Every secret of the accounts in the target file, the user:password pairs' too.
@@ -357,7 +369,18 @@ fn assert_clean(what: &str, text: &str, canaries: &[String]) {
     }
 }
 
-fn selected_cases() -> Vec<ewsconf::case::Case> {
+/// [`assert_clean`] on every file, by its path.
+fn assert_files_clean(files: &[(PathBuf, Vec<u8>)], canaries: &[String]) {
+    for (file, bytes) in files {
+        assert_clean(
+            &file.display().to_string(),
+            &String::from_utf8_lossy(bytes),
+            canaries,
+        );
+    }
+}
+
+fn selected_cases() -> Vec<Case> {
     common::suite()
         .into_iter()
         .filter(|c| c.id.starts_with("save-rules/") || c.id == "delegate/scenario-a")
@@ -374,21 +397,9 @@ async fn a_reflecting_server_leaks_nothing_through_the_library() {
     let cases = selected_cases();
 
     // Act
-    let summary = run(
-        &target,
-        &cases,
-        &common::run_options(4),
-        &Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let paths = report::write_all(&summary, dir.path()).unwrap();
+    let (summary, dir, paths) = run_and_report(&target, &cases, 4).await;
     ewsconf::baseline::update(&summary, &dir.path().join("baseline"), &[]).unwrap();
-    let mut prepared = summary.clone();
-    report::prepare(&mut prepared);
-    let terminal = report::terminal::summary(&prepared, false);
+    let terminal = terminal_summary(&summary);
 
     // Assert: the server did reflect (the raw summary holds the password and the header),
     // the cases ran, and no file holds any form of any secret.
@@ -404,13 +415,7 @@ async fn a_reflecting_server_leaks_nothing_through_the_library() {
     let canaries = canaries(&all_secrets());
     let files = common::files_below(dir.path());
     assert_eq!(files.len(), 3 + cases.len());
-    for (file, bytes) in &files {
-        assert_clean(
-            &file.display().to_string(),
-            &String::from_utf8_lossy(bytes),
-            &canaries,
-        );
-    }
+    assert_files_clean(&files, &canaries);
     let json = std::fs::read_to_string(&paths.json).unwrap();
     assert!(
         json.contains("SECRET"),
@@ -515,13 +520,7 @@ async fn a_reflecting_server_leaks_nothing_through_the_binary() {
         names.iter().any(|n| n.starts_with("baseline/")),
         "{names:?}"
     );
-    for (file, bytes) in &files {
-        assert_clean(
-            &file.display().to_string(),
-            &String::from_utf8_lossy(bytes),
-            &canaries,
-        );
-    }
+    assert_files_clean(&files, &canaries);
     let json = files
         .iter()
         .find(|(p, _)| p.starts_with("reports") && p.ends_with("report.json"))
@@ -547,30 +546,38 @@ async fn a_multi_mib_answer_is_cut_in_every_report() {
         .collect();
 
     // Act
-    let summary = run(
-        &target,
-        &cases,
-        &common::run_options(1),
-        &Interrupt::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let paths = report::write_all(&summary, dir.path()).unwrap();
+    let (summary, _dir, paths) = run_and_report(&target, &cases, 1).await;
 
     // Assert: each response body is kept up to the limit, and the reports grow with the
     // number of exchanges, not with the size of the answers. The bound, per exchange: the
     // response kept (escaped at most 3 times over in HTML, where `<` is 4 bytes for 1 and `>`
     // 4 for 1 in `<a>`'s 3), plus 64 KiB for its request and headings; plus 1 MiB for the page.
+    // The run keeps no more than a report shows: each padded answer was cut as it was recorded,
+    // and says how large it was.
     let exchanges: usize = summary.outcomes.iter().map(|o| o.exchanges.len()).sum();
     let big = summary
         .outcomes
         .iter()
         .flat_map(|o| &o.exchanges)
-        .filter(|e| e.response.as_ref().is_some_and(|r| r.len() > PAD))
+        .filter(|e| {
+            e.response.as_ref().is_some_and(|r| {
+                r.len() < REPORT_MAX_EXCHANGE_BYTES + 1024
+                    && r.contains("… truncated: the answer was")
+            })
+        })
         .count();
-    assert!(big > 0, "the answers were not padded");
+    assert!(
+        big > 0,
+        "the answers were not padded, or not cut when recorded"
+    );
+    assert!(
+        summary
+            .outcomes
+            .iter()
+            .flat_map(|o| &o.exchanges)
+            .all(|e| e.response.as_ref().is_none_or(|r| r.len() < PAD)),
+        "a padded answer was kept whole"
+    );
     let json = std::fs::read_to_string(&paths.json).unwrap();
     let html = std::fs::read_to_string(&paths.html).unwrap();
     let junit = std::fs::read_to_string(&paths.junit).unwrap();
@@ -599,5 +606,83 @@ async fn a_multi_mib_answer_is_cut_in_every_report() {
     );
     assert!(json.contains("… truncated: the answer was"));
     assert!(junit.contains("… truncated: the answer was"), "{junit}");
+    mock.shutdown().await;
+}
+
+/// The token endpoint of an app: issues `app-canary-token-N`, one a grant, each announced to
+/// live an hour.
+async fn token_endpoint() -> String {
+    let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new().fallback(move || {
+        let n = issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        async move {
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(Body::from(format!(
+                    "{{\"access_token\":\"app-canary-token-{n}\",\"token_type\":\"Bearer\",\"expires_in\":3600}}"
+                )))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apps_client_secret_and_the_tokens_it_obtains_leak_nothing() {
+    // Arrange: every account reached through an app whose tokens the server reflects (the mock
+    // speaks Basic only, so each request is refused, and the refusal makes the client fetch
+    // another token: many tokens over the run).
+    let (mock, url) = reflecting_server(0).await;
+    let token_url = token_endpoint().await;
+    let mut text = format!(
+        "url = \"{url}\"\nunknown_domain = \"example.com\"\n[app]\ntoken_url = \"{token_url}\"\n\
+         client_id = \"c1\"\nclient_secret_env = \"APP_SECRET\"\n"
+    );
+    for (role, user) in [
+        ("principal", "boss"),
+        ("delegate", "helper"),
+        ("recipient", "carol"),
+    ] {
+        text.push_str(&format!(
+            "[accounts.{role}]\naddress = \"{user}@example.com\"\n"
+        ));
+    }
+    let app_secret = "app-canary-secret+4e/7";
+    let env = |name: &str| (name == "APP_SECRET").then(|| app_secret.to_owned());
+    let file = TargetFile::parse("target.toml", &text, &env).unwrap();
+    let target = Target::remote(file, &ClientOptions::default()).unwrap();
+    secrets::install(Secrets::of(&target));
+    let mut cases = selected_cases();
+    for case in &mut cases {
+        case.poll_timeout = Duration::from_secs(1);
+    }
+
+    // Act
+    let (summary, dir, paths) = run_and_report(&target, &cases, 4).await;
+    let terminal = terminal_summary(&summary);
+
+    // Assert: the server reflected the tokens (the report shows where, redacted), every one
+    // of them is known to the target's secrets, and no file or terminal line holds a token or
+    // the client secret.
+    let json = std::fs::read_to_string(&paths.json).unwrap();
+    assert!(json.contains("SECRET"), "nothing was reflected: {terminal}");
+    assert!(Secrets::of(&target).found_in("Bearer app-canary-token-1"));
+    let issued: Vec<String> = (1..=50).map(|n| format!("app-canary-token-{n}")).collect();
+    let mut secrets = issued.clone();
+    secrets.push(app_secret.to_owned());
+    let canaries = canaries(&secrets);
+    for (file, bytes) in common::files_below(dir.path()) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("app-canary"),
+            "{} holds a secret",
+            file.display()
+        );
+        assert_clean(&file.display().to_string(), &text, &canaries);
+    }
+    assert!(!terminal.contains("app-canary"));
     mock.shutdown().await;
 }

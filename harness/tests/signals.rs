@@ -11,17 +11,17 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use ewsconf::ews::DistinguishedFolderName;
-use ewsconf::mock::{MockConfig, MockServer, Profile};
+use ewsconf::mock::MockServer;
 use ewsconf::target::Client;
 use ewsconf::target::calls::{Account, folder_of};
 
@@ -68,61 +68,85 @@ async fn forward(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Res
         p.hung.lock().unwrap().push(operation);
         std::future::pending::<()>().await;
     }
-    let mut request = p.http.post(&p.upstream).body(body);
-    for (name, value) in &headers {
-        if name != header::HOST && name != header::CONTENT_LENGTH {
-            request = request.header(name.as_str(), value.as_bytes());
-        }
-    }
-    match request.send().await {
-        Ok(answer) => {
-            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::OK);
-            let content_type = answer.headers().get("content-type").cloned();
-            let bytes = answer.bytes().await.unwrap_or_default();
-            let mut response = (status, bytes).into_response();
-            if let Some(v) = content_type {
-                response.headers_mut().insert(header::CONTENT_TYPE, v);
-            }
-            response
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
+    common::relay(common::pass_on(&p.http, &p.upstream, &headers, body).await).await
 }
 
-/// The documented mock behind a [`Proxy`]; returns the proxy's EWS URL, its handle and the mock.
-async fn proxied() -> (String, Proxy, MockServer) {
-    let mock = MockServer::start(MockConfig::with_profile(Profile::Documented))
-        .await
-        .expect("the mock starts");
+/// The documented mock behind a [`Proxy`] that leaves every SendItem hanging, and a [`Scratch`]
+/// folder with a target file for the proxy; returns those, the proxy's handle and the mock.
+async fn hanging_on_send_item() -> (Scratch, Proxy, MockServer) {
+    let mock = common::documented_mock().await;
     let proxy = Proxy {
         upstream: mock.url().to_owned(),
         http: reqwest::Client::new(),
         hang: Arc::default(),
         hung: Arc::default(),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    proxy.hang("SendItem");
     let app = axum::Router::new()
         .fallback(axum::routing::post(forward))
         .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/EWS/Exchange.asmx"), proxy, mock)
+    let url = common::serve_on_loopback(app).await;
+    (Scratch::new(&url), proxy, mock)
 }
 
-/// A target file for the mock's default accounts at `url`, written in `dir`.
-fn target_file(dir: &Path, url: &str) -> PathBuf {
-    let path = dir.join("target.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "url = \"{url}\"\n\
-             [accounts.principal]\naddress = \"boss@example.com\"\npassword_env = \"PW\"\n\
-             [accounts.delegate]\naddress = \"helper@example.com\"\npassword_env = \"PW\"\n\
-             [accounts.recipient]\naddress = \"carol@example.com\"\npassword_env = \"PW\"\n"
-        ),
-    )
-    .unwrap();
-    path
+/// A scratch folder holding a target file (the mock's default accounts at one URL), where a
+/// command writes its reports (`reports/`) and `fuzz` its regressions.
+struct Scratch {
+    dir: tempfile::TempDir,
+    target: PathBuf,
+}
+
+impl Scratch {
+    fn new(url: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let target = common::write_target_file(dir.path(), url);
+        Self { dir, target }
+    }
+
+    /// `name` below the folder.
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// Every `report.json` written below `reports/`, read.
+    fn reports(&self) -> Vec<serde_json::Value> {
+        let dir = self.dir.path().join("reports");
+        if !dir.exists() {
+            return Vec::new();
+        }
+        common::files_below(&dir)
+            .into_iter()
+            .filter(|(path, _)| path.ends_with("report.json"))
+            .map(|(_, bytes)| serde_json::from_slice(&bytes).expect("report.json is JSON"))
+            .collect()
+    }
+
+    /// Starts `ewsconf <command> --target <file> <args> --report-dir reports/`.
+    fn spawn(&self, command: &[&str], args: &[&str]) -> Child {
+        let (target, reports) = (self.target.display().to_string(), self.path("reports"));
+        let mut all = command.to_vec();
+        all.extend(["--target", &target]);
+        all.extend(args);
+        all.extend(["--report-dir", &reports]);
+        spawn(&all)
+    }
+
+    /// Starts `ewsconf run` of the suite's `save-rules/*` cases with `args`.
+    fn run_save_rules(&self, args: &[&str]) -> Child {
+        let suite = suite();
+        let mut all = vec!["--cases", &suite, "--only", "save-rules/*", "--no-progress"];
+        all.extend(args);
+        self.spawn(&["run"], &all)
+    }
+
+    /// Starts `ewsconf fuzz` of 50 cases with `args`, its regressions kept in `regressions/`.
+    fn fuzz(&self, args: &[&str]) -> Child {
+        let regressions = self.path("regressions");
+        let mut all = vec!["--cases", "50"];
+        all.extend(args);
+        all.extend(["--no-progress", "--regressions", &regressions]);
+        self.spawn(&["fuzz"], &all)
+    }
 }
 
 fn suite() -> String {
@@ -158,20 +182,26 @@ async fn finished(child: Child) -> Output {
         .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// Waits for the child to end and checks that it exited with `code`; returns its output and its
+/// stderr as text.
+async fn ended_with(child: Child, code: i32) -> (Output, String) {
+    let out = finished(child).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    (out, stderr)
 }
 
-/// Every `report.json` below `dir`, read.
-fn reports(dir: &Path) -> Vec<serde_json::Value> {
-    if !dir.exists() {
-        return Vec::new();
-    }
-    common::files_below(dir)
-        .into_iter()
-        .filter(|(path, _)| path.ends_with("report.json"))
-        .map(|(_, bytes)| serde_json::from_slice(&bytes).expect("report.json is JSON"))
-        .collect()
+/// Sends SIGTERM to the child, and checks that it then ends with exit code 1 saying it was
+/// interrupted; returns its output and its stderr as text.
+async fn stopped_by_sigterm(child: Child) -> (Output, String) {
+    signal(&child, libc::SIGTERM);
+    let (out, stderr) = ended_with(child, 1).await;
+    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
+    (out, stderr)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The number in "cleaning up: N items left on the server", if the text says it.
@@ -196,38 +226,17 @@ async fn run_items(mock: &MockServer, owner: &str, folder: DistinguishedFolderNa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_a_run_cleans_up_within_a_bound_and_says_what_was_left() {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, proxy, mock) = proxied().await;
-    proxy.hang("SendItem");
-    let target = target_file(dir.path(), &url);
-    let report_dir = dir.path().join("reports");
-    let child = spawn(&[
-        "run",
-        "--target",
-        &target.display().to_string(),
-        "--cases",
-        &suite(),
-        "--only",
-        "save-rules/*",
-        "--no-progress",
-        "--jobs",
-        "2",
-        "--report-dir",
-        &report_dir.display().to_string(),
-    ]);
+    let (scratch, proxy, mock) = hanging_on_send_item().await;
+    let child = scratch.run_save_rules(&["--jobs", "2"]);
     proxy.hung("SendItem").await;
     // From now on the target stops answering deletes too: cleanup cannot finish.
     proxy.hang("DeleteItem");
-    signal(&child, libc::SIGTERM);
-    let out = finished(child).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
+    let (out, stderr) = stopped_by_sigterm(child).await;
     let left = left_count(&stderr).unwrap_or_else(|| panic!("no count of what is left: {stderr}"));
     assert!(left >= 1, "{stderr}");
     assert!(stderr.contains("cleanup stopped"), "{stderr}");
     // The reports are written, with the interrupted cases and what cleanup left.
-    let reports = reports(&report_dir);
+    let reports = scratch.reports();
     assert_eq!(reports.len(), 1, "{out:?}");
     let json = reports[0].to_string();
     assert!(json.contains("the run was interrupted"), "{json}");
@@ -236,34 +245,49 @@ async fn sigterm_stops_a_run_cleans_up_within_a_bound_and_says_what_was_left() {
     mock.shutdown().await;
 }
 
+/// Every case is bounded by `--case-timeout`, whatever the server does: against one that never
+/// answers a SendItem, each case ends as `error` and the run ends with its reports, with no
+/// signal needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_against_a_server_that_hangs_on_senditem_ends_by_its_case_timeouts() {
+    let (scratch, _proxy, mock) = hanging_on_send_item().await;
+    let child = scratch.run_save_rules(&["--timeout", "30", "--case-timeout", "2"]);
+    let (out, _) = ended_with(child, 1).await;
+    let reports = scratch.reports();
+    assert_eq!(reports.len(), 1, "{out:?}");
+    let outcomes = reports[0]["outcomes"].as_array().expect("outcomes");
+    let cases: Vec<_> = outcomes
+        .iter()
+        .filter(|o| {
+            o["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("save-rules/"))
+        })
+        .collect();
+    assert!(!cases.is_empty(), "{out:?}");
+    for o in cases {
+        assert_eq!(o["verdict"], "error", "{o}");
+        assert!(
+            o["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("did not finish within")),
+            "{o}"
+        );
+    }
+    mock.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_ends_a_run_at_once_and_lists_what_is_left() {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, proxy, mock) = proxied().await;
-    proxy.hang("SendItem");
-    let target = target_file(dir.path(), &url);
-    let report_dir = dir.path().join("reports");
-    let child = spawn(&[
-        "run",
-        "--target",
-        &target.display().to_string(),
-        "--cases",
-        &suite(),
-        "--only",
-        "save-rules/*",
-        "--no-progress",
-        "--report-dir",
-        &report_dir.display().to_string(),
-    ]);
+    let (scratch, proxy, mock) = hanging_on_send_item().await;
+    let child = scratch.run_save_rules(&[]);
     proxy.hung("SendItem").await;
     proxy.hang("DeleteItem");
     signal(&child, libc::SIGINT);
     // Cleanup has found the run's drafts and waits on their deletion: a second signal now.
     proxy.hung("DeleteItem").await;
     signal(&child, libc::SIGINT);
-    let out = finished(child).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    let (_, stderr) = ended_with(child, 130).await;
     assert!(stderr.contains("interrupted again (SIGINT)"), "{stderr}");
     // What is left, by subject and ItemId: the drafts the cases created, carrying the marker.
     assert!(stderr.contains("items left on the server"), "{stderr}");
@@ -271,38 +295,23 @@ async fn a_second_signal_ends_a_run_at_once_and_lists_what_is_left() {
     assert!(!listed.is_empty(), "{stderr}");
     assert!(listed.iter().all(|l| l.contains("ewsconf-")), "{stderr}");
     // It ended before writing reports.
-    assert!(reports(&report_dir).is_empty());
+    assert!(scratch.reports().is_empty());
     mock.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_quirk_cleans_up_its_probe_and_writes_the_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, proxy, mock) = proxied().await;
     // The rights check sends its probe draft: it hangs there.
-    proxy.hang("SendItem");
-    let target = target_file(dir.path(), &url);
-    let report_dir = dir.path().join("reports");
-    let child = spawn(&[
-        "quirk",
-        "delegate-copy",
-        "--target",
-        &target.display().to_string(),
-        "--report-dir",
-        &report_dir.display().to_string(),
-    ]);
+    let (scratch, proxy, mock) = hanging_on_send_item().await;
+    let child = scratch.spawn(&["quirk", "delegate-copy"], &[]);
     proxy.hung("SendItem").await;
     assert_eq!(
         run_items(&mock, common::BOSS, DistinguishedFolderName::Drafts).await,
         1,
         "the probe draft is there before the signal"
     );
-    signal(&child, libc::SIGTERM);
-    let out = finished(child).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
-    assert_eq!(reports(&report_dir).len(), 1, "{out:?}");
+    let (out, _) = stopped_by_sigterm(child).await;
+    assert_eq!(scratch.reports().len(), 1, "{out:?}");
     assert_eq!(
         run_items(&mock, common::BOSS, DistinguishedFolderName::Drafts).await,
         0,
@@ -313,33 +322,12 @@ async fn sigterm_stops_quirk_cleans_up_its_probe_and_writes_the_reports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_fuzz_cleans_up_and_writes_the_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, proxy, mock) = proxied().await;
-    proxy.hang("SendItem");
-    let target = target_file(dir.path(), &url);
-    let report_dir = dir.path().join("reports");
-    let child = spawn(&[
-        "fuzz",
-        "--target",
-        &target.display().to_string(),
-        "--cases",
-        "50",
-        "--seed",
-        "7",
-        "--no-progress",
-        "--report-dir",
-        &report_dir.display().to_string(),
-        "--regressions",
-        &dir.path().join("regressions").display().to_string(),
-    ]);
+    let (scratch, proxy, mock) = hanging_on_send_item().await;
+    let child = scratch.fuzz(&["--seed", "7"]);
     proxy.hung("SendItem").await;
     assert!(run_items(&mock, common::BOSS, DistinguishedFolderName::Drafts).await > 0);
-    signal(&child, libc::SIGTERM);
-    let out = finished(child).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
-    let reports = reports(&report_dir);
+    let (out, _) = stopped_by_sigterm(child).await;
+    let reports = scratch.reports();
     assert_eq!(reports.len(), 1, "{out:?}");
     assert!(
         reports[0].to_string().contains("the run was interrupted"),
@@ -361,68 +349,30 @@ async fn sigterm_stops_fuzz_cleans_up_and_writes_the_reports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_against_a_target_that_hangs_on_senditem_ends_and_says_shrinking_stopped() {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, proxy, mock) = proxied().await;
-    proxy.hang("SendItem");
-    let target = target_file(dir.path(), &url);
-    let report_dir = dir.path().join("reports");
-    let child = spawn(&[
-        "fuzz",
-        "--target",
-        &target.display().to_string(),
-        "--cases",
-        "50",
-        "--seed",
-        "3",
-        "--timeout",
-        "1",
-        "--no-progress",
-        "--report-dir",
-        &report_dir.display().to_string(),
-        "--regressions",
-        &dir.path().join("regressions").display().to_string(),
-    ]);
-    let out = finished(child).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let (scratch, _proxy, mock) = hanging_on_send_item().await;
+    let child = scratch.fuzz(&["--seed", "3", "--timeout", "1"]);
+    let (out, stderr) = ended_with(child, 1).await;
     assert!(
         stderr.contains("shrinking stopped: the target stopped answering"),
         "{stderr}"
     );
-    assert_eq!(reports(&report_dir).len(), 1, "{out:?}");
+    assert_eq!(scratch.reports().len(), 1, "{out:?}");
     mock.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_against_a_server_that_never_answers_ends_after_its_timeout() {
-    let dir = tempfile::tempdir().unwrap();
     // Accepts every connection and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, url) = common::loopback_listener().await;
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {
             held.push(socket);
         }
     });
-    let target = target_file(dir.path(), &format!("http://{addr}/EWS/Exchange.asmx"));
-    let child = spawn(&[
-        "fuzz",
-        "--target",
-        &target.display().to_string(),
-        "--cases",
-        "50",
-        "--timeout",
-        "1",
-        "--no-progress",
-        "--report-dir",
-        &dir.path().join("reports").display().to_string(),
-        "--regressions",
-        &dir.path().join("regressions").display().to_string(),
-    ]);
-    let out = finished(child).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let scratch = Scratch::new(&url);
+    let child = scratch.fuzz(&["--timeout", "1"]);
+    let (_, stderr) = ended_with(child, 3).await;
     assert!(stderr.contains("no response"), "{stderr}");
 }
 
@@ -440,7 +390,6 @@ http_status = 413
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_answers_413_and_closes_mid_body_is_an_error_not_a_silent_death() {
-    let dir = tempfile::tempdir().unwrap();
     // Reads the request head, answers 413 and closes without reading the body.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -464,27 +413,17 @@ async fn a_server_that_answers_413_and_closes_mid_body_is_an_error_not_a_silent_
             drop(socket);
         }
     });
-    let cases = dir.path().join("cases/transport");
-    std::fs::create_dir_all(&cases).unwrap();
-    std::fs::write(cases.join("oversize.toml"), OVERSIZE_CASE).unwrap();
-    let target = target_file(dir.path(), &format!("http://{addr}/EWS/Exchange.asmx"));
-    let report_dir = dir.path().join("reports");
-    let child = spawn(&[
-        "run",
-        "--target",
-        &target.display().to_string(),
-        "--cases",
-        &dir.path().join("cases").display().to_string(),
-        "--no-progress",
-        "--report-dir",
-        &report_dir.display().to_string(),
-    ]);
+    let scratch = Scratch::new(&format!("http://{addr}/EWS/Exchange.asmx"));
+    let cases = scratch.path("cases");
+    std::fs::create_dir_all(format!("{cases}/transport")).unwrap();
+    std::fs::write(format!("{cases}/transport/oversize.toml"), OVERSIZE_CASE).unwrap();
+    let child = scratch.spawn(&["run"], &["--cases", &cases, "--no-progress"]);
     let out = finished(child).await;
     // Ended by itself with a documented code, not killed by SIGPIPE (no code at all).
     assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
     assert!(!text(&out.stderr).contains("panicked"), "{out:?}");
     assert!(text(&out.stdout).contains("reports: "), "{out:?}");
-    assert_eq!(reports(&report_dir).len(), 1, "{out:?}");
+    assert_eq!(scratch.reports().len(), 1, "{out:?}");
 }
 
 #[test]

@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use ewsconf::Verdict;
 use ewsconf::case::Case;
-use ewsconf::ews::{
-    Folder, FolderId, Item, ItemId, ItemKind, OperationResponse, ResponseBody, ResponseEnvelope,
-    ResponseMessage, RootFolder,
-};
+use ewsconf::ews::ResponseMessage;
 use ewsconf::run::{Interrupt, RunOptions, RunSummary, run};
 use ewsconf::target::{ClientOptions, Target, TargetFile};
 use wiremock::matchers::{body_string_contains, method};
@@ -24,41 +21,10 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-fn envelope(operation: &str, message: ResponseMessage) -> String {
-    ResponseEnvelope {
-        server_version_info: None,
-        body: ResponseBody::Response(OperationResponse::new(operation, vec![message])),
-    }
-    .to_xml()
-}
-
 /// A server that answers the set-up and observation calls sensibly and SendItem with `send`.
 async fn scripted(send: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
-    let mut created = ResponseMessage::success();
-    created.items = vec![Item {
-        item_id: Some(ItemId::new("AAMkAGNyZWF0ZWQ=").with_change_key("CQAAABYA")),
-        ..Item::new(ItemKind::Message)
-    }];
-    let mut found = ResponseMessage::success();
-    found.root_folder = Some(RootFolder {
-        indexed_paging_offset: None,
-        total_items_in_view: Some(0),
-        includes_last_item_in_range: Some(true),
-        items: Vec::new(),
-    });
-    let mut folder = ResponseMessage::success();
-    folder.folders = vec![Folder {
-        folder_id: Some(FolderId::new("AQMkAGZvbGRlcg==")),
-        ..Folder::default()
-    }];
-    for (operation, message) in [
-        ("CreateItem", created),
-        ("FindItem", found),
-        ("GetFolder", folder),
-        ("DeleteItem", ResponseMessage::success()),
-    ] {
-        let body = envelope(operation, message);
+    for (operation, body) in common::empty_mailbox_answers() {
         Mock::given(method("POST"))
             .and(body_string_contains(format!("<m:{operation}")))
             .respond_with(
@@ -78,11 +44,7 @@ async fn scripted(send: ResponseTemplate) -> MockServer {
 }
 
 fn target(url: &str, timeout: Duration) -> Target {
-    let text = format!(
-        "url = \"{url}\"\n[accounts.principal]\naddress = \"boss@example.com\"\npassword_env = \"P\"\n\
-         [accounts.delegate]\naddress = \"helper@example.com\"\npassword_env = \"P\"\n\
-         [accounts.recipient]\naddress = \"carol@example.com\"\npassword_env = \"P\"\n"
-    );
+    let text = format!("url = \"{url}\"\n{}", common::ACCOUNTS_TOML);
     let file = TargetFile::parse("target.toml", &text, &|_| Some("pw".into())).unwrap();
     Target::remote(
         file,
@@ -165,7 +127,7 @@ async fn a_500_with_garbage_fails_with_not_an_ews_response() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_invalid_body_fails_on_the_schema() {
-    let bad = envelope("SendItem", ResponseMessage::success())
+    let bad = common::response_envelope("SendItem", ResponseMessage::success())
         .replace("ResponseClass=\"Success\"", "ResponseClass=\"Maybe\"");
     let invalid = ResponseTemplate::new(200)
         .insert_header("content-type", "text/xml")
@@ -177,11 +139,7 @@ async fn a_schema_invalid_body_fails_on_the_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_hangs_up_gives_error_with_the_reason() {
     // Accept every connection and close it at once, without a byte.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/EWS/Exchange.asmx",
-        listener.local_addr().unwrap()
-    );
+    let (listener, url) = common::loopback_listener().await;
     let accepting = tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             drop(socket);

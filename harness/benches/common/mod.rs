@@ -1,7 +1,12 @@
-//! Helpers shared by the validation benchmarks: the ~2 KB SendItemResponse envelope they
-//! validate, medians, and the schema files as xmllint is given them.
+//! Helpers shared by the benchmarks: the ~2 KB SendItemResponse envelope the validation
+//! benchmarks validate, medians, the schema files as xmllint is given them, and figures measured
+//! in a fresh child process of the benchmark itself (peak memory among them).
 
-use std::path::Path;
+// Each benchmark uses some of these.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
@@ -100,4 +105,45 @@ pub fn write_schemas<'a>(
 "#
         ),
     )
+}
+
+/// The suite in `cases/`.
+pub fn suite_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases"))
+}
+
+/// This process's high-water mark of resident memory (`VmHWM`), in MiB; NaN where
+/// `/proc/self/status` does not say.
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The argument after `--child` when this benchmark runs as a child measuring one figure.
+pub fn child_arg() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--child")?;
+    args.get(i + 1).cloned()
+}
+
+/// Runs this benchmark again in a fresh process with `--child arg`: the numbers it printed on
+/// stdout, and all it printed (stdout, then stderr) for a message when they are not what was
+/// expected.
+pub fn child_figures(arg: &str) -> (Vec<f64>, String) {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new(exe)
+        .args(["--child", arg])
+        .output()
+        .expect("child runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let figures = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let said = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    (figures, said)
 }

@@ -98,6 +98,18 @@ impl ResponseMessage {
             .find_map(|e| e.text().trim().parse().ok())
     }
 
+    /// `MessageXml/t:Value[@Name="BackOffMilliseconds"]`: how long ErrorServerBusy asks the
+    /// client to wait before it sends the request again.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/ews-throttling-in-exchange>
+    pub fn back_off(&self) -> Option<std::time::Duration> {
+        self.message_xml
+            .as_ref()?
+            .elements()
+            .filter(|e| e.is(TYPES_NS, "Value") && e.attr("Name") == Some("BackOffMilliseconds"))
+            .find_map(|e| e.text().trim().parse().ok())
+            .map(std::time::Duration::from_millis)
+    }
+
     /// Writes the message as `m:{element}`.
     pub fn write_as(&self, w: &mut XmlWriter, element: &str) {
         let name = format!("m:{element}");

@@ -288,6 +288,7 @@ pub async fn fuzz_until(
             outcomes: Vec::new(),
             fuzz: None,
             quirk: None,
+            throttling: Default::default(),
         },
     };
     let mut first_exchanges: BTreeMap<&'static str, Vec<ExchangeRecord>> = BTreeMap::new();

@@ -389,6 +389,31 @@ pub async fn check_preconditions(
     target: &Target,
     marker: &str,
 ) -> Result<Vec<Precondition>, QuirkError> {
+    let checked = check_rights(target, marker).await?;
+    let principal = account(target, Role::Principal)?;
+    let delegate = account(target, Role::Delegate)?;
+    let missing: Vec<&str> = checked
+        .iter()
+        .filter(|c| c.status == PreconditionStatus::Missing)
+        .map(|c| c.right.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(checked);
+    }
+    Err(QuirkError::Rights {
+        missing: missing
+            .iter()
+            .map(|m| format!("  - {m}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        how: permission_advice(&principal.address, &delegate.address),
+    })
+}
+
+/// Checks the delegate's rights as [`check_preconditions`] does and returns what each check
+/// found, a missing right included; only a missing account is an error. The probe draft it may
+/// leave carries `marker` in its subject, for cleanup.
+pub async fn check_rights(target: &Target, marker: &str) -> Result<Vec<Precondition>, QuirkError> {
     let principal = account(target, Role::Principal)?;
     let delegate = account(target, Role::Delegate)?;
     account(target, Role::Recipient)?;
@@ -443,20 +468,5 @@ pub async fn check_preconditions(
         READ_SENT_ITEMS,
         target.client.can_open(delegate, sent_items).await,
     ));
-    let missing: Vec<&str> = checked
-        .iter()
-        .filter(|c| c.status == PreconditionStatus::Missing)
-        .map(|c| c.right.as_str())
-        .collect();
-    if missing.is_empty() {
-        return Ok(checked);
-    }
-    Err(QuirkError::Rights {
-        missing: missing
-            .iter()
-            .map(|m| format!("  - {m}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        how: permission_advice(&principal.address, &delegate.address),
-    })
+    Ok(checked)
 }

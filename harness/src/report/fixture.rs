@@ -146,5 +146,6 @@ pub(crate) fn summary() -> RunSummary {
         outcomes: vec![pass1, pass2, quirk, fail, skip, error, pass3],
         fuzz: None,
         quirk: None,
+        throttling: Default::default(),
     }
 }

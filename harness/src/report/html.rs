@@ -178,9 +178,20 @@ fn header(h: &mut String, s: &RunSummary, c: &Counts) {
     }
     let _ = writeln!(
         h,
-        "<div><dt>Elapsed</dt><dd>{}</dd></div>\n</dl>",
+        "<div><dt>Elapsed</dt><dd>{}</dd></div>",
         fmt_ms(s.elapsed.as_secs_f64() * 1000.0)
     );
+    if !s.throttling.is_none() {
+        let _ = writeln!(
+            h,
+            "<div><dt>Throttling</dt><dd id=\"throttling\">{} back-off{} asked for; requests \
+             held {} in all</dd></div>",
+            s.throttling.waits,
+            if s.throttling.waits == 1 { "" } else { "s" },
+            fmt_ms(s.throttling.waited_ms as f64)
+        );
+    }
+    h.push_str("</dl>\n");
     h.push_str("<div class=\"counts\">\n");
     let _ = writeln!(
         h,
@@ -953,6 +964,25 @@ mod tests {
         assert!(!html.contains('\u{ffff}'));
         // The only script is the page's own filter script.
         assert_eq!(html.matches("<script").count(), 1);
+    }
+
+    #[test]
+    fn throttling_is_shown_only_when_there_was_some() {
+        let mut summary = fixture::summary();
+        assert!(!render(&summary).contains("Throttling"));
+
+        summary.throttling = crate::run::Throttling {
+            waits: 2,
+            waited_ms: 1500,
+        };
+        let html = render(&summary);
+
+        let shown = visible(&html);
+        assert!(
+            shown.contains("Throttling2 back-offs asked for; requests held"),
+            "{shown}"
+        );
+        assert!(html.contains("id=\"throttling\""));
     }
 
     #[test]

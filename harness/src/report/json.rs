@@ -27,6 +27,22 @@ mod tests {
     use serde_json::Value;
 
     #[test]
+    fn throttling_is_a_small_field_present_only_when_there_was_some() {
+        let mut summary = fixture::summary();
+        summary.throttling = crate::run::Throttling {
+            waits: 4,
+            waited_ms: 2100,
+        };
+
+        let parsed: Value = serde_json::from_str(&render(&summary).unwrap()).unwrap();
+
+        assert_eq!(
+            parsed["throttling"],
+            serde_json::json!({"waits": 4, "waited_ms": 2100})
+        );
+    }
+
+    #[test]
     fn round_trips_to_exactly_the_summary() {
         // Arrange
         let summary = fixture::summary();

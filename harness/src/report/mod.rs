@@ -187,8 +187,7 @@ macro_rules! texts {
     }};
 }
 
-/// What starts the note that ends a cut text.
-const TRUNCATED: &str = "\n… truncated: ";
+use crate::limits::TRUNCATION_NOTE as TRUNCATED;
 
 /// A text cut by [`prepare`], split into what was kept and the note
 /// (`… truncated: the answer was N bytes, the report keeps M`); `None` for a whole text.
@@ -204,16 +203,7 @@ fn needs_cut(text: &str) -> bool {
 
 /// Cuts `text` to [`REPORT_MAX_EXCHANGE_BYTES`] on a character boundary and appends the note.
 fn cut(text: &mut String, kind: Text) {
-    let total = text.len();
-    let mut keep = REPORT_MAX_EXCHANGE_BYTES;
-    while !text.is_char_boundary(keep) {
-        keep -= 1;
-    }
-    text.truncate(keep);
-    text.push_str(&format!(
-        "{TRUNCATED}{} was {total} bytes, the report keeps {keep}",
-        kind.what()
-    ));
+    crate::limits::cut_for_report(text, text.len(), kind.what());
 }
 
 fn prepare_with(summary: &mut RunSummary, secrets: &Secrets) {

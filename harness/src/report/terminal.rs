@@ -220,6 +220,9 @@ pub fn summary(summary: &RunSummary, color: bool) -> String {
         clean(&summary.target),
         clean(&summary.run_id)
     );
+    if !summary.throttling.is_none() {
+        let _ = writeln!(out, "{}", paint.p(YELLOW, &summary.throttling.to_string()));
+    }
 
     for v in [Verdict::Fail, Verdict::Error, Verdict::Quirk, Verdict::Skip] {
         for o in summary.outcomes.iter().filter(|o| o.verdict == v) {
@@ -453,6 +456,23 @@ mod tests {
 
         assert!(text.trim_end().ends_with("Conforms."));
         assert!(!text.contains("FAIL "));
+    }
+
+    #[test]
+    fn throttling_is_shown_only_when_there_was_some() {
+        let mut summary = fixture::summary();
+        assert!(!super::summary(&summary, false).contains("throttled"));
+
+        summary.throttling = crate::run::Throttling {
+            waits: 3,
+            waited_ms: 1200,
+        };
+        let text = super::summary(&summary, false);
+
+        assert!(
+            text.contains("throttled: 3 back-offs asked for, requests held 1.20 s in all"),
+            "{text}"
+        );
     }
 
     #[test]

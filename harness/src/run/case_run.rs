@@ -57,9 +57,18 @@ enum Stop {
     Error(String),
 }
 
+/// What a case says when a request's answer was lost after it went out.
+const ANSWER_LOST: &str =
+    "the answer was lost; the server may have executed it, so it was not sent again";
+
 impl From<CallError> for Stop {
     fn from(e: CallError) -> Self {
-        Stop::Error(format!("setup: {e}"))
+        match &e {
+            CallError::Target(t) if t.answer_lost() => {
+                Stop::Error(format!("setup: {ANSWER_LOST} ({e})"))
+            }
+            _ => Stop::Error(format!("setup: {e}")),
+        }
     }
 }
 
@@ -136,6 +145,9 @@ async fn attempt(
     for role in case.accounts() {
         ctx.account(role)?;
     }
+    if let Some(why) = app_only_skip(ctx, case) {
+        return Err(Stop::Skip(why));
+    }
 
     // Setup.
     let mut items: BTreeMap<&str, Resolved> = BTreeMap::new();
@@ -152,7 +164,10 @@ async fn attempt(
         .await
         .map_err(|e| {
             Stop::Error(match e {
-                TargetError::TooLarge { .. } => format!("the request under test: {e}"),
+                TargetError::TooLarge { .. } | TargetError::Throttled { .. } => {
+                    format!("the request under test: {e}")
+                }
+                e if e.answer_lost() => format!("the request under test: {ANSWER_LOST} ({e})"),
                 e => format!("the request under test got no response: {e}"),
             })
         })?;
@@ -322,6 +337,31 @@ async fn set_up(
     })
 }
 
+/// Why `case` cannot run with app-only access, if it cannot. With an `[app]` table every role is
+/// the application impersonating the role's account (see [`crate::target::oauth`]), and the
+/// application may impersonate every mailbox (Exchange Online grants `full_access_as_app` per
+/// application, not per account). A case whose sender impersonates someone itself keeps its own
+/// header and is sent as the application: that is what the impersonator role means, but a case
+/// sent as any other role tests that role's own lack of the right, which app-only access cannot
+/// play.
+fn app_only_skip(ctx: &RunContext<'_>, case: &Case) -> Option<String> {
+    let app = matches!(
+        ctx.target.account(case.sender).map(|a| &a.auth),
+        Some(crate::target::Auth::App(_))
+    );
+    let impersonates = match &case.request {
+        CaseRequest::Typed { impersonate, .. } => impersonate.is_some(),
+        CaseRequest::Raw(raw) => raw.body.contains("ExchangeImpersonation"),
+    };
+    (app && impersonates && case.sender != Role::Impersonator).then(|| {
+        format!(
+            "with [app] every request is the application's, which may impersonate every mailbox: \
+             the {} account's own lack of the impersonation right cannot be played",
+            case.sender
+        )
+    })
+}
+
 async fn build_request(
     ctx: &RunContext<'_>,
     case: &Case,
@@ -474,6 +514,9 @@ async fn deleted_id(ctx: &RunContext<'_>, case: &Case, client: &Client) -> Resul
     Ok(id)
 }
 
+/// Sends the request under test, again only when it certainly never reached the server (no
+/// connection could be made). Throttling answers are waited out and sent again by
+/// [`Client::post`]; a lost answer ends the case (see [`TargetError::answer_lost`]).
 async fn send_with_retry(
     client: &Client,
     auth: &crate::target::Auth,

@@ -23,11 +23,12 @@ use crate::target::calls::folder_of;
 use crate::target::{CallError, Target, TargetError};
 
 pub use outcome::{
-    Counts, ExchangeRecord, FuzzTally, NameStats, Outcome, Replay, RunSummary, Stage,
+    Counts, ExchangeRecord, FuzzTally, NameStats, Outcome, Replay, RunSummary, Stage, Throttling,
 };
 
 use crate::judge::Verdict;
 pub(crate) use case_run::raw_post;
+use outcome::Identity;
 
 /// How a run goes.
 #[derive(Debug, Clone)]
@@ -241,6 +242,7 @@ pub async fn run(
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let started_at = crate::clock::format_time(crate::clock::now());
+    let throttled_before = target.client.throttling();
     let marker = new_marker();
     interrupt.in_use(&marker);
     // The probe creates and deletes a draft; an interrupt during it leaves the cases unstarted.
@@ -310,6 +312,7 @@ pub async fn run(
         outcomes,
         fuzz: None,
         quirk: None,
+        throttling: target.client.throttling().since(&throttled_before),
     })
 }
 
@@ -327,22 +330,17 @@ pub fn left_behind(left: &Leftovers) -> Outcome {
 /// stopped early); its category is the first part of `id`.
 pub fn harness_error(id: &str, title: &str, reference: &str, reason: String) -> Outcome {
     let category = id.split('/').next().unwrap_or(id);
-    Outcome {
-        id: id.to_owned(),
-        title: title.to_owned(),
-        category: category.to_owned(),
-        tags: vec![category.to_owned()],
-        reference: reference.to_owned(),
-        verdict: Verdict::Error,
-        reason: Some(reason),
-        findings: Vec::new(),
-        exchanges: Vec::new(),
-        state: Vec::new(),
-        quirk_state: Vec::new(),
-        answer: None,
-        elapsed_ms: 0.0,
-        changed: None,
-    }
+    Outcome::ended(
+        Identity {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            category: category.to_owned(),
+            tags: vec![category.to_owned()],
+            reference: reference.to_owned(),
+        },
+        Verdict::Error,
+        Some(reason),
+    )
 }
 
 fn interrupted(case: &Case, why: &str) -> Outcome {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::case::Case;
 use crate::judge::delegate_copy::QuirkReport;
 use crate::judge::{Finding, Judgement, StateCheck, Verdict};
+pub use crate::target::throttle::Throttling;
 
 /// What an exchange was for, in the order a case makes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -43,6 +44,24 @@ pub struct ExchangeRecord {
     pub schema_errors: Vec<String>,
 }
 
+/// A body as a record keeps it: whole up to what a report shows
+/// ([`REPORT_MAX_EXCHANGE_BYTES`](crate::limits::REPORT_MAX_EXCHANGE_BYTES)), else cut there at
+/// once, so that a run against a server sending huge answers does not hold them all until its
+/// reports are written. Secrets are redacted before the cut, in a margin past it, so that no cut
+/// leaves the start of one behind.
+fn kept(body: &[u8], what: &str) -> String {
+    use crate::limits::{REPORT_MAX_EXCHANGE_BYTES, cut_for_report};
+    const MARGIN: usize = 64 * 1024;
+    if body.len() <= REPORT_MAX_EXCHANGE_BYTES {
+        return String::from_utf8_lossy(body).into_owned();
+    }
+    let prefix = &body[..body.len().min(REPORT_MAX_EXCHANGE_BYTES + MARGIN)];
+    let mut text = String::from_utf8_lossy(prefix).into_owned();
+    crate::secrets::installed().redact_in_place(&mut text);
+    cut_for_report(&mut text, body.len(), what);
+    text
+}
+
 impl ExchangeRecord {
     /// The record of an exchange `account` made at `stage`; `schema_errors` are the response's,
     /// when it was validated.
@@ -56,9 +75,9 @@ impl ExchangeRecord {
             stage,
             operation: exchange.request.operation().to_owned(),
             account: account.to_owned(),
-            request: String::from_utf8_lossy(&exchange.request.body).into_owned(),
+            request: kept(&exchange.request.body, "the request"),
             status: Some(exchange.status),
-            response: Some(String::from_utf8_lossy(&exchange.body).into_owned()),
+            response: Some(kept(&exchange.body, "the answer")),
             elapsed_ms: exchange.elapsed.as_secs_f64() * 1000.0,
             schema_errors,
         }
@@ -75,15 +94,46 @@ impl ExchangeRecord {
     }
 }
 
+/// What names an outcome in the reports: a case's, or the run's own for a harness error.
+pub(crate) struct Identity {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub reference: String,
+}
+
 impl Outcome {
     /// An outcome for `case` that ends in `verdict` for `reason` before anything was judged.
     pub fn unjudged(case: &Case, verdict: Verdict, reason: Option<String>) -> Self {
+        Self::ended(
+            Identity {
+                id: case.id.clone(),
+                title: case.title.clone(),
+                category: case.category.clone(),
+                tags: case.tags.clone(),
+                reference: case.reference.clone(),
+            },
+            verdict,
+            reason,
+        )
+    }
+
+    /// An outcome of what `who` names that ends in `verdict` for `reason`, with nothing judged.
+    pub(crate) fn ended(who: Identity, verdict: Verdict, reason: Option<String>) -> Self {
+        let Identity {
+            id,
+            title,
+            category,
+            tags,
+            reference,
+        } = who;
         Self {
-            id: case.id.clone(),
-            title: case.title.clone(),
-            category: case.category.clone(),
-            tags: case.tags.clone(),
-            reference: case.reference.clone(),
+            id,
+            title,
+            category,
+            tags,
+            reference,
             verdict,
             reason,
             findings: Vec::new(),
@@ -214,6 +264,10 @@ pub struct RunSummary {
     /// The table of a quirk reproduction (`ewsconf quirk`), when that is what ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quirk: Option<QuirkReport>,
+    /// The back-offs the server asked for during the run, and how long requests waited them
+    /// out; left out when there were none.
+    #[serde(skip_serializing_if = "Throttling::is_none")]
+    pub throttling: Throttling,
 }
 
 /// Exchanges and failures for one malformation name.

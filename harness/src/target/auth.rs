@@ -1,4 +1,5 @@
-//! Credentials: HTTP Basic, Bearer tokens and NTLM, with secrets that never print.
+//! Credentials: HTTP Basic, Bearer tokens, NTLM and app-only OAuth, with secrets that never
+//! print.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -55,6 +56,9 @@ pub enum Auth {
         /// The password.
         password: Secret,
     },
+    /// App-only OAuth: the application's client-credentials token, impersonating the account
+    /// (see [`super::oauth`]). Tokens are fetched and renewed per request.
+    App(super::oauth::AppAccess),
 }
 
 impl Auth {
@@ -77,8 +81,9 @@ impl Auth {
                 )
             }
             Auth::Bearer { token } => format!("Bearer {}", token.expose()),
-            // NTLM messages are made per connection, never from the credentials alone.
-            Auth::Ntlm { .. } => String::new(),
+            // NTLM messages are made per connection, never from the credentials alone; an
+            // app's token changes over a run.
+            Auth::Ntlm { .. } | Auth::App(_) => String::new(),
         }
     }
 
@@ -93,6 +98,19 @@ impl Auth {
                 token.expose().hash(&mut hasher);
                 format!("bearer:{:016x}", hasher.finish())
             }
+            Auth::App(access) => format!("app:{}", access.mailbox.to_ascii_lowercase()),
+        }
+    }
+
+    /// The mailbox the credentials stand for, when they say: an app account's address, or a
+    /// Basic or NTLM user name written as an address.
+    pub fn mailbox(&self) -> Option<&str> {
+        match self {
+            Auth::App(access) => Some(&access.mailbox),
+            Auth::Basic { username, .. } | Auth::Ntlm { username, .. } => {
+                Some(username.as_str()).filter(|u| u.contains('@') && !u.contains('\\'))
+            }
+            Auth::Bearer { .. } => None,
         }
     }
 
@@ -102,6 +120,8 @@ impl Auth {
             Auth::Basic { password, .. } => vec![password.expose()],
             Auth::Bearer { token } => vec![token.expose()],
             Auth::Ntlm { password, .. } => vec![password.expose()],
+            // The tokens it obtains are added as they come (see `super::oauth::App`).
+            Auth::App(access) => vec![access.app.client_secret().expose()],
         }
     }
 }

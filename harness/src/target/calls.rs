@@ -79,6 +79,10 @@ impl CallError {
     }
 }
 
+/// Ids one DeleteItem names at most (see [`Client::delete`]).
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/ews-throttling-in-exchange>
+pub const DELETE_BATCH: usize = 100;
+
 /// The well-known folder `name` of the mailbox `owner`.
 pub fn folder_of(owner: &str, name: DistinguishedFolderName) -> TargetFolderId {
     TargetFolderId::DistinguishedFolderId(DistinguishedFolderId::in_mailbox(name, owner))
@@ -225,13 +229,24 @@ impl Client {
     }
 
     /// Hard-deletes items; returns one response message per id.
+    ///
+    /// The ids go in batches of at most [`DELETE_BATCH`]: Exchange checks a batch against the
+    /// caller's budget item by item and asks clients to split large ones, and exchangelib sends
+    /// 100 at a time.
     pub async fn delete(
         &self,
         account: &Account,
         ids: Vec<ItemId>,
     ) -> Result<Vec<ResponseMessage>, CallError> {
-        self.messages(account, &RequestHeaders::default(), DeleteItem::hard(ids))
-            .await
+        let mut messages = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(DELETE_BATCH) {
+            let delete = DeleteItem::hard(batch.to_vec());
+            messages.extend(
+                self.messages(account, &RequestHeaders::default(), delete)
+                    .await?,
+            );
+        }
+        Ok(messages)
     }
 
     /// Sets an item's subject again (to the same value), which moves its change key; returns

@@ -12,6 +12,7 @@ use crate::ews::{RequestEnvelope, ResponseEnvelope, XmlError};
 use crate::limits::DEFAULT_MAX_RESPONSE_BYTES;
 
 use super::auth::Auth;
+use super::calls::Account;
 
 /// Bodies up to this size are read freely; EWS answers to the harness's requests are a few
 /// kilobytes.
@@ -74,12 +75,36 @@ pub enum TargetError {
         /// What went wrong, and what to check.
         reason: String,
     },
+    /// The server kept asking the account to back off (ErrorServerBusy, or 503/429 with
+    /// `Retry-After`) for longer than the client waits; the request was not executed.
+    #[error(
+        "throttled for longer than {limit:?}: {url} asked {account} to back off again after {waited:?} of waiting; the request was not executed"
+    )]
+    Throttled {
+        /// The endpoint.
+        url: String,
+        /// Who the back-off was for.
+        account: String,
+        /// The longest a request waits out back-offs: the client's timeout.
+        limit: Duration,
+        /// How long it had waited.
+        waited: Duration,
+    },
 }
 
 impl TargetError {
     /// True when the request certainly never reached the server, so sending it again is safe.
     pub fn is_retryable(&self) -> bool {
         matches!(self, TargetError::Unreachable { .. })
+    }
+
+    /// True when the request went out and its answer was lost (a timeout, a broken
+    /// connection): the server may have executed it, so it is never sent again.
+    pub fn answer_lost(&self) -> bool {
+        matches!(
+            self,
+            TargetError::Timeout { .. } | TargetError::Transport { .. }
+        )
     }
 }
 
@@ -104,6 +129,18 @@ impl Post {
                 "http://schemas.microsoft.com/exchange/services/2006/messages/{}",
                 envelope.body.name()
             )),
+        }
+    }
+
+    /// The mailbox the request acts on as its body names it, for `X-AnchorMailbox`: the one it
+    /// impersonates by address, else the first mailbox a `DistinguishedFolderId` names; `None`
+    /// for the sender's own (see [`super::oauth::acting_on`]).
+    /// <https://learn.microsoft.com/en-us/archive/blogs/webdav_101/best-practices-important-and-critical-headers-for-ews>
+    pub fn anchor(&self) -> Option<String> {
+        match super::oauth::acting_on(&self.body)? {
+            super::oauth::Acting::Impersonated(crate::ews::ConnectingSid::Sid(_)) => None,
+            super::oauth::Acting::Impersonated(sid) => Some(sid.value().to_owned()),
+            super::oauth::Acting::Mailbox(address) => Some(address),
         }
     }
 
@@ -180,7 +217,11 @@ pub struct Client {
     max_response_bytes: usize,
     log: Option<ExchangeLog>,
     gates: Arc<super::gate::AccountGates>,
+    throttle: Arc<super::throttle::Throttle>,
     ntlm: Arc<super::ntlm::NtlmConnections>,
+    /// Accounts' addresses by [`Auth::identity`], for the anchor of a request that names no
+    /// mailbox.
+    mailboxes: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl Client {
@@ -212,9 +253,18 @@ impl Client {
             gates: Arc::new(super::gate::AccountGates::new(
                 super::gate::DEFAULT_PER_ACCOUNT,
             )),
+            throttle: Arc::default(),
+            mailboxes: Arc::default(),
             ntlm: Arc::new(super::ntlm::NtlmConnections::new(&url, options)),
             url,
         })
+    }
+
+    /// The same client letting each account have `limit` requests in flight at once (default
+    /// [`super::gate::DEFAULT_PER_ACCOUNT`], under Exchange's `EWSMaxConcurrency`).
+    pub fn with_per_account(mut self, limit: usize) -> Self {
+        self.gates = Arc::new(super::gate::AccountGates::new(limit));
+        self
     }
 
     /// The same client reading at most `limit` bytes of each answer's body; a longer answer is
@@ -228,6 +278,31 @@ impl Client {
     /// [`DEFAULT_MAX_RESPONSE_BYTES`]).
     pub fn max_response_bytes(&self) -> usize {
         self.max_response_bytes
+    }
+
+    /// The same client knowing `accounts`' addresses: a request as one of them that names no
+    /// other mailbox is anchored (`X-AnchorMailbox`) on its own.
+    pub fn with_accounts<'a>(mut self, accounts: impl IntoIterator<Item = &'a Account>) -> Self {
+        self.mailboxes = Arc::new(
+            accounts
+                .into_iter()
+                .map(|a| (a.auth.identity(), a.address.clone()))
+                .collect(),
+        );
+        self
+    }
+
+    /// The address of the account `auth` logs in, if the client knows it or the credentials say.
+    fn own_mailbox(&self, auth: &Auth) -> Option<String> {
+        self.mailboxes
+            .get(&auth.identity())
+            .cloned()
+            .or_else(|| auth.mailbox().map(str::to_owned))
+    }
+
+    /// The HTTP client, for requests beside the endpoint's (a token endpoint's).
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// A client sharing this one's connections that records every exchange in the returned log.
@@ -255,17 +330,89 @@ impl Client {
         self.url.as_str()
     }
 
+    /// How much throttling this client (and every clone of it) met so far.
+    pub fn throttling(&self) -> super::throttle::Throttling {
+        self.throttle.tally()
+    }
+
     /// Sends `post` with `auth` and reads the whole response, up to
     /// [`Client::max_response_bytes`] of body.
+    ///
+    /// Nothing goes out as an account the server asked to back off until the back-off has
+    /// passed; an answer saying the request was not executed (see [`super::throttle`]) sends it
+    /// again after its back-off, waiting at most the client's timeout in all. No other answer,
+    /// and no lost one, makes it send a request again.
     pub async fn post(&self, auth: &Auth, post: Post) -> Result<Exchange, TargetError> {
+        let identity = auth.identity();
+        // A back-off holds the account and the mailbox the request acts on.
+        let mut keys = vec![identity.clone()];
+        if let Some(mailbox) = post.anchor().or_else(|| self.own_mailbox(auth)) {
+            keys.push(format!("mailbox:{}", mailbox.to_ascii_lowercase()));
+        }
+        let started = Instant::now();
+        let budget_end = started + self.timeout;
+        let mut busy = 0;
+        loop {
+            // Held until the whole answer is read: the server counts the request until then.
+            let turn = self.gates.enter(&identity).await;
+            self.throttle
+                .wait_out(&keys, started, budget_end)
+                .await
+                .map_err(|over| TargetError::Throttled {
+                    url: self.url.to_string(),
+                    account: identity.clone(),
+                    limit: self.timeout,
+                    waited: over.waited,
+                })?;
+            let (exchange, retry_after) = self.send_once(auth, post.clone()).await?;
+            drop(turn);
+            match super::throttle::back_off(exchange.status, retry_after, &exchange.body, busy) {
+                Some(wait) => {
+                    busy += 1;
+                    self.throttle.hold(&keys, wait);
+                }
+                None => return Ok(exchange),
+            }
+        }
+    }
+
+    /// Sends `post` once and reads the answer, with its `Retry-After`, if any.
+    async fn send_once(
+        &self,
+        auth: &Auth,
+        post: Post,
+    ) -> Result<(Exchange, Option<Duration>), TargetError> {
         if let Auth::Ntlm { username, password } = auth {
             // Over one of the account's logged-in connections (see `super::ntlm`).
-            let _turn = self.gates.enter(username).await;
+            let anchor = post.anchor().or_else(|| self.own_mailbox(auth));
             return self
                 .ntlm
-                .post(username, password, post, self.max_response_bytes)
+                .post(
+                    username,
+                    password,
+                    post,
+                    anchor.as_deref(),
+                    self.max_response_bytes,
+                )
                 .await;
         }
+        if let Auth::App(access) = auth {
+            // Impersonating the account, with the app's token (see `super::oauth`).
+            return self.send_app(access, post).await;
+        }
+        let anchor = post.anchor().or_else(|| self.own_mailbox(auth));
+        self.send_with(&auth.header_value(), anchor.as_deref(), post)
+            .await
+    }
+
+    /// Sends `post` once with this `Authorization` value and `X-AnchorMailbox: anchor`, and
+    /// reads the answer, with its `Retry-After`, if any.
+    pub(super) async fn send_with(
+        &self,
+        authorization: &str,
+        anchor: Option<&str>,
+        post: Post,
+    ) -> Result<(Exchange, Option<Duration>), TargetError> {
         let mut request = self
             .http
             .post(self.url.clone())
@@ -274,29 +421,30 @@ impl Client {
         if let Some(action) = &post.soap_action {
             request = request.header("SOAPAction", action);
         }
-        let mut authorization = HeaderValue::from_str(&auth.header_value()).map_err(|_| {
+        // Exchange routes a request to the mailbox this header names (Exchange Online requires
+        // it with impersonation):
+        // https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/impersonation-and-ews-in-exchange
+        if let Some(value) = anchor.and_then(|a| HeaderValue::from_str(a).ok()) {
+            request = request.header("X-AnchorMailbox", value);
+        }
+        let mut authorization = HeaderValue::from_str(authorization).map_err(|_| {
             TargetError::Config("credentials contain characters HTTP cannot carry".into())
         })?;
         authorization.set_sensitive(true);
         request = request.header(AUTHORIZATION, authorization);
-        // Held until the whole answer is read: the server counts the request until then.
-        let _turn = self.gates.enter(&auth.identity()).await;
         let started = Instant::now();
         let mut response = request.send().await.map_err(|e| self.classify(&e))?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let (content_type, retry_after) = answer_headers(response.headers());
         let body = self.read_body(&mut response).await?;
-        Ok(Exchange {
+        let exchange = Exchange {
             request: post,
             status,
             content_type,
             body,
             elapsed: started.elapsed(),
-        })
+        };
+        Ok((exchange, retry_after))
     }
 
     /// Sends a typed request.
@@ -375,6 +523,18 @@ impl Client {
             TargetError::Transport { url, reason }
         }
     }
+}
+
+/// What the client reads of an answer's headers: its `Content-Type`, and its `Retry-After` as a
+/// wait (see [`super::throttle`]).
+pub(crate) fn answer_headers(
+    headers: &reqwest::header::HeaderMap,
+) -> (Option<String>, Option<Duration>) {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    (
+        text(CONTENT_TYPE).map(str::to_owned),
+        text(reqwest::header::RETRY_AFTER).and_then(super::throttle::retry_after),
+    )
 }
 
 fn load_certificate(path: &Path) -> Result<reqwest::Certificate, TargetError> {

@@ -25,9 +25,25 @@
 //! address = "carol@contoso.com"
 //! token_env = "EWSCONF_RECIPIENT_TOKEN"   # OAuth bearer token (Exchange Online)
 //! ```
+//!
+//! For Exchange Online, an `[app]` table makes every account one the application reaches by
+//! impersonation (see [`super::oauth`]); the accounts then give only their `address` (and
+//! `sid`, for the cases that impersonate by SID):
+//!
+//! ```toml
+//! [app]
+//! token_url = "https://login.microsoftonline.com/<tenant id>/oauth2/v2.0/token"
+//! client_id = "<application (client) id>"
+//! client_secret_env = "EWSCONF_CLIENT_SECRET"
+//! scope = "https://outlook.office365.com/.default"   # the default
+//!
+//! [accounts.principal]
+//! address = "boss@contoso.com"
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -37,6 +53,7 @@ use crate::ews::ExchangeVersion;
 
 use super::auth::{Auth, Secret};
 use super::calls::Account;
+use super::oauth::{App, AppAccess, AppConfig, DEFAULT_SCOPE};
 
 /// Why a target file could not be used, at `file:line:column`.
 pub type TargetFileError = crate::location::Located;
@@ -48,14 +65,26 @@ struct RawTarget {
     request_server_version: Option<Spanned<String>>,
     unknown_domain: Option<String>,
     timeout_secs: Option<u64>,
+    app: Option<Spanned<RawApp>>,
     accounts: BTreeMap<Spanned<String>, RawAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    token_url: Spanned<String>,
+    client_id: String,
+    client_secret_env: Option<Spanned<String>>,
+    scope: Option<String>,
+    // Present only to answer with a clear message, as for accounts.
+    client_secret: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAccount {
     address: String,
-    username: Option<String>,
+    username: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
     token_env: Option<Spanned<String>>,
     auth: Option<Spanned<String>>,
@@ -129,6 +158,55 @@ impl TargetFile {
                 })
             })
             .transpose()?;
+        let app = match raw.app {
+            None => None,
+            Some(app) => {
+                let table = app.span();
+                let app = app.into_inner();
+                if let Some(secret) = &app.client_secret {
+                    return Err(error(
+                        secret.span(),
+                        "secrets do not belong in a target file: put the client secret in an environment variable and name it with client_secret_env".into(),
+                    ));
+                }
+                let url = app.token_url.get_ref();
+                if !url.starts_with("https://") && !url.starts_with("http://") {
+                    return Err(error(
+                        app.token_url.span(),
+                        "token_url must be the token endpoint, e.g. https://login.microsoftonline.com/<tenant id>/oauth2/v2.0/token".into(),
+                    ));
+                }
+                let var = app.client_secret_env.as_ref().ok_or_else(|| {
+                    error(
+                        table,
+                        "[app] needs client_secret_env: the environment variable that holds the client secret".into(),
+                    )
+                })?;
+                let secret = env(var.get_ref()).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    error(
+                        var.span(),
+                        format!(
+                            "environment variable {} is not set (it holds the app's client secret)",
+                            var.get_ref()
+                        ),
+                    )
+                })?;
+                let addresses_by_sid = raw
+                    .accounts
+                    .values()
+                    .filter_map(|a| Some((a.sid.clone()?, a.address.clone())))
+                    .collect();
+                Some(Arc::new(App::new(
+                    AppConfig {
+                        token_url: app.token_url.into_inner(),
+                        client_id: app.client_id,
+                        client_secret: Secret::new(secret),
+                        scope: app.scope.unwrap_or_else(|| DEFAULT_SCOPE.to_owned()),
+                    },
+                    addresses_by_sid,
+                )))
+            }
+        };
         let mut accounts = BTreeMap::new();
         let mut sids = BTreeMap::new();
         // Report problems in file order, whatever the roles' names sort as.
@@ -168,9 +246,32 @@ impl TargetFile {
                 })
             };
             let scheme = a.auth.as_ref().map(|s| (s.get_ref().as_str(), s.span()));
-            let auth = match (&a.password_env, &a.token_env) {
-                (Some(var), None) => {
-                    let username = a.username.clone().unwrap_or_else(|| a.address.clone());
+            let credentials = [
+                a.password_env.as_ref().map(|s| s.span()),
+                a.token_env.as_ref().map(|s| s.span()),
+                a.auth.as_ref().map(|s| s.span()),
+                a.username.as_ref().map(|s| s.span()),
+            ];
+            let auth = match (&app, &a.password_env, &a.token_env) {
+                (Some(app), ..) => {
+                    // With [app] the application logs in; credentials of the account's own would
+                    // be ignored, which a file should not seem to say.
+                    if let Some(span) = credentials.into_iter().flatten().next() {
+                        return Err(error(
+                            span,
+                            format!(
+                                "with [app], the {role} account is reached by impersonation and needs only its address: remove username, password_env, token_env and auth"
+                            ),
+                        ));
+                    }
+                    Auth::App(AppAccess::new(a.address.clone(), app.clone()))
+                }
+                (None, Some(var), None) => {
+                    let username = a
+                        .username
+                        .clone()
+                        .map(Spanned::into_inner)
+                        .unwrap_or_else(|| a.address.clone());
                     let password = Secret::new(fetch(var)?);
                     match scheme {
                         None | Some(("basic", _)) => Auth::Basic { username, password },
@@ -185,21 +286,21 @@ impl TargetFile {
                         }
                     }
                 }
-                (None, Some(_)) if scheme.is_some() => {
+                (None, None, Some(_)) if scheme.is_some() => {
                     let span = scheme.map(|(_, span)| span).unwrap_or_default();
                     return Err(error(
                         span,
                         "auth goes with password_env: a token_env account always sends its token as Bearer".into(),
                     ));
                 }
-                (None, Some(var)) => Auth::Bearer {
+                (None, None, Some(var)) => Auth::Bearer {
                     token: Secret::new(fetch(var)?),
                 },
                 _ => {
                     return Err(error(
                         name.span(),
                         format!(
-                            "account {role} needs exactly one of password_env (Basic) or token_env (Bearer)"
+                            "account {role} needs exactly one of password_env (Basic) or token_env (Bearer), or an [app] table (app-only OAuth)"
                         ),
                     ));
                 }
@@ -309,18 +410,15 @@ token_env = "R_TOKEN"
             }
         );
         // Basic stays the default, and can be named.
-        assert!(matches!(
-            t.accounts[&Role::Principal].auth,
-            Auth::Basic { .. }
-        ));
+        let principal_is_basic =
+            |t: &TargetFile| matches!(t.accounts[&Role::Principal].auth, Auth::Basic { .. });
+        assert!(principal_is_basic(&t));
         let basic = FILE.replace(
             "password_env = \"P_PASS\"",
             "password_env = \"P_PASS\"\nauth = \"basic\"",
         );
-        let t = TargetFile::parse("t.toml", &basic, &env).unwrap();
-        assert!(matches!(
-            t.accounts[&Role::Principal].auth,
-            Auth::Basic { .. }
+        assert!(principal_is_basic(
+            &TargetFile::parse("t.toml", &basic, &env).unwrap()
         ));
 
         let kerberos = FILE.replace(
@@ -337,5 +435,78 @@ token_env = "R_TOKEN"
         let err = TargetFile::parse("t.toml", &with_token, &env).unwrap_err();
         assert_eq!(err.line, 15, "{err}");
         assert!(err.message.contains("Bearer"), "{err}");
+    }
+
+    const APP_FILE: &str = r#"url = "https://outlook.office365.com/EWS/Exchange.asmx"
+
+[app]
+token_url = "https://login.microsoftonline.com/contoso/oauth2/v2.0/token"
+client_id = "c0ffee"
+client_secret_env = "APP_SECRET"
+
+[accounts.principal]
+address = "boss@contoso.com"
+sid = "S-1-5-21-1-2-3-1001"
+
+[accounts.delegate]
+address = "helper@contoso.com"
+
+[accounts.recipient]
+address = "carol@contoso.com"
+"#;
+
+    fn app_env(name: &str) -> Option<String> {
+        (name == "APP_SECRET").then(|| "canary-app-secret-8".into())
+    }
+
+    #[test]
+    fn with_an_app_table_accounts_need_only_their_address_and_share_one_token_source() {
+        let t = TargetFile::parse("t.toml", APP_FILE, &app_env).unwrap();
+        let access = |role| match &t.accounts[&role].auth {
+            Auth::App(access) => access.clone(),
+            other => panic!("{role} is {other:?}"),
+        };
+        assert_eq!(access(Role::Delegate).mailbox, "helper@contoso.com");
+        assert!(Arc::ptr_eq(
+            &access(Role::Principal).app,
+            &access(Role::Recipient).app
+        ));
+        assert_eq!(
+            t.accounts[&Role::Principal].auth.secrets(),
+            ["canary-app-secret-8"]
+        );
+        assert!(!format!("{t:?}").contains("canary"));
+        assert_eq!(t.sids[&Role::Principal], "S-1-5-21-1-2-3-1001");
+    }
+
+    #[test]
+    fn app_problems_name_the_line_and_the_fix() {
+        let err = TargetFile::parse("t.toml", APP_FILE, &|_| None).unwrap_err();
+        assert_eq!((err.line, err.column), (6, 21), "{err}");
+        assert!(err.message.contains("APP_SECRET is not set"), "{err}");
+
+        let with_password = APP_FILE.replace(
+            "address = \"helper@contoso.com\"",
+            "address = \"helper@contoso.com\"\npassword_env = \"D_PASS\"",
+        );
+        let err = TargetFile::parse("t.toml", &with_password, &app_env).unwrap_err();
+        assert_eq!(err.line, 14, "{err}");
+        assert!(
+            err.message.contains("[app]") && err.message.contains("only its address"),
+            "{err}"
+        );
+
+        let with_secret = APP_FILE.replace(
+            "client_secret_env = \"APP_SECRET\"",
+            "client_secret = \"hunter2\"",
+        );
+        let err = TargetFile::parse("t.toml", &with_secret, &app_env).unwrap_err();
+        assert_eq!(err.line, 6, "{err}");
+        assert!(!err.message.contains("hunter2"), "{err}");
+
+        let not_a_url = APP_FILE.replace("https://login", "login");
+        let err = TargetFile::parse("t.toml", &not_a_url, &app_env).unwrap_err();
+        assert_eq!(err.line, 4, "{err}");
+        assert!(err.message.contains("token_url"), "{err}");
     }
 }

@@ -7,7 +7,9 @@ pub mod client;
 pub mod file;
 pub mod gate;
 pub mod ntlm;
+pub mod oauth;
 mod pinned;
+pub mod throttle;
 
 use std::collections::BTreeMap;
 
@@ -55,7 +57,9 @@ impl Target {
     pub async fn embedded(config: MockConfig) -> Result<Self, SetupError> {
         let description = format!("embedded mock ({})", config.profile);
         let mock = MockServer::start(config).await?;
-        let client = Client::new(mock.url(), &ClientOptions::default())?;
+        // The mock has no `EWSMaxConcurrency`: nothing holds an account's requests back.
+        let client = Client::new(mock.url(), &ClientOptions::default())?
+            .with_per_account(tokio::sync::Semaphore::MAX_PERMITS);
         let directory = &mock.store().directory;
         let mut accounts = BTreeMap::new();
         let mut sids = BTreeMap::new();
@@ -70,7 +74,7 @@ impl Target {
         }
         Ok(Self {
             description,
-            client,
+            client: client.with_accounts(accounts.values()),
             accounts,
             unknown_domain: Some(DEFAULT_DOMAIN.into()),
             version: None,
@@ -95,6 +99,7 @@ impl Target {
     /// The same target with `account` playing `role`.
     pub fn with_account(mut self, role: Role, account: Account) -> Self {
         self.accounts.insert(role, account);
+        self.client = self.client.with_accounts(self.accounts.values());
         self
     }
 
@@ -112,7 +117,7 @@ impl Target {
         }
         Ok(Self {
             description: file.url.clone(),
-            client: Client::new(&file.url, &options)?,
+            client: Client::new(&file.url, &options)?.with_accounts(file.accounts.values()),
             accounts: file.accounts,
             unknown_domain: file.unknown_domain,
             version: file.request_server_version,

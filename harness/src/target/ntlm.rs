@@ -119,7 +119,8 @@ impl NtlmConnections {
     }
 
     /// Sends `post` as `username` over one of the account's logged-in connections, logging one
-    /// in first when none is open, and reads the answer's body up to `limit` bytes.
+    /// in first when none is open, with `X-AnchorMailbox: anchor`, and reads the answer's body up
+    /// to `limit` bytes; returns it with its `Retry-After`, if any.
     ///
     /// A 401 on a logged-in connection means the server dropped the login and ran nothing, so
     /// the request goes again once on a fresh login; a connection found closed before the request
@@ -130,8 +131,9 @@ impl NtlmConnections {
         username: &str,
         password: &Secret,
         post: Post,
+        anchor: Option<&str>,
         limit: usize,
-    ) -> Result<Exchange, TargetError> {
+    ) -> Result<(Exchange, Option<std::time::Duration>), TargetError> {
         let account = self.account(username);
         let mut slot = account.free_slot().await;
         let mut resent = false;
@@ -147,20 +149,18 @@ impl NtlmConnections {
                 }
             };
             let started = Instant::now();
-            let request = self
-                .request(&post.content_type, post.soap_action.as_deref(), None)
-                .body(Full::new(post.body.clone()));
+            let mut request = self.request(&post.content_type, post.soap_action.as_deref(), None);
+            if let Some(value) = anchor.and_then(|a| hyper::header::HeaderValue::from_str(a).ok()) {
+                request = request.header("X-AnchorMailbox", value);
+            }
+            let request = request.body(Full::new(post.body.clone()));
             let request = request.map_err(|e| TargetError::Config(e.to_string()))?;
             let answer = tokio::time::timeout(self.timeout, async {
                 let response = connection.send(request).await?;
                 let status = response.status();
-                let content_type = response
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
+                let (content_type, retry_after) = super::client::answer_headers(response.headers());
                 let body = read_body(response, limit).await?;
-                Ok::<_, PinnedError>((status, content_type, body))
+                Ok::<_, PinnedError>((status, content_type, body, retry_after))
             })
             .await;
             match answer {
@@ -178,14 +178,15 @@ impl NtlmConnections {
                     *slot = None;
                     return Err(self.pinned_error(e, limit));
                 }
-                Ok(Ok((status, content_type, body))) => {
-                    return Ok(Exchange {
+                Ok(Ok((status, content_type, body, retry_after))) => {
+                    let exchange = Exchange {
                         request: post,
                         status: status.as_u16(),
                         content_type,
                         body,
                         elapsed: started.elapsed(),
-                    });
+                    };
+                    return Ok((exchange, retry_after));
                 }
             }
         }

@@ -416,40 +416,12 @@ where
 {
     use axum::http::header::CONTENT_TYPE;
     use axum::response::IntoResponse;
-    use ewsconf::ews::{Folder, FolderId, ItemKind, ResponseMessage, RootFolder};
 
-    let mut created = ResponseMessage::success();
-    created.items = vec![Item {
-        item_id: Some(ItemId::new("AAMkAGNyZWF0ZWQ=").with_change_key("CQAAABYA")),
-        ..Item::new(ItemKind::Message)
-    }];
-    let mut found = ResponseMessage::success();
-    found.root_folder = Some(RootFolder {
-        indexed_paging_offset: None,
-        total_items_in_view: Some(0),
-        includes_last_item_in_range: Some(true),
-        items: Vec::new(),
-    });
-    let mut folder = ResponseMessage::success();
-    folder.folders = vec![Folder {
-        folder_id: Some(FolderId::new("AQMkAGZvbGRlcg==")),
-        ..Folder::default()
-    }];
     let answers: std::sync::Arc<Vec<(String, String)>> = std::sync::Arc::new(
-        [
-            ("CreateItem", created),
-            ("FindItem", found),
-            ("GetFolder", folder),
-            ("DeleteItem", ResponseMessage::success()),
-        ]
-        .into_iter()
-        .map(|(operation, message)| {
-            (
-                format!("<m:{operation}"),
-                response_envelope(operation, message),
-            )
-        })
-        .collect(),
+        empty_mailbox_answers()
+            .into_iter()
+            .map(|(operation, envelope)| (format!("<m:{operation}"), envelope))
+            .collect(),
     );
     let handler = move |body: axum::body::Bytes| {
         let (answers, send) = (answers.clone(), send.clone());
@@ -468,18 +440,8 @@ where
             }
         }
     };
-    let app = axum::Router::new().route("/EWS/Exchange.asmx", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    serve_on_loopback(axum::Router::new().route("/EWS/Exchange.asmx", axum::routing::post(handler)))
         .await
-        .expect("binds a loopback port");
-    let url = format!(
-        "http://{}/EWS/Exchange.asmx",
-        listener.local_addr().expect("bound")
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
 }
 
 /// A target at `url` where the mock's default principal (`boss@example.com`) plays the
@@ -506,4 +468,134 @@ pub fn invalid_id_case() -> ewsconf::case::Case {
         .into_iter()
         .find(|c| c.id == "reference/invalid-id")
         .expect("the suite has reference/invalid-id")
+}
+
+/// Subprocesses with a deadline, and registry installs cached under the target dir.
+pub mod installs;
+
+/// A Python front in front of an EWS endpoint, run as a child process.
+pub mod front;
+
+/// The pyspnego NTLM front, and the NTLM accounts it holds.
+pub mod ntlm_front;
+
+/// The accounts of a target file for the mock's default directory (principal, delegate and
+/// recipient), each with its password in `$PW`: TOML tables to follow a target file's top-level
+/// keys.
+pub const ACCOUNTS_TOML: &str = "\
+     [accounts.principal]\naddress = \"boss@example.com\"\npassword_env = \"PW\"\n\
+     [accounts.delegate]\naddress = \"helper@example.com\"\npassword_env = \"PW\"\n\
+     [accounts.recipient]\naddress = \"carol@example.com\"\npassword_env = \"PW\"\n";
+
+/// A target file for the mock's default accounts at `url` ([`ACCOUNTS_TOML`]), written as
+/// `target.toml` in `dir`; returns its path.
+pub fn write_target_file(dir: &Path, url: &str) -> PathBuf {
+    let path = dir.join("target.toml");
+    std::fs::write(&path, format!("url = \"{url}\"\n{ACCOUNTS_TOML}")).expect("target file");
+    path
+}
+
+/// The mock with the documented profile and its default directory, started.
+pub async fn documented_mock() -> MockServer {
+    MockServer::start(MockConfig::with_profile(Profile::Documented))
+        .await
+        .expect("the mock starts")
+}
+
+/// A listener on a loopback port, and the EWS URL on it.
+pub async fn loopback_listener() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds a loopback port");
+    let url = format!(
+        "http://{}/EWS/Exchange.asmx",
+        listener.local_addr().expect("bound")
+    );
+    (listener, url)
+}
+
+/// Serves `app` on a loopback port until the test's runtime ends; returns its EWS URL.
+pub async fn serve_on_loopback(app: axum::Router) -> String {
+    let (listener, url) = loopback_listener().await;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+/// POSTs `body` with `headers` (all but `Host` and `Content-Length`) to `upstream`, as a proxy
+/// passes a request on.
+pub async fn pass_on(
+    http: &reqwest::Client,
+    upstream: &str,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> reqwest::Result<reqwest::Response> {
+    use axum::http::header;
+    let mut request = http.post(upstream).body(body);
+    for (name, value) in headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH {
+            request = request.header(name.as_str(), value.as_bytes());
+        }
+    }
+    request.send().await
+}
+
+/// An upstream's `answer` as a proxy sends it back: its status, `Content-Type`,
+/// `WWW-Authenticate` and body; `502 Bad Gateway` when there was none.
+pub async fn relay(answer: reqwest::Result<reqwest::Response>) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::OK);
+    let kept: Vec<_> = [header::CONTENT_TYPE, header::WWW_AUTHENTICATE]
+        .into_iter()
+        .filter_map(|name| {
+            let value = answer.headers().get(name.as_str())?.as_bytes().try_into();
+            Some((name, value.ok()?))
+        })
+        .collect();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    for (name, value) in kept {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// What an empty mailbox answers to the calls a case makes around its SendItem, as (operation,
+/// response envelope): CreateItem with the id of the draft made, FindItem with nothing found,
+/// GetFolder with a folder id, and DeleteItem with success.
+pub fn empty_mailbox_answers() -> Vec<(&'static str, String)> {
+    use ewsconf::ews::{Folder, FolderId, ItemKind, ResponseMessage, RootFolder};
+
+    let mut created = ResponseMessage::success();
+    created.items = vec![Item {
+        item_id: Some(ItemId::new("AAMkAGNyZWF0ZWQ=").with_change_key("CQAAABYA")),
+        ..Item::new(ItemKind::Message)
+    }];
+    let mut found = ResponseMessage::success();
+    found.root_folder = Some(RootFolder {
+        indexed_paging_offset: None,
+        total_items_in_view: Some(0),
+        includes_last_item_in_range: Some(true),
+        items: Vec::new(),
+    });
+    let mut folder = ResponseMessage::success();
+    folder.folders = vec![Folder {
+        folder_id: Some(FolderId::new("AQMkAGZvbGRlcg==")),
+        ..Folder::default()
+    }];
+    [
+        ("CreateItem", created),
+        ("FindItem", found),
+        ("GetFolder", folder),
+        ("DeleteItem", ResponseMessage::success()),
+    ]
+    .into_iter()
+    .map(|(operation, message)| (operation, response_envelope(operation, message)))
+    .collect()
 }

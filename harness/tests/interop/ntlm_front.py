@@ -30,98 +30,22 @@ Options:
 Prints "listening PORT" when ready and serves until killed or its standard input closes.
 """
 
-import argparse
 import base64
-import datetime
 import hashlib
 import http.client
 import itertools
-import json
-import ipaddress
 import os
-import ssl
 import sys
-import tempfile
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import spnego
 import spnego.exceptions
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from spnego._ntlm_raw.messages import Authenticate, AvId, NTClientChallengeV2
 from spnego.channel_bindings import GssChannelBindings
 
+import front_base
+
 NTLMSSP = b"NTLMSSP\x00"
-
-
-# ------------------------------------------------------------------------------------------
-# Certificates
-
-
-def _name(common_name):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def make_ca():
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("ntlm-front test CA"))
-        .issuer_name(_name("ntlm-front test CA"))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def make_leaf(ca_key, ca_cert):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
 
 
 def end_point_hash(cert):
@@ -143,17 +67,13 @@ class Front:
         self.args = args
         self.bindings = bindings
         self.expected_binding = hashlib.md5(bindings.pack()).digest()
-        upstream = urllib.parse.urlsplit(args.upstream)
-        self.upstream_host = upstream.hostname
-        self.upstream_port = upstream.port or 80
-        self.upstream_path = upstream.path or "/"
+        self.upstream = front_base.Upstream(args.upstream)
         self.upstream_password = os.environ.get(args.upstream_password_env, "")
         self.connections = itertools.count(1)
-        self.events_lock = threading.Lock()
+        self.events = front_base.Events(args.events)
 
     def record(self, **event):
-        with self.events_lock, open(self.args.events, "a", encoding="utf-8") as f:
-            f.write(json.dumps(event) + "\n")
+        self.events.log(event)
 
     def binding_problem(self, token):
         """Why the Authenticate message's channel binding is not the one this front requires."""
@@ -176,13 +96,12 @@ class Front:
 
 
 def handler_for(front):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(front_base.Handler):
         server_version = "ntlm-front"
+        # An idle connection is closed after a minute.
+        timeout = 60
 
         def setup(self):
-            self.request.settimeout(60)
-            self.request.do_handshake()
             super().setup()
             self.connection_id = next(front.connections)
             self.pending = None  # the acceptor between Negotiate and Authenticate
@@ -190,22 +109,8 @@ def handler_for(front):
             self.upstream = None
             self.served = 0
 
-        def log_message(self, format, *args):
-            pass
-
-        def reply(self, status, body=b"", headers=(), close=False):
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            if close:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            self.wfile.write(body)
-
         def refuse(self, close=False):
-            self.reply(
+            self.send(
                 401,
                 b"401 Unauthorized\n",
                 [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")],
@@ -237,7 +142,7 @@ def handler_for(front):
                     )
                     challenge = self.pending.step(raw)
                     front.record(status=401, **event)
-                    return self.reply(
+                    return self.send(
                         401,
                         b"",
                         [("WWW-Authenticate", "NTLM " + base64.b64encode(challenge).decode())],
@@ -264,7 +169,7 @@ def handler_for(front):
             front.record(status=status, **event)
             self.served += 1
             limit = front.args.requests_per_connection
-            self.reply(status, answer, headers, close=bool(limit) and self.served >= limit)
+            self.send(status, answer, headers, close=bool(limit) and self.served >= limit)
 
         def forward(self, body):
             account = self.user.rsplit("\\", 1)[-1].split("@", 1)[0].lower()
@@ -279,11 +184,9 @@ def handler_for(front):
                 headers["SOAPAction"] = self.headers["SOAPAction"]
             for attempt in (1, 2):
                 if self.upstream is None:
-                    self.upstream = http.client.HTTPConnection(
-                        front.upstream_host, front.upstream_port, timeout=120
-                    )
+                    self.upstream = front.upstream.connect(timeout=120)
                 try:
-                    self.upstream.request("POST", front.upstream_path, body=body, headers=headers)
+                    self.upstream.request("POST", front.upstream.path, body=body, headers=headers)
                     response = self.upstream.getresponse()
                     answer = response.read()
                     break
@@ -300,69 +203,30 @@ def handler_for(front):
             return response.status, kept, answer
 
         def do_GET(self):
-            self.reply(405, b"POST here\n", [("Allow", "POST")])
+            self.send(405, b"POST here\n", [("Allow", "POST")])
 
     return Handler
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address, handler, context):
-        super().__init__(address, handler)
-        self.context = context
-
-    def get_request(self):
-        sock, address = self.socket.accept()
-        # The TLS handshake runs on the connection's own thread (see Handler.setup).
-        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--upstream", required=True)
+    parser = front_base.arguments()
     parser.add_argument("--upstream-domain", required=True)
     parser.add_argument("--upstream-password-env", required=True)
-    parser.add_argument("--ca-out", required=True)
-    parser.add_argument("--events", required=True)
     parser.add_argument("--bind-to-other-cert", action="store_true")
     parser.add_argument("--requests-per-connection", type=int, default=0)
     args = parser.parse_args()
     if not os.path.isfile(os.environ.get("NTLM_USER_FILE", "")):
         sys.exit("NTLM_USER_FILE must name the acceptor's credential file")
 
-    ca_key, ca_cert = make_ca()
-    key, cert = make_leaf(ca_key, ca_cert)
-    bound = make_leaf(ca_key, ca_cert)[1] if args.bind_to_other_cert else cert
+    ca_key, ca_cert = front_base.make_ca("ntlm-front test CA")
+    key, cert = front_base.make_leaf(ca_key, ca_cert)
+    bound = front_base.make_leaf(ca_key, ca_cert)[1] if args.bind_to_other_cert else cert
     bindings = GssChannelBindings(application_data=b"tls-server-end-point:" + end_point_hash(bound))
-    with open(args.ca_out, "wb") as f:
-        f.write(ca_cert.public_bytes(serialization.Encoding.PEM))
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.TemporaryDirectory() as tmp:
-        chain = os.path.join(tmp, "chain.pem")
-        with open(chain, "wb") as f:
-            f.write(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-            f.write(cert.public_bytes(serialization.Encoding.PEM))
-        context.load_cert_chain(chain)
+    front_base.write_ca(args.ca_out, ca_cert)
+    context = front_base.server_context(key, cert)
 
     front = Front(args, bindings)
-    server = Server(("127.0.0.1", 0), handler_for(front), context)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("listening %d" % server.server_address[1], flush=True)
-    # Serve until the test closes our standard input (or kills us).
-    sys.stdin.read()
-    server.shutdown()
+    front_base.serve(front_base.Server(handler_for(front), context))
 
 
 if __name__ == "__main__":
