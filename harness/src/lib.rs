@@ -20,7 +20,8 @@
 //! let target = Target::at("http://127.0.0.1:8080/EWS/Exchange.asmx", &ClientOptions::default())?
 //!     .with_account(Role::Principal, Account::basic("boss@example.com", "secret"))
 //!     .with_account(Role::Recipient, Account::basic("carol@example.com", "secret"));
-//! let cases = ewsconf::load_dir("cases".as_ref())?;
+//! // The suite compiled into the crate; `load_dir` reads another suite's folder.
+//! let cases = ewsconf::load_embedded()?;
 //! let summary = ewsconf::run_suite(&target, &cases).await?;
 //! assert!(summary.conforms(), "{}", ewsconf::report::terminal::summary(&summary, false));
 //! # Ok(()) }
@@ -35,6 +36,7 @@ pub mod fuzz;
 pub mod generate;
 pub mod input;
 pub mod judge;
+pub mod known;
 pub mod limits;
 pub mod location;
 pub mod mock;
@@ -47,7 +49,7 @@ pub mod schema;
 pub mod secrets;
 pub mod target;
 
-pub use case::{Case, Role, Selection, load_dir};
+pub use case::{Case, Role, Selection, load_dir, load_embedded};
 pub use judge::{Finding, Verdict};
 pub use mock::{MockConfig, MockServer, Profile};
 pub use run::{Interrupt, Outcome, RunOptions, RunSummary};

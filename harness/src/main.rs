@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use ewsconf::case::{Case, Selection, load_dir};
 use ewsconf::mock::{Directory, MockConfig, MockError, MockServer, Profile};
@@ -20,8 +20,9 @@ use ewsconf::target::{CallError, ClientOptions, Target, TargetError, TargetFile}
 mod exit {
     /// Everything conformed (pass, quirk or skip), or every file was valid.
     pub const OK: u8 = 0;
-    /// At least one conformance failure, harness error, change from the baseline, or invalid
-    /// document.
+    /// At least one conformance failure or harness error not listed as known, change from the
+    /// baseline, or invalid document; under `--strict` also a quirk, or a known failure that
+    /// passed.
     pub const FAILURES: u8 = 1;
     /// The command line, a case file, a target file or a schema directory is wrong.
     pub const USAGE: u8 = 2;
@@ -48,12 +49,13 @@ enum Ending {
 }
 
 impl Ending {
-    /// `Clean` when the run conformed, else `Failures`.
-    fn of(summary: &RunSummary) -> Self {
-        if summary.conforms() {
-            Ending::Clean
-        } else {
+    /// `Failures` when the run fails ([`RunSummary::fails`], under `strict` or not), else
+    /// `Clean`.
+    fn of(summary: &RunSummary, strict: bool) -> Self {
+        if summary.fails(strict) {
             Ending::Failures
+        } else {
+            Ending::Clean
         }
     }
 }
@@ -168,6 +170,17 @@ enum Command {
         /// Rewrite the baseline folder from this run instead of comparing.
         #[arg(long, requires = "baseline")]
         update_baseline: bool,
+        /// Known failures (TOML `[[known]]` entries with `case`, `reason`, `link`): a listed
+        /// case that fails is reported with its reason and link and does not fail the run.
+        #[arg(long, value_name = "FILE")]
+        known: Option<PathBuf>,
+        /// Count a `quirk` as a failure, and a known failure that passes too.
+        #[arg(long)]
+        strict: bool,
+        /// Run only the cases whose verdict was `fail` or `error` in this earlier run (its report
+        /// folder, holding report.json).
+        #[arg(long, value_name = "RUN_DIR")]
+        rerun_failed: Option<PathBuf>,
     },
     /// Check that a target file's server can be used, one line per check.
     ///
@@ -272,6 +285,21 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
         max_connections: Option<usize>,
     },
+    /// Print a shell completion script for ewsconf.
+    ///
+    /// For example: `ewsconf completions bash > /etc/bash_completion.d/ewsconf`, or
+    /// `ewsconf completions zsh > "${fpath[1]}/_ewsconf"`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print ewsconf's man page (roff), e.g. `ewsconf man > /usr/local/share/man/man1/ewsconf.1`.
+    Man {
+        /// Write ewsconf.1 and one page per command (ewsconf-run.1, …) into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The quirks `ewsconf quirk` reproduces.
@@ -330,25 +358,58 @@ impl ConnectionArgs {
 /// Which cases.
 #[derive(clap::Args)]
 struct SelectArgs {
-    /// The suite's folder.
-    #[arg(long, default_value = "cases", value_name = "DIR")]
-    cases: PathBuf,
+    /// Read the suite from this folder instead of the one compiled into the binary.
+    #[arg(long, value_name = "DIR")]
+    cases: Option<PathBuf>,
     /// Only cases whose id matches this glob, e.g. `delegate/*`.
     #[arg(long, value_name = "GLOB")]
     only: Option<String>,
     /// Only cases with this tag (repeatable; any of them).
     #[arg(long, value_name = "TAG")]
     tag: Vec<String>,
+    /// Only part K of N (e.g. `2/4`): the selected cases in id order, dealt out in turn to N
+    /// disjoint parts that together make the whole selection, the same on every run.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<ewsconf::case::Partition>,
 }
 
 impl SelectArgs {
     fn load(&self) -> anyhow::Result<Vec<Case>> {
+        self.load_among(None)
+    }
+
+    /// The selected cases, and of them only those named in `ids` when given.
+    fn load_among(
+        &self,
+        ids: Option<&std::collections::BTreeSet<String>>,
+    ) -> anyhow::Result<Vec<Case>> {
         let selection =
             Selection::new(self.only.as_deref(), &self.tag).map_err(anyhow::Error::msg)?;
-        let cases = load_dir(&self.cases)?;
-        let selected: Vec<Case> = cases.into_iter().filter(|c| selection.matches(c)).collect();
+        let (cases, suite) = match &self.cases {
+            Some(dir) => (load_dir(dir)?, dir.display().to_string()),
+            None => (
+                ewsconf::case::load_embedded()?,
+                "the embedded suite".to_owned(),
+            ),
+        };
+        for id in ids.into_iter().flatten() {
+            if !cases.iter().any(|c| c.id == *id) {
+                eprintln!("warning: {id} failed in the earlier run but is not in {suite}");
+            }
+        }
+        let mut selected: Vec<Case> = cases
+            .into_iter()
+            .filter(|c| selection.matches(c) && ids.is_none_or(|ids| ids.contains(&c.id)))
+            .collect();
+        if let Some(part) = self.partition {
+            selected = part.select(selected);
+        }
         if selected.is_empty() {
-            anyhow::bail!("no case in {} matches the selection", self.cases.display());
+            let part = self.partition.map(|p| format!(" (part {p})"));
+            anyhow::bail!(
+                "no case in {suite} matches the selection{}",
+                part.unwrap_or_default()
+            );
         }
         Ok(selected)
     }
@@ -376,6 +437,9 @@ fn main() -> ExitCode {
             no_progress,
             baseline,
             update_baseline,
+            known,
+            strict,
+            rerun_failed,
         } => run_suite(
             &target,
             &select,
@@ -387,6 +451,9 @@ fn main() -> ExitCode {
                 progress: !no_progress,
                 baseline,
                 update_baseline,
+                known,
+                strict,
+                rerun_failed,
             },
         ),
         Command::List { select } => list(&select),
@@ -444,8 +511,47 @@ fn main() -> ExitCode {
             },
             Duration::from_secs(body_timeout_secs),
         ),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { dir } => man_page(dir.as_deref()),
     };
     ExitCode::from(exit_code(result))
+}
+
+/// Prints the completion script for `shell`, generated from the command-line definition.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<Ending> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "ewsconf", &mut script);
+    out!("{}", String::from_utf8_lossy(&script));
+    Ok(Ending::Clean)
+}
+
+/// Prints the man page, generated from the command-line definition; with `dir`, writes it and
+/// one page per command into that folder and prints their paths.
+fn man_page(dir: Option<&Path>) -> anyhow::Result<Ending> {
+    if let Some(dir) = dir {
+        clap_mangen::generate_to(Cli::command(), dir)
+            .with_context(|| format!("writing man pages into {}", dir.display()))?;
+        let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("listing {}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("ewsconf") && name.ends_with(".1"))
+            })
+            .collect();
+        pages.sort();
+        for page in pages {
+            outln!("{}", page.display());
+        }
+        return Ok(Ending::Clean);
+    }
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut page)
+        .context("rendering the man page")?;
+    out!("{}", String::from_utf8_lossy(&page));
+    Ok(Ending::Clean)
 }
 
 fn list(select: &SelectArgs) -> anyhow::Result<Ending> {
@@ -594,7 +700,7 @@ fn fuzz(
         let paths = report::write_all(&summary, &report_dir.join(&summary.run_id))?;
         outln!();
         print_paths(&paths);
-        Ok(Ending::of(&summary))
+        Ok(Ending::of(&summary, false))
     })
 }
 
@@ -628,7 +734,7 @@ fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<End
         Ok(if different {
             Ending::Failures
         } else {
-            Ending::of(&summary)
+            Ending::of(&summary, false)
         })
     })
 }
@@ -664,10 +770,28 @@ struct RunArgs {
     progress: bool,
     baseline: Option<PathBuf>,
     update_baseline: bool,
+    known: Option<PathBuf>,
+    strict: bool,
+    rerun_failed: Option<PathBuf>,
 }
 
 fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::Result<Ending> {
-    let cases = select.load()?;
+    let cases = match &run.rerun_failed {
+        Some(dir) => {
+            let failed = ewsconf::case::failed_in(dir)?;
+            if failed.is_empty() {
+                let dir = dir.display();
+                outln!("nothing to re-run: no case failed or errored in {dir}");
+                return Ok(Ending::Clean);
+            }
+            select.load_among(Some(&failed))?
+        }
+        None => select.load()?,
+    };
+    let known = match &run.known {
+        Some(path) => ewsconf::known::KnownList::load(path)?,
+        None => ewsconf::known::KnownList::default(),
+    };
     let options = RunOptions {
         jobs: run.jobs.unwrap_or(ewsconf::run::RunOptions::DEFAULT_JOBS),
         keep: run.keep,
@@ -697,11 +821,17 @@ fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::R
             (Some(dir), false) => ewsconf::baseline::compare(&mut summary, dir, &secrets)?,
             (None, _) => {}
         }
+        for stale in known.apply(&mut summary, run.strict) {
+            eprintln!("warning: known failure {stale:?} names no case of this run");
+        }
         let paths = report::write_all(&summary, &run.report_dir.join(&summary.run_id))?;
         let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
         out!("{}", report::terminal::summary(&summary, color));
+        if run.strict && summary.fails(true) && !summary.fails(false) {
+            outln!("Fails under --strict: a quirk, or a known failure that now passes.");
+        }
         print_paths(&paths);
-        Ok(Ending::of(&summary))
+        Ok(Ending::of(&summary, run.strict))
     })
 }
 

@@ -211,7 +211,13 @@ fn check(login: Login, content_type: &str, body: Vec<u8>) -> Result<String, Test
             // answers SendItem's (issue 16, point 2; see `judge::REQUEST_LEVEL_CODES`).
             let once = matches!(response.response_messages.as_slice(), [only]
                 if only.response_code.is_some_and(|c| ewsconf::judge::REQUEST_LEVEL_CODES.contains(&c)));
-            if !once {
+            // A request that lists nothing gets this far only unvalidated, and a response carries
+            // at least one message: the mock answers it with one ErrorInternalServerError, as
+            // Exchange's deserializer fails on what it cannot act on (see `mock::operations`).
+            let nothing_listed = requested(&request.body) == 0
+                && matches!(response.response_messages.as_slice(), [only]
+                    if only.response_code == Some(ewsconf::ews::ResponseCode::ErrorInternalServerError));
+            if !once && !nothing_listed {
                 prop_assert_eq!(
                     response.response_messages.len(),
                     requested(&request.body),

@@ -154,6 +154,7 @@ fn outcome(n: usize, verdict: Verdict, changed: bool) -> Outcome {
         elapsed_ms: 40.0 + n as f64,
         changed: changed
             .then(|| "--- baseline\n+++ run\n-NoError\n+ErrorItemNotFound\n".to_owned()),
+        known: None,
     }
 }
 

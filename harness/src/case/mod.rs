@@ -23,7 +23,10 @@
 //! state = ["principal:sentitems contains draft", "principal:drafts lacks draft"]
 //! ```
 
+mod embedded;
 mod file;
+mod partition;
+mod rerun;
 mod state;
 mod template;
 mod write;
@@ -34,7 +37,10 @@ use serde::Deserialize;
 
 use crate::ews::{ExchangeVersion, ResponseClass, ResponseCode};
 
+pub use embedded::{embedded_files, load_embedded};
 pub use file::{CaseError, load_case, load_dir, parse_case};
+pub use partition::{Partition, PartitionError};
+pub use rerun::{MAX_REPORT_BYTES, RerunError, failed_in};
 pub use state::{FolderName, ReportKind, StateExpectation, StateKind};
 pub use template::{Placeholder, Template, TemplateError};
 

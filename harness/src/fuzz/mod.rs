@@ -408,6 +408,7 @@ pub async fn fuzz_until(
                 answer: None,
                 elapsed_ms: 0.0,
                 changed: None,
+                known: None,
             }
         })
         .collect();

@@ -64,6 +64,7 @@ fn outcome(id: &str, category: &str, verdict: Verdict) -> Outcome {
         answer: Some("Success NoError".to_owned()),
         elapsed_ms: 40.0,
         changed: None,
+        known: None,
     }
 }
 

@@ -299,6 +299,9 @@ fn case(h: &mut String, o: &Outcome, anchor: &str) {
     if o.changed.is_some() {
         h.push_str("<span class=\"badge b-changed\">changed</span>");
     }
+    if o.known.is_some() {
+        h.push_str("<span class=\"badge b-changed\">known</span>");
+    }
     let _ = write!(
         h,
         "<h4><a href=\"#{}\">{}</a></h4><span class=\"elapsed\">{}</span></div>\n\
@@ -311,6 +314,9 @@ fn case(h: &mut String, o: &Outcome, anchor: &str) {
     );
     let tag = ["<span class=\"tag\">", "</span>"];
     list(h, ["<dt>Tags</dt><dd>", "</dd>\n"], tag, &o.tags);
+    if let Some(k) = &o.known {
+        known(h, k);
+    }
     h.push_str("</dl>\n");
 
     if let Some(reason) = &o.reason {
@@ -398,6 +404,24 @@ fn case(h: &mut String, o: &Outcome, anchor: &str) {
         }
     }
     h.push_str("</article>\n");
+}
+
+/// The known-failure entry of a case: its note (reason, or that it now passes) and its link,
+/// a hyperlink only when it is an http(s) address.
+fn known(h: &mut String, k: &crate::known::Known) {
+    let _ = write!(
+        h,
+        "<dt>Known failure</dt><dd class=\"known\">{}",
+        esc(&k.note())
+    );
+    if let Some(link) = k
+        .link
+        .as_ref()
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+    {
+        let _ = write!(h, " <a href=\"{}\">{}</a>", esc(link), esc(link));
+    }
+    h.push_str("</dd>\n");
 }
 
 fn exchange(h: &mut String, e: &ExchangeRecord, open: bool) {

@@ -3,7 +3,8 @@
 //! `fail` is a `<failure>` whose text holds every Expected/Actual and the reference, `error` an
 //! `<error>` with the reason, `skip` a `<skipped>` with the reason. `quirk` passes and names the
 //! quirk in `<system-out>`; a baseline change adds its diff to `<system-out>` without changing
-//! the verdict, which is the runner's to decide.
+//! the verdict, which is the runner's to decide. A known failure (`--known`) that failed is a
+//! `<skipped type="known-failure">` with its reason and link, which are also testcase properties.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -49,7 +50,7 @@ pub fn render(summary: &RunSummary) -> Result<String, JunitError> {
 }
 
 fn test_case(o: &Outcome) -> TestCase {
-    let status = match (o.verdict, &o.changed) {
+    let mut status = match (o.verdict, &o.changed) {
         // A regression run fails on a change in behaviour, whatever the verdict.
         (Verdict::Pass | Verdict::Quirk, Some(diff)) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -92,11 +93,23 @@ fn test_case(o: &Outcome) -> TestCase {
             s
         }
     };
+    if let (Some(k), None) = (&o.known, &o.changed) {
+        known_status(&mut status, o, k);
+    }
     let mut case = TestCase::new(xml_text(&o.id), status);
     case.set_classname(xml_text(&o.category));
     case.set_time(millis(o.elapsed_ms));
+    if let Some(k) = &o.known {
+        case.add_property(Property::new("known-reason", xml_text(&k.reason)));
+        if let Some(link) = &k.link {
+            case.add_property(Property::new("known-link", xml_text(link)));
+        }
+    }
 
     let mut out = String::new();
+    if let Some(k) = &o.known {
+        let _ = writeln!(out, "{}", k.note());
+    }
     if o.verdict == Verdict::Quirk {
         let reason = o
             .reason
@@ -124,6 +137,30 @@ fn test_case(o: &Outcome) -> TestCase {
         case.set_system_out(xml_text(&out));
     }
     case
+}
+
+/// A known failure that failed is `<skipped type="known-failure">` with the reason and link as
+/// its message and the failure as its text: CI dashboards show a skipped test as neither green nor
+/// red, and show its message, which is what a tolerated failure is. A known failure that passed
+/// under `--strict` is a `<failure type="known-now-passes">`, since it fails the run.
+fn known_status(status: &mut TestCaseStatus, o: &Outcome, k: &crate::known::Known) {
+    use crate::known::KnownStatus;
+    match k.status {
+        KnownStatus::StillFails if matches!(o.verdict, Verdict::Fail | Verdict::Error) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(xml_text(&one_line(&k.note())));
+            s.set_type("known-failure");
+            s.set_description(xml_text(&format!("{}\n{}", k.note(), failure_text(o))));
+            *status = s;
+        }
+        KnownStatus::NowPasses if k.strict => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(xml_text(&one_line(&k.note())));
+            s.set_type("known-now-passes");
+            *status = s;
+        }
+        _ => {}
+    }
 }
 
 /// `check: expected X, got Y`, the one-line form used as a failure message.

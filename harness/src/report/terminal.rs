@@ -232,10 +232,50 @@ pub fn summary(summary: &RunSummary, color: bool) -> String {
     for o in summary.outcomes.iter().filter(|o| o.changed.is_some()) {
         changed(&mut out, &paint, o);
     }
+    // A known failure that passed: shown so that its entry can be removed.
+    for o in summary
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Pass)
+    {
+        if let Some(k) = &o.known {
+            let _ = writeln!(
+                out,
+                "\n{} {}\n      {}",
+                paint.p(&format!("{BOLD}{CYAN}"), "KNOWN"),
+                paint.p(BOLD, &clean(&o.id)),
+                clean(&k.note())
+            );
+        }
+    }
 
     out.push('\n');
+    let known = summary
+        .outcomes
+        .iter()
+        .filter(|o| {
+            matches!(o.verdict, Verdict::Fail | Verdict::Error)
+                && o.known
+                    .as_ref()
+                    .is_some_and(|k| k.status == crate::known::KnownStatus::StillFails)
+        })
+        .count();
+    let known_note = if known > 0 {
+        format!(" ({known} known failure(s) among them)")
+    } else {
+        String::new()
+    };
     if summary.conforms() {
         let _ = writeln!(out, "{}", paint.p(GREEN, "Conforms."));
+    } else if counts.fail + counts.error == known {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.p(
+                CYAN,
+                &format!("Conforms apart from {known} known failure(s).")
+            )
+        );
     } else {
         let _ = writeln!(
             out,
@@ -243,7 +283,7 @@ pub fn summary(summary: &RunSummary, color: bool) -> String {
             paint.p(
                 RED,
                 &format!(
-                    "Does not conform: {} failed, {} errored.",
+                    "Does not conform: {} failed, {} errored{known_note}.",
                     counts.fail, counts.error
                 )
             )
@@ -289,6 +329,9 @@ fn case(out: &mut String, paint: &Paint, o: &Outcome) {
             let _ = writeln!(out, "      Reference: {}", clean(&o.reference));
         }
         _ => {}
+    }
+    if let Some(k) = &o.known {
+        let _ = writeln!(out, "      {}", paint.p(CYAN, &clean(&k.note())));
     }
     if let Some(reason) = &o.reason {
         let label = match v {

@@ -143,6 +143,7 @@ impl Outcome {
             answer: None,
             elapsed_ms: 0.0,
             changed: None,
+            known: None,
         }
     }
 
@@ -192,6 +193,9 @@ pub struct Outcome {
     pub elapsed_ms: f64,
     /// A difference from the stored baseline, as a unified diff.
     pub changed: Option<String>,
+    /// The case is listed as a known failure (`--known`): the entry, and what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known: Option<crate::known::Known>,
 }
 
 /// Counts of each verdict.
@@ -332,5 +336,21 @@ impl RunSummary {
     pub fn conforms(&self) -> bool {
         let c = self.counts();
         c.fail == 0 && c.error == 0
+    }
+
+    /// True when the run must end in exit code 1, the one place that decides it: a `fail` or
+    /// `error` that is not a known failure, any change from the baseline, and under `strict` a
+    /// `quirk` or a known failure that now passes.
+    pub fn fails(&self, strict: bool) -> bool {
+        use crate::known::KnownStatus;
+        self.outcomes.iter().any(|o| {
+            o.changed.is_some()
+                || match (&o.known, o.verdict) {
+                    (Some(k), _) => strict && k.status == KnownStatus::NowPasses,
+                    (None, Verdict::Fail | Verdict::Error) => true,
+                    (None, Verdict::Quirk) => strict,
+                    (None, Verdict::Pass | Verdict::Skip) => false,
+                }
+        })
     }
 }
