@@ -24,16 +24,19 @@ use serde_json::Value;
 const RUN_TIMEOUT: u64 = 600;
 
 /// Requests already on their way when a back-off answer left the front may arrive after it (a
-/// new connection's TLS handshake, the front's threads): only an arrival later than this, in
-/// seconds, after the answer is one the client sent knowing the back-off. The front's back-offs
-/// are 0.8 s and 1.2 s, so a client that waits half of one is still caught.
-const IN_TRANSIT: f64 = 0.25;
+/// new connection's TLS handshake, the front's threads, a loaded CI machine): only an arrival
+/// later than this, in seconds, after the answer is one the client sent knowing the back-off.
+/// The front's back-offs are [`BUSY_MS`], so a client that waits half of one is still caught.
+const IN_TRANSIT: f64 = 0.5;
+
+/// The back-offs the front gives, in turn, in milliseconds.
+const BUSY_MS: &str = "1600,2400";
 
 /// Starts `throttle_front.py` with the system's `python3`, forwarding to `upstream`; `None`
 /// (with a notice) when it cannot run here.
 fn start_front(upstream: &str) -> Option<Front> {
     let (dir, mut command) = front::command(Path::new("python3"), "throttle_front.py");
-    command.args(["--upstream", upstream]);
+    command.args(["--upstream", upstream, "--busy-ms", BUSY_MS]);
     Front::start_or_skip(dir, command, "throttling interop test")
 }
 
