@@ -29,13 +29,13 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libxml2 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --no-create-home --home-dir /work ewsconf \
- && install -d -o ewsconf -g ewsconf -m 0755 /work
+ && useradd --system --uid 10001 --user-group --no-create-home --home-dir /srv/ewsconf ewsconf \
+ && install -d -o ewsconf -g ewsconf -m 0755 /srv/ewsconf
 COPY --from=build /usr/local/bin/ewsconf /usr/local/bin/ewsconf
 USER 10001:10001
-# Reports go to /work/reports unless --report-dir says otherwise: mount a folder there, and run
+# Reports go to /srv/ewsconf/reports unless --report-dir says otherwise: mount a folder there, and run
 # as its owner (`--user "$(id -u):$(id -g)"`) so the container may write into it.
-WORKDIR /work
+WORKDIR /srv/ewsconf
 # `ewsconf mock --listen 0.0.0.0:8080` serves the reference mock from the container.
 EXPOSE 8080
 ENTRYPOINT ["ewsconf"]
