@@ -7,7 +7,7 @@
 //!   which compiles them into the binary, so that `ewsconf run` and `ewsconf list` work from any
 //!   folder.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -33,7 +33,7 @@ fn embed_suite() {
     // rebuilds the list.
     println!("cargo::rerun-if-changed={}", suite.display());
     let mut files = Vec::new();
-    collect(&suite, &mut files)
+    walk::collect(&suite, &mut files)
         .unwrap_or_else(|e| panic!("cannot list the suite in {}: {e}", suite.display()));
     files.sort();
     let mut code = String::from(
@@ -68,15 +68,6 @@ fn embed_suite() {
         .unwrap_or_else(|e| panic!("cannot write the embedded suite's list: {e}"));
 }
 
-/// Every `*.toml` below `dir`, as `ewsconf run --cases DIR` reads them.
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
+// The same walk `ewsconf run --cases DIR` makes.
+#[path = "src/case/walk.rs"]
+mod walk;

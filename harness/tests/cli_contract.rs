@@ -2,7 +2,10 @@
 //! `--strict` counts a quirk as a failure, and `--known` lists failures that do not fail the
 //! run but are shown, with their reason and link, in every report.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::run_dir;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn ewsconf(args: &[&str]) -> Output {
@@ -33,17 +36,6 @@ fn run(cases: &str, reports: &Path, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     ewsconf(&args)
-}
-
-/// The one run folder `ewsconf run` made inside `reports`.
-fn run_dir(reports: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(reports)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.into_iter().next().unwrap()
 }
 
 const SUCCESS: &str = "reference/success";

@@ -1,8 +1,11 @@
 //! The suite inside the binary, on the binary: `ewsconf list` and `ewsconf run` from a folder
 //! with no `cases/`, `--cases DIR`, `--partition K/N` and `--rerun-failed RUN_DIR`.
 
+mod common;
+
+use common::run_dir;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// How many cases the suite in `cases/` holds.
@@ -29,15 +32,19 @@ fn listed(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// The one run folder `ewsconf run` made in `reports`.
-fn run_dir(reports: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(reports)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.into_iter().next().unwrap()
+/// `ewsconf run --rerun-failed RUN_DIR --report-dir REPORTS --no-progress`, started in `dir`.
+fn rerun_failed(dir: &Path, run_dir: &Path, reports: &Path) -> Output {
+    ewsconf_in(
+        dir,
+        &[
+            "run",
+            "--rerun-failed",
+            run_dir.to_str().unwrap(),
+            "--no-progress",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+    )
 }
 
 /// `(id, verdict)` of every outcome in a run folder's report.json.
@@ -213,17 +220,7 @@ fn rerun_failed_runs_only_the_failed_cases() {
     .unwrap();
     let reports = dir.path().join("reports");
 
-    let out = ewsconf_in(
-        dir.path(),
-        &[
-            "run",
-            "--rerun-failed",
-            earlier.to_str().unwrap(),
-            "--no-progress",
-            "--report-dir",
-            reports.to_str().unwrap(),
-        ],
-    );
+    let out = rerun_failed(dir.path(), &earlier, &reports);
 
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(
@@ -270,16 +267,7 @@ fn rerun_failed_after_a_clean_run_runs_nothing_and_exits_0() {
     .unwrap();
     let reports = dir.path().join("reports");
 
-    let out = ewsconf_in(
-        dir.path(),
-        &[
-            "run",
-            "--rerun-failed",
-            dir.path().to_str().unwrap(),
-            "--report-dir",
-            reports.to_str().unwrap(),
-        ],
-    );
+    let out = rerun_failed(dir.path(), dir.path(), &reports);
 
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(

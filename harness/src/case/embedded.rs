@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::file::push_unique;
 use super::{Case, CaseError, parse_case};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_cases.rs"));
@@ -19,29 +20,16 @@ pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
 pub fn load_embedded() -> Result<Vec<Case>, CaseError> {
     let mut cases: Vec<Case> = Vec::with_capacity(FILES.len());
     for (path, text) in FILES {
-        let case = parse_case(Path::new(path), text, category(path))?;
-        if let Some(other) = cases.iter().find(|c| c.id == case.id) {
-            return Err(CaseError::file(
-                path,
-                format!(
-                    "id {:?} is already used by {}: give each case its own id",
-                    case.id,
-                    other.path.display()
-                ),
-            ));
-        }
-        cases.push(case);
+        let case = parse_case(Path::new(path), text, &category(path))?;
+        push_unique(&mut cases, case, path)?;
     }
     Ok(cases)
 }
 
-/// The folder right below `cases/`, or `uncategorized` for a file directly in it.
-fn category(path: &str) -> &str {
-    let below = path.strip_prefix("cases/").unwrap_or(path);
-    match below.split_once('/') {
-        Some((folder, _)) => folder,
-        None => "uncategorized",
-    }
+/// The category of an embedded file, `cases/<category>/…`, as a folder's would be.
+fn category(path: &str) -> String {
+    let file = Path::new(path);
+    super::file::category(file.strip_prefix("cases").unwrap_or(file))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -174,20 +174,40 @@ pub fn load_case(path: &Path, suite: &Path) -> Result<Case, CaseError> {
                 format!("cannot read: {}", e.problem),
             )
         })?;
-    let category = path
-        .strip_prefix(suite)
-        .ok()
-        .and_then(|p| p.parent())
+    let category = category(path.strip_prefix(suite).unwrap_or(path));
+    parse_case(path, &text, &category)
+}
+
+/// The category of a case file at `relative` below its suite: the folder right below the
+/// suite, or `uncategorized` for a file directly in it.
+pub(crate) fn category(relative: &Path) -> String {
+    relative
+        .parent()
         .and_then(|p| p.components().next())
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .unwrap_or_else(|| "uncategorized".to_owned());
-    parse_case(path, &text, &category)
+        .unwrap_or_else(|| "uncategorized".to_owned())
+}
+
+/// Adds `case`, read from `file`, to `cases`, unless its id is already used.
+pub(crate) fn push_unique(cases: &mut Vec<Case>, case: Case, file: &str) -> Result<(), CaseError> {
+    if let Some(other) = cases.iter().find(|c| c.id == case.id) {
+        return Err(CaseError::file(
+            file,
+            format!(
+                "id {:?} is already used by {}: give each case its own id",
+                case.id,
+                other.path.display()
+            ),
+        ));
+    }
+    cases.push(case);
+    Ok(())
 }
 
 /// Reads every `*.toml` below `suite`, in path order, and checks that ids are unique.
 pub fn load_dir(suite: &Path) -> Result<Vec<Case>, CaseError> {
     let mut files = Vec::new();
-    collect(suite, &mut files).map_err(|e| {
+    super::walk::collect(suite, &mut files).map_err(|e| {
         CaseError::file(
             &suite.display().to_string(),
             format!("cannot list the case folder: {e}"),
@@ -197,31 +217,9 @@ pub fn load_dir(suite: &Path) -> Result<Vec<Case>, CaseError> {
     let mut cases: Vec<Case> = Vec::with_capacity(files.len());
     for file in files {
         let case = load_case(&file, suite)?;
-        if let Some(other) = cases.iter().find(|c| c.id == case.id) {
-            return Err(CaseError::file(
-                &file.display().to_string(),
-                format!(
-                    "id {:?} is already used by {}: give each case its own id",
-                    case.id,
-                    other.path.display()
-                ),
-            ));
-        }
-        cases.push(case);
+        push_unique(&mut cases, case, &file.display().to_string())?;
     }
     Ok(cases)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Checks that a name is a setup item, pointing at `span` when it is not.

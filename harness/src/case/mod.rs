@@ -29,6 +29,7 @@ mod partition;
 mod rerun;
 mod state;
 mod template;
+mod walk;
 mod write;
 
 use std::collections::BTreeSet;

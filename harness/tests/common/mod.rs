@@ -599,3 +599,14 @@ pub fn empty_mailbox_answers() -> Vec<(&'static str, String)> {
     .map(|(operation, message)| (operation, response_envelope(operation, message)))
     .collect()
 }
+
+/// The one run folder `ewsconf run` made in `reports`.
+pub fn run_dir(reports: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
