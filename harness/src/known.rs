@@ -182,10 +182,11 @@ impl KnownList {
         self.entries.iter().find(|e| e.matcher.is_match(id))
     }
 
-    /// Annotates every outcome of `summary` whose case an entry names with [`Known`]; under
-    /// `strict` a `quirk` counts as failing. Returns the `case` patterns that named no outcome,
+    /// Annotates every outcome of `summary` whose case an entry names with [`Known`]; under the
+    /// summary's `strict` a `quirk` counts as failing. Returns the `case` patterns that named no outcome,
     /// so that stale entries can be pointed out.
-    pub fn apply(&self, summary: &mut RunSummary, strict: bool) -> Vec<String> {
+    pub fn apply(&self, summary: &mut RunSummary) -> Vec<String> {
+        let strict = summary.strict;
         let mut used = vec![false; self.entries.len()];
         for outcome in &mut summary.outcomes {
             let Some(i) = self
@@ -252,39 +253,53 @@ mod tests {
         KnownList::parse("k.toml", &text).unwrap()
     }
 
+    /// `summary` judged with and without `--strict`, after applying `known`.
+    fn fails(summary: &mut RunSummary, known: &[&str], strict: bool) -> bool {
+        summary.strict = strict;
+        list(known).apply(summary);
+        summary.fails()
+    }
+
     #[test]
     fn the_run_fails_on_unknown_failures_changes_and_under_strict_quirks() {
         // pass, pass, quirk, fail, skip, error, pass; two of them changed.
         let mut summary = crate::report::fixture::summary();
-        assert!(summary.fails(false), "a change fails the run");
+        assert!(summary.fails(), "a change fails the run");
         for o in &mut summary.outcomes {
             o.changed = None;
         }
-        assert!(summary.fails(false));
+        assert!(summary.fails());
 
-        let stale = list(&["save-rules/false-with-folder", "errors/timeout", "x/*"])
-            .apply(&mut summary, false);
+        let stale =
+            list(&["save-rules/false-with-folder", "errors/timeout", "x/*"]).apply(&mut summary);
         assert_eq!(stale, ["x/*"]);
         assert_eq!(
             summary.outcomes[3].known.as_ref().unwrap().status,
             KnownStatus::StillFails
         );
         assert_eq!(summary.outcomes[3].verdict, Verdict::Fail, "verdict kept");
-        assert!(!summary.fails(false), "every failure is known");
-        assert!(summary.fails(true), "the quirk fails under --strict");
+        assert!(!summary.fails(), "every failure is known");
+        assert_eq!(summary.strict_only_failures().count(), 0, "not strict");
+        summary.strict = true;
+        assert!(summary.fails(), "the quirk fails under --strict");
+        let strict_only: Vec<&str> = summary
+            .strict_only_failures()
+            .map(|o| o.id.as_str())
+            .collect();
+        assert_eq!(strict_only, ["delegate/quirk-a"]);
 
-        list(&[
-            "save-rules/false-with-folder",
-            "errors/timeout",
-            "delegate/quirk-a",
-        ])
-        .apply(&mut summary, true);
+        let failures = ["save-rules/false-with-folder", "errors/timeout"];
+        let with_quirk = [&failures[..], &["delegate/quirk-a"]].concat();
         assert!(
-            !summary.fails(true),
+            !fails(&mut summary, &with_quirk, true),
             "a known quirk is tolerated under --strict"
         );
 
-        list(&["save-rules/*", "errors/*", "delegate/*"]).apply(&mut summary, true);
+        let everything = ["save-rules/*", "errors/*", "delegate/*"];
+        assert!(
+            fails(&mut summary, &everything, true),
+            "a known case that passes fails under --strict"
+        );
         let statuses: Vec<_> = summary
             .outcomes
             .iter()
@@ -297,12 +312,7 @@ mod tests {
                 NowPasses, NowPasses, StillFails, StillFails, NotRun, StillFails, NowPasses
             ]
         );
-        assert!(
-            summary.fails(true),
-            "a known case that passes fails under --strict"
-        );
-        list(&["save-rules/*", "errors/*", "delegate/*"]).apply(&mut summary, false);
-        assert!(!summary.fails(false));
+        assert!(!fails(&mut summary, &everything, false));
     }
 
     #[test]

@@ -49,10 +49,9 @@ enum Ending {
 }
 
 impl Ending {
-    /// `Failures` when the run fails ([`RunSummary::fails`], under `strict` or not), else
-    /// `Clean`.
-    fn of(summary: &RunSummary, strict: bool) -> Self {
-        if summary.fails(strict) {
+    /// `Failures` when the run fails ([`RunSummary::fails`]), else `Clean`.
+    fn of(summary: &RunSummary) -> Self {
+        if summary.fails() {
             Ending::Failures
         } else {
             Ending::Clean
@@ -700,7 +699,7 @@ fn fuzz(
         let paths = report::write_all(&summary, &report_dir.join(&summary.run_id))?;
         outln!();
         print_paths(&paths);
-        Ok(Ending::of(&summary, false))
+        Ok(Ending::of(&summary))
     })
 }
 
@@ -734,7 +733,7 @@ fn quirk(args: &TargetArgs, report_dir: &Path, keep: bool) -> anyhow::Result<End
         Ok(if different {
             Ending::Failures
         } else {
-            Ending::of(&summary, false)
+            Ending::of(&summary)
         })
     })
 }
@@ -821,17 +820,15 @@ fn run_suite(args: &TargetArgs, select: &SelectArgs, run: &RunArgs) -> anyhow::R
             (Some(dir), false) => ewsconf::baseline::compare(&mut summary, dir, &secrets)?,
             (None, _) => {}
         }
-        for stale in known.apply(&mut summary, run.strict) {
+        summary.strict = run.strict;
+        for stale in known.apply(&mut summary) {
             eprintln!("warning: known failure {stale:?} names no case of this run");
         }
         let paths = report::write_all(&summary, &run.report_dir.join(&summary.run_id))?;
         let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
         out!("{}", report::terminal::summary(&summary, color));
-        if run.strict && summary.fails(true) && !summary.fails(false) {
-            outln!("Fails under --strict: a quirk, or a known failure that now passes.");
-        }
         print_paths(&paths);
-        Ok(Ending::of(&summary, run.strict))
+        Ok(Ending::of(&summary))
     })
 }
 

@@ -66,23 +66,55 @@ fn a_change_from_the_baseline_exits_1() {
 }
 
 #[test]
-fn strict_counts_a_quirk_as_a_failure() {
+fn strict_counts_a_quirk_as_a_failure_in_the_exit_code_and_every_report() {
     let dir = tempfile::tempdir().unwrap();
+    let (lenient, strict) = (dir.path().join("lenient"), dir.path().join("strict"));
     // The documented profile reproduces Exchange's delegate quirks.
-    let out = run(&suite(), dir.path(), &["--only", "delegate/scenario-*"]);
+    let out = run(&suite(), &lenient, &["--only", "delegate/scenario-*"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(stdout(&out).contains("QUIRK"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("Fails under --strict"));
     let out = run(
         &suite(),
-        dir.path(),
+        &strict,
         &["--only", "delegate/scenario-*", "--strict"],
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
-        stdout(&out).contains("Fails under --strict"),
+        stdout(&out).contains("Fails under --strict: delegate/scenario-a"),
         "{}",
         stdout(&out)
     );
+
+    // What CI dashboards read agrees with the exit code: red under --strict, green without.
+    let junit = |reports: &Path| std::fs::read_to_string(run_dir(reports).join("junit.xml"));
+    let (lenient_junit, strict_junit) = (junit(&lenient).unwrap(), junit(&strict).unwrap());
+    assert!(!lenient_junit.contains("<failure"), "{lenient_junit}");
+    let scenario_a = &strict_junit[strict_junit.find("name=\"delegate/scenario-a\"").unwrap()..];
+    let scenario_a = &scenario_a[..scenario_a.find("</testcase>").unwrap()];
+    assert!(scenario_a.contains("type=\"quirk-strict\""), "{scenario_a}");
+
+    let json = std::fs::read_to_string(run_dir(&strict).join("report.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["strict"], true);
+    let quirks = json["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["verdict"] == "quirk")
+        .count();
+    assert!(quirks >= 2, "scenario-a and scenario-b reproduce the quirk");
+    let failures = format!("failures=\"{quirks}\"");
+    assert!(strict_junit.contains(&failures), "{strict_junit}");
+
+    let html = std::fs::read_to_string(run_dir(&strict).join("report.html")).unwrap();
+    assert!(
+        html.contains("id=\"strict\">Fails under --strict"),
+        "no strict verdict"
+    );
+    assert_eq!(html.matches("fails under --strict</span>").count(), quirks);
+    let html = std::fs::read_to_string(run_dir(&lenient).join("report.html")).unwrap();
+    assert!(!html.contains("under --strict"));
 }
 
 /// A suite holding `reference/success` and `broken/wrong-code`, a case that expects an error

@@ -289,6 +289,7 @@ pub async fn fuzz_until(
             fuzz: None,
             quirk: None,
             throttling: Default::default(),
+            strict: false,
         },
     };
     let mut first_exchanges: BTreeMap<&'static str, Vec<ExchangeRecord>> = BTreeMap::new();

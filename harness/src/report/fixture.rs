@@ -148,5 +148,6 @@ pub(crate) fn summary() -> RunSummary {
         fuzz: None,
         quirk: None,
         throttling: Default::default(),
+        strict: false,
     }
 }

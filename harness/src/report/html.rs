@@ -55,7 +55,7 @@ pub fn render(summary: &RunSummary) -> String {
         );
         for (i, o) in summary.outcomes.iter().enumerate() {
             if o.category == category {
-                case(&mut h, o, anchors.case(i));
+                case(&mut h, o, anchors.case(i), summary.strict);
             }
         }
         h.push_str("</section>\n");
@@ -222,6 +222,15 @@ fn header(h: &mut String, s: &RunSummary, c: &Counts) {
             c.fail, c.error
         );
     }
+    let strict: Vec<String> = s.strict_only_failures().map(|o| esc(&o.id)).collect();
+    if !strict.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"verdict bad\" id=\"strict\">Fails under --strict: {} (a quirk, or a \
+             known failure that now passes).</p>",
+            strict.join(", ")
+        );
+    }
     h.push_str("</header>\n");
 }
 
@@ -287,7 +296,7 @@ fn filters(h: &mut String) {
     );
 }
 
-fn case(h: &mut String, o: &Outcome, anchor: &str) {
+fn case(h: &mut String, o: &Outcome, anchor: &str, strict: bool) {
     let v = o.verdict;
     let _ = write!(
         h,
@@ -301,6 +310,9 @@ fn case(h: &mut String, o: &Outcome, anchor: &str) {
     }
     if o.known.is_some() {
         h.push_str("<span class=\"badge b-changed\">known</span>");
+    }
+    if strict && o.fails_run(true) && !o.fails_run(false) {
+        h.push_str("<span class=\"badge b-fail strict\">fails under --strict</span>");
     }
     let _ = write!(
         h,
@@ -734,7 +746,7 @@ pub(crate) fn esc(s: &str) -> String {
 
 /// `#fragment` text for an anchor: percent-encodes what a URL fragment cannot hold, then escapes
 /// for the attribute.
-fn href_fragment(anchor: &str) -> String {
+pub(crate) fn href_fragment(anchor: &str) -> String {
     let mut out = String::with_capacity(anchor.len());
     for b in anchor.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b) {

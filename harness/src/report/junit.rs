@@ -43,13 +43,13 @@ pub fn render(summary: &RunSummary) -> Result<String, JunitError> {
             .filter(|o| o.category == *category)
             .collect();
         suite.set_time(cases.iter().map(|o| millis(o.elapsed_ms)).sum());
-        suite.add_test_cases(cases.into_iter().map(test_case));
+        suite.add_test_cases(cases.into_iter().map(|o| test_case(o, summary.strict)));
         report.add_test_suite(suite);
     }
     report.to_string().map_err(JunitError::Serialize)
 }
 
-fn test_case(o: &Outcome) -> TestCase {
+fn test_case(o: &Outcome, strict: bool) -> TestCase {
     let mut status = match (o.verdict, &o.changed) {
         // A regression run fails on a change in behaviour, whatever the verdict.
         (Verdict::Pass | Verdict::Quirk, Some(diff)) => {
@@ -57,6 +57,20 @@ fn test_case(o: &Outcome) -> TestCase {
             s.set_message("behaviour changed from the baseline");
             s.set_type("changed");
             s.set_description(xml_text(&format!("changed from the baseline:\n{diff}")));
+            s
+        }
+        // Under --strict a documented quirk fails the run, so CI must show it red too.
+        (Verdict::Quirk, None) if strict => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let reason = o
+                .reason
+                .as_deref()
+                .unwrap_or("documented Exchange deviation");
+            s.set_message(xml_text(&one_line(&format!(
+                "quirk under --strict: {reason}"
+            ))));
+            s.set_type("quirk-strict");
+            s.set_description(xml_text(&failure_text(o)));
             s
         }
         (Verdict::Pass | Verdict::Quirk, None) => TestCaseStatus::success(),

@@ -289,6 +289,23 @@ pub fn summary(summary: &RunSummary, color: bool) -> String {
             )
         );
     }
+    let strict: Vec<&str> = summary
+        .strict_only_failures()
+        .map(|o| o.id.as_str())
+        .collect();
+    if !strict.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.p(
+                RED,
+                &format!(
+                    "Fails under --strict: {} (a quirk, or a known failure that now passes).",
+                    clean(&strict.join(", "))
+                )
+            )
+        );
+    }
     out
 }
 

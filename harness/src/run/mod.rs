@@ -313,6 +313,7 @@ pub async fn run(
         fuzz: None,
         quirk: None,
         throttling: target.client.throttling().since(&throttled_before),
+        strict: false,
     })
 }
 

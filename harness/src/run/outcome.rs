@@ -198,6 +198,22 @@ pub struct Outcome {
     pub known: Option<crate::known::Known>,
 }
 
+impl Outcome {
+    /// True when this outcome makes the run end in exit code 1, the one place that decides it: a
+    /// `fail` or `error` that is not a known failure, any change from the baseline, and under
+    /// `strict` a `quirk` or a known failure that now passes.
+    pub fn fails_run(&self, strict: bool) -> bool {
+        use crate::known::KnownStatus;
+        self.changed.is_some()
+            || match (&self.known, self.verdict) {
+                (Some(k), _) => strict && k.status == KnownStatus::NowPasses,
+                (None, Verdict::Fail | Verdict::Error) => true,
+                (None, Verdict::Quirk) => strict,
+                (None, Verdict::Pass | Verdict::Skip) => false,
+            }
+    }
+}
+
 /// Counts of each verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -272,6 +288,10 @@ pub struct RunSummary {
     /// out; left out when there were none.
     #[serde(skip_serializing_if = "Throttling::is_none")]
     pub throttling: Throttling,
+    /// Whether the run was judged under `--strict`, where a documented quirk fails it; every
+    /// reporter reads it from here, so that none shows as passing what fails the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
 }
 
 /// Exchanges and failures for one malformation name.
@@ -338,19 +358,17 @@ impl RunSummary {
         c.fail == 0 && c.error == 0
     }
 
-    /// True when the run must end in exit code 1, the one place that decides it: a `fail` or
-    /// `error` that is not a known failure, any change from the baseline, and under `strict` a
-    /// `quirk` or a known failure that now passes.
-    pub fn fails(&self, strict: bool) -> bool {
-        use crate::known::KnownStatus;
-        self.outcomes.iter().any(|o| {
-            o.changed.is_some()
-                || match (&o.known, o.verdict) {
-                    (Some(k), _) => strict && k.status == KnownStatus::NowPasses,
-                    (None, Verdict::Fail | Verdict::Error) => true,
-                    (None, Verdict::Quirk) => strict,
-                    (None, Verdict::Pass | Verdict::Skip) => false,
-                }
-        })
+    /// True when the run must end in exit code 1: some outcome [fails the run](Outcome::fails_run)
+    /// under the run's own [`strict`](Self::strict).
+    pub fn fails(&self) -> bool {
+        self.outcomes.iter().any(|o| o.fails_run(self.strict))
+    }
+
+    /// The outcomes that fail the run only because it is strict: quirks, and known failures that
+    /// now pass.
+    pub fn strict_only_failures(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes
+            .iter()
+            .filter(|o| self.strict && o.fails_run(true) && !o.fails_run(false))
     }
 }
