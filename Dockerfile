@@ -20,6 +20,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY harness ./harness
 COPY schemas ./schemas
 COPY cases ./cases
+COPY requirements.toml ./
 RUN cargo build --release --locked --bin ewsconf \
  && cp target/release/ewsconf /usr/local/bin/ewsconf
 

@@ -284,6 +284,27 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
         max_connections: Option<usize>,
     },
+    /// Put several runs side by side: verdicts by category and case, differing cases first.
+    ///
+    /// Reads each run's report.json and writes OUT/compare.html, one self-contained page: the
+    /// verdict counts by category per run, then a row per case with a column per run, the rows
+    /// whose verdicts differ first, each linking to that run's report.html and holding every
+    /// run's answer, findings and exchanges. Prints the same tables.
+    ///
+    /// Exit codes: 0 every run has the same verdict for every case; 1 some case differs
+    /// (a case missing from a run counts as differing); 2 fewer than two runs or a report that
+    /// cannot be read.
+    Compare {
+        /// The runs: each a run's report folder, or its report.json.
+        #[arg(required = true, num_args = 2.., value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        /// Where to write compare.html; created if missing.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A run's column heading (repeatable: one per run, in order); default the run's target.
+        #[arg(long, value_name = "NAME")]
+        label: Vec<String>,
+    },
     /// Print a shell completion script for ewsconf.
     ///
     /// For example: `ewsconf completions bash > /etc/bash_completion.d/ewsconf`, or
@@ -510,6 +531,7 @@ fn main() -> ExitCode {
             },
             Duration::from_secs(body_timeout_secs),
         ),
+        Command::Compare { runs, out, label } => compare(&runs, &out, &label),
         Command::Completions { shell } => completions(shell),
         Command::Man { dir } => man_page(dir.as_deref()),
     };
@@ -551,6 +573,21 @@ fn man_page(dir: Option<&Path>) -> anyhow::Result<Ending> {
         .context("rendering the man page")?;
     out!("{}", String::from_utf8_lossy(&page));
     Ok(Ending::Clean)
+}
+
+/// Compares the runs at `runs`, writes `out/compare.html` and prints the tables: `Clean` when
+/// every run agrees on every case, `Failures` when some case differs.
+fn compare(runs: &[PathBuf], out: &Path, labels: &[String]) -> anyhow::Result<Ending> {
+    let runs = ewsconf::compare::load(runs, labels)?;
+    let comparison = ewsconf::compare::compare(&runs);
+    let page = ewsconf::compare::write_page(&comparison, out)?;
+    out!("{}", ewsconf::compare::terminal::render(&comparison));
+    outln!("comparison: {}", page.display());
+    Ok(if comparison.differing() > 0 {
+        Ending::Failures
+    } else {
+        Ending::Clean
+    })
 }
 
 fn list(select: &SelectArgs) -> anyhow::Result<Ending> {

@@ -255,3 +255,142 @@ fn a_malformed_known_file_exits_2_naming_file_line_and_column() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_failure_points_at_the_line_of_its_case_file_in_the_terminal_and_junit() {
+    let cases = suite_with_a_failing_case();
+    let c = cases.path().display().to_string();
+    let file = cases.path().join("broken/wrong-code.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // The line of the message expectation the mock's answer breaks.
+    let line = text
+        .lines()
+        .position(|l| l.contains("ErrorItemNotFound"))
+        .unwrap()
+        + 1;
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = run(&c, dir.path(), &["--only", "broken/*"]);
+
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let pointer = format!("--> {}:{line}", file.display());
+    assert!(
+        stdout(&out).contains(&pointer),
+        "{pointer}\n{}",
+        stdout(&out)
+    );
+    let junit = std::fs::read_to_string(run_dir(dir.path()).join("junit.xml")).unwrap();
+    let escaped = pointer.replace('>', "&gt;");
+    assert!(junit.contains(&escaped), "{pointer}\n{junit}");
+    let html = std::fs::read_to_string(run_dir(dir.path()).join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("--&gt; <code>{}:{line}</code>", file.display())),
+        "no pointer in report.html"
+    );
+}
+
+#[test]
+fn a_case_of_the_embedded_suite_points_into_cases_as_the_repository_holds_it() {
+    // Run from an empty folder, so the suite inside the binary is the one that runs. Under the
+    // documented profile scenario A is a quirk: its intended outcome's findings are reported.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ewsconf"))
+        .args(["run", "--no-progress", "--only", "delegate/scenario-a"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let run = run_dir(&dir.path().join("reports"));
+    let json = std::fs::read_to_string(run.join("report.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let outcome = &json["outcomes"][0];
+    assert_eq!(outcome["verdict"], "quirk");
+    assert_eq!(outcome["file"], "cases/delegate/scenario-a.toml");
+
+    let text = std::fs::read_to_string(format!("{}/delegate/scenario-a.toml", suite())).unwrap();
+    let findings = outcome["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    for f in findings {
+        let line = f["line"].as_u64().expect("every finding has a line") as usize;
+        let check = f["check"].as_str().unwrap();
+        if let Some(sentence) = check.strip_prefix("state ") {
+            // A state sentence points at the line that writes it.
+            let written = text.lines().nth(line - 1).unwrap();
+            assert!(
+                written.contains(sentence),
+                "{check} -> line {line}: {written}"
+            );
+        }
+        let pointer = format!("--&gt; <code>cases/delegate/scenario-a.toml:{line}</code>");
+        assert!(html.contains(&pointer), "{pointer}");
+    }
+}
+
+/// The ids of the suite's cases that name `requirement`, read from the case files.
+fn naming(requirement: &str) -> Vec<String> {
+    let cases = ewsconf::case::load_dir(Path::new(&suite())).unwrap();
+    let mut ids: Vec<String> = cases
+        .into_iter()
+        .filter(|c| c.requirements.iter().any(|r| r == requirement))
+        .map(|c| c.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn requirement_ids_select_cases_and_reach_junit_and_the_coverage_table() {
+    const ID: &str = "MS-OXWSCORE_R1649";
+    let want = naming(ID);
+    assert!(want.len() >= 2, "{want:?}");
+
+    let out = ewsconf(&["list", "--only", ID]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mut listed: Vec<String> = stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, want);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&suite(), dir.path(), &["--only", ID]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let run = run_dir(dir.path());
+
+    let junit = std::fs::read_to_string(run.join("junit.xml")).unwrap();
+    let testcases: Vec<&str> = junit.split("<testcase ").skip(1).collect();
+    assert_eq!(testcases.len(), want.len(), "{junit}");
+    for case in testcases {
+        let case = &case[..case.find("</testcase>").unwrap_or(case.len())];
+        assert!(
+            case.contains(&format!("<property name=\"requirement\" value=\"{ID}\"/>")),
+            "{case}"
+        );
+        assert!(
+            case.contains("<property name=\"section\" value=\"MS-OX"),
+            "{case}"
+        );
+    }
+
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let row = |id: &str| {
+        let at = html
+            .find(&format!("<tr id=\"req-{id}\""))
+            .unwrap_or_else(|| panic!("no coverage row for {id}"));
+        html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
+    };
+    let checked = row(ID);
+    assert!(checked.contains("<td>holds</td>"), "{checked}");
+    for id in &want {
+        assert!(checked.contains(&format!(">{id}</a>")), "{id}: {checked}");
+    }
+    // Requirements no case of this run names are listed as such.
+    assert!(row("MS-OXWSMSG_R172").contains("<td>not covered</td>"));
+
+    // A requirement id matches no case name: a typo selects nothing rather than everything.
+    let out = ewsconf(&["list", "--only", "MS-OXWSCORE_R999999"]);
+    assert!(stdout(&out).trim().is_empty(), "{}", stdout(&out));
+}

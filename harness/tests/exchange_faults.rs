@@ -467,6 +467,7 @@ fn server_versions_name_products_or_version_numbers() {
             r#"id = "x/y"
 title = "t"
 reference = "r"
+section = "MS-OXWSCORE 3.1.4.8"
 server_versions = {versions}
 [[setup]]
 name = "draft"

@@ -96,6 +96,9 @@ fn outcome(n: usize, verdict: Verdict, changed: bool) -> Outcome {
         category: category.to_owned(),
         tags: vec!["send".to_owned(), category.to_owned()],
         reference: "SendItem operation reference, Remarks".to_owned(),
+        requirements: vec!["MS-OXWSCORE_R465".to_owned()],
+        section: Some("MS-OXWSCORE 3.1.4.8.3.2".to_owned()),
+        file: Some(format!("cases/{category}/case-{n:02}.toml")),
         verdict,
         reason: match verdict {
             Verdict::Quirk => Some("delegate Sent Items quirk A".to_owned()),
@@ -108,6 +111,7 @@ fn outcome(n: usize, verdict: Verdict, changed: bool) -> Outcome {
                 check: "message 1 code".to_owned(),
                 expected: "ErrorInvalidSendItemSaveSettings".to_owned(),
                 actual: format!("NoError {HOSTILE}"),
+                line: Some(12),
             }]
         } else {
             Vec::new()
@@ -185,6 +189,7 @@ fn summary() -> RunSummary {
         fuzz: None,
         quirk: None,
         throttling: Default::default(),
+        strict: false,
     }
 }
 

@@ -171,6 +171,7 @@ fn other_message_case(state: &str) -> ewsconf::case::Case {
 id = "reports/other-message"
 title = "An NDR for another message of the same case"
 reference = "t"
+section = "MS-OXWSCORE 3.1.4.8"
 requires = ["bounces"]
 poll_timeout_secs = 1
 [[setup]]

@@ -380,6 +380,7 @@ async fn fuzz_against_a_server_that_never_answers_ends_after_its_timeout() {
 const OVERSIZE_CASE: &str = r#"id = "transport/oversize"
 title = "A request over the body cap"
 reference = "a server may refuse a body it will not read"
+section = "MS-OXWSCORE 3.1.4.8"
 [request]
 as = "principal"
 mangle = "oversize"

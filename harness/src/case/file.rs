@@ -12,9 +12,9 @@ use toml::Spanned;
 use crate::ews::{ExchangeVersion, ResponseClass, ResponseCode};
 
 use super::{
-    Case, CaseRequest, Expectation, ExpectedAnswer, ExpectedMessage, FolderName, FolderRef,
-    Impersonate, ItemRef, QuirkExpectation, Requirement, Role, ServerVersion, SetupItem, SetupKind,
-    StateExpectation, VersionHeader,
+    Case, CaseRequest, ExpectLines, Expectation, ExpectedAnswer, ExpectedMessage, FolderName,
+    FolderRef, Impersonate, ItemRef, QuirkExpectation, Requirement, Role, ServerVersion, SetupItem,
+    SetupKind, StateExpectation, VersionHeader,
 };
 
 /// Why a case file (or the suite) could not be read, at `file:line:column`.
@@ -47,14 +47,17 @@ struct RawCase {
     tags: Vec<String>,
     reference: String,
     #[serde(default)]
+    requirements: Vec<Spanned<String>>,
+    section: String,
+    #[serde(default)]
     requires: Vec<Requirement>,
     #[serde(default)]
     server_versions: Vec<Spanned<String>>,
     #[serde(default)]
     setup: Vec<RawSetup>,
     request: RawRequest,
-    expect: RawExpect,
-    quirk: Option<RawQuirk>,
+    expect: Spanned<RawExpect>,
+    quirk: Option<Spanned<RawQuirk>>,
     poll_timeout_secs: Option<Spanned<i64>>,
 }
 
@@ -231,6 +234,11 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The 1-based line a span starts on.
+    fn line(&self, span: Range<usize>) -> usize {
+        crate::location::line_column(self.text, span.start).0
+    }
+
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> CaseError {
         CaseError::at(
             &self.path.display().to_string(),
@@ -334,23 +342,28 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
     };
 
     let request = read_request(&r, &raw.request, &known)?;
+    let expect_span = raw.expect.span();
+    let raw_expect = raw.expect.get_ref();
     let expect = read_expectation(
         &r,
-        raw.expect.http_status.as_ref(),
-        raw.expect.messages.as_deref(),
-        raw.expect.fault.as_ref(),
-        &raw.expect.state,
+        expect_span,
+        raw_expect.http_status.as_ref(),
+        raw_expect.messages.as_deref(),
+        raw_expect.fault.as_ref(),
+        &raw_expect.state,
         &known,
     )?;
     let quirk = raw
         .quirk
         .as_ref()
-        .map(|q| {
+        .map(|spanned| {
+            let q = spanned.get_ref();
             Ok::<_, CaseError>(QuirkExpectation {
                 name: q.name.clone(),
                 reference: q.reference.clone(),
                 expect: read_expectation(
                     &r,
+                    spanned.span(),
                     q.http_status.as_ref(),
                     q.messages.as_deref(),
                     q.fault.as_ref(),
@@ -360,6 +373,29 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
             })
         })
         .transpose()?;
+    let mut requirements: Vec<String> = Vec::new();
+    for id in &raw.requirements {
+        let text = id.get_ref();
+        if crate::requirements::find(text).is_none() {
+            let why = if crate::requirements::is_id(text) {
+                "is not a SendItem requirement of requirements.toml"
+            } else {
+                "is not a requirement id: write it as Microsoft's Interop test suites do, e.g. \
+                 \"MS-OXWSCORE_R465\""
+            };
+            return Err(r.error(id.span(), format!("{text:?} {why}")));
+        }
+        if requirements.contains(text) {
+            return Err(r.error(id.span(), format!("{text:?} is listed twice")));
+        }
+        requirements.push(text.clone());
+    }
+    if raw.section.trim().is_empty() {
+        return Err(r.error(
+            raw.id.span(),
+            "section is empty: name the protocol document section, e.g. \"MS-OXWSCORE 3.1.4.8\"",
+        ));
+    }
     if let (CaseRequest::Typed { item_ids, .. }, ExpectedAnswer::Messages(messages)) =
         (&request, &expect.answer)
         && item_ids.len() != messages.len()
@@ -378,6 +414,8 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
         title: raw.title,
         tags: raw.tags,
         reference: raw.reference,
+        requirements,
+        section: raw.section,
         category: category.to_owned(),
         path: path.to_owned(),
         requires: raw.requires,
@@ -571,6 +609,7 @@ fn in_range<T: PartialOrd + Copy + std::fmt::Display>(
 
 fn read_expectation(
     r: &Reader<'_>,
+    table: Range<usize>,
     http_status: Option<&Spanned<Statuses>>,
     messages: Option<&[RawMessage]>,
     fault: Option<&OneOrMany>,
@@ -614,6 +653,7 @@ fn read_expectation(
         (None, Some(f)) => (ExpectedAnswer::Fault(parse_codes(f)?), Some(500)),
         (None, None) => (ExpectedAnswer::Status, None),
     };
+    let http_status_span = http_status.map(Spanned::span);
     if let Some(statuses) = http_status {
         for status in statuses.get_ref().list() {
             if !(100..=599).contains(&status) {
@@ -643,10 +683,23 @@ fn read_expectation(
         known(s.span(), e.item())?;
         states.push(e);
     }
+    let line = |span: Range<usize>| r.line(span);
+    let lines = ExpectLines {
+        table: Some(line(table)),
+        http_status: http_status_span.map(line),
+        messages: messages
+            .into_iter()
+            .flatten()
+            .map(|m| line(m.class.span()))
+            .collect(),
+        fault: fault.map(|f| line(f.span())),
+        state: state.iter().map(|s| line(s.span())).collect(),
+    };
     Ok(Expectation {
         http_status,
         answer,
         state: states,
+        lines,
     })
 }
 
@@ -657,6 +710,7 @@ mod tests {
     const GOOD: &str = r#"id = "save-rules/true-no-folder"
 title = "copy in Sent Items"
 reference = "SendItem reference"
+section = "MS-OXWSCORE 3.1.4.8.3.2"
 
 [[setup]]
 name = "draft"
@@ -699,13 +753,13 @@ state = ["principal:sentitems contains draft"]
         );
         assert_eq!(
             (err.path.as_str(), err.line),
-            ("cases/x/y.toml", 8),
+            ("cases/x/y.toml", 9),
             "{err}"
         );
         assert!(err.message.contains("colour"), "{err}");
 
         let err = broken("item_ids = [\"draft\"]", "item_ids = [\"draf\"]");
-        assert_eq!(err.line, 13, "{err}");
+        assert_eq!(err.line, 14, "{err}");
         assert!(
             err.message
                 .contains("\"draf\" is not a [[setup]] item: known items: draft"),
@@ -716,7 +770,7 @@ state = ["principal:sentitems contains draft"]
             "save_item_to_folder = true",
             "save_item_to_folder = \"yes\"",
         );
-        assert_eq!(err.line, 12, "{err}");
+        assert_eq!(err.line, 13, "{err}");
 
         let err = broken("code = \"NoError\"", "code = \"NoErr\"");
         assert!(
@@ -728,7 +782,7 @@ state = ["principal:sentitems contains draft"]
             "principal:sentitems contains draft",
             "principal:sentitems has draft",
         );
-        assert_eq!(err.line, 17, "{err}");
+        assert_eq!(err.line, 18, "{err}");
         assert!(err.message.contains("ROLE:FOLDER contains NAME"), "{err}");
 
         let err = broken("[{ class = \"Success\", code = \"NoError\" }]", "[]");

@@ -6,6 +6,8 @@
 //! title = "SaveItemToFolder=true with no folder keeps the copy in Sent Items"
 //! tags = ["save-rules"]
 //! reference = "SendItem reference: SaveItemToFolder"
+//! requirements = ["MS-OXWSCORE_R465", "MS-OXWSCORE_R1648"]   # Interop test suite numbers
+//! section = "MS-OXWSCORE 3.1.4.8.3.2 m:SendItemType"
 //!
 //! [[setup]]
 //! name = "draft"
@@ -435,6 +437,24 @@ pub struct Expectation {
     pub answer: ExpectedAnswer,
     /// The state afterwards.
     pub state: Vec<StateExpectation>,
+    /// Where the case file states each part, so that a finding can point at its line.
+    pub lines: ExpectLines,
+}
+
+/// The 1-based lines of a case file on which an [`Expectation`]'s parts are written; `None` (or
+/// an empty list) for an expectation that was not read from a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpectLines {
+    /// The table itself: `[expect]` or `[quirk]`.
+    pub table: Option<usize>,
+    /// `http_status`.
+    pub http_status: Option<usize>,
+    /// Each entry of `messages`, in order.
+    pub messages: Vec<usize>,
+    /// `fault`.
+    pub fault: Option<usize>,
+    /// Each `state` sentence, in order.
+    pub state: Vec<usize>,
 }
 
 /// The documented Exchange deviation that earns `quirk` when the intended expectation fails.
@@ -459,6 +479,11 @@ pub struct Case {
     pub tags: Vec<String>,
     /// What the case rests on.
     pub reference: String,
+    /// The protocol requirements it checks, as Microsoft's Interop test suites number them
+    /// (`MS-OXWSCORE_R465`); each is in [`crate::requirements::catalogue`].
+    pub requirements: Vec<String>,
+    /// The protocol document section it rests on, e.g. `MS-OXWSCORE 3.1.4.8.3.2`.
+    pub section: String,
     /// The category: the case file's folder under the suite.
     pub category: String,
     /// Where it was read from.
@@ -482,22 +507,35 @@ pub struct Case {
     pub poll_timeout: std::time::Duration,
 }
 
-/// Which cases a run takes: ids matching a glob, and any of some tags.
+/// Which cases a run takes: ids (or requirement ids) matching a glob, and any of some tags.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    only: Option<globset::GlobMatcher>,
+    only: Option<Only>,
     tags: Vec<String>,
+}
+
+/// What `--only` matches: a case id, or a requirement id the case names.
+#[derive(Debug, Clone)]
+enum Only {
+    Case(globset::GlobMatcher),
+    Requirement(globset::GlobMatcher),
 }
 
 impl Selection {
     /// Cases whose id matches `only` (a glob such as `delegate/*`) and that carry one of `tags`
-    /// (all cases when `tags` is empty).
+    /// (all cases when `tags` is empty). An `only` that starts with `MS-OX` matches the
+    /// requirement ids a case names instead (`MS-OXWSCORE_R465`, `MS-OXWSMSG_*`).
     pub fn new(only: Option<&str>, tags: &[String]) -> Result<Self, String> {
         let only = only
             .map(|g| {
-                globset::Glob::new(g)
+                let matcher = globset::Glob::new(g)
                     .map(|g| g.compile_matcher())
-                    .map_err(|e| format!("--only {g:?} is not a valid glob: {e}"))
+                    .map_err(|e| format!("--only {g:?} is not a valid glob: {e}"))?;
+                Ok::<_, String>(if g.starts_with("MS-OX") {
+                    Only::Requirement(matcher)
+                } else {
+                    Only::Case(matcher)
+                })
             })
             .transpose()?;
         Ok(Self {
@@ -508,12 +546,27 @@ impl Selection {
 
     /// Whether `case` is selected.
     pub fn matches(&self, case: &Case) -> bool {
-        self.only.as_ref().is_none_or(|g| g.is_match(&case.id))
-            && (self.tags.is_empty() || case.tags.iter().any(|t| self.tags.contains(t)))
+        let only = match &self.only {
+            None => true,
+            Some(Only::Case(glob)) => glob.is_match(&case.id),
+            Some(Only::Requirement(glob)) => case.requirements.iter().any(|r| glob.is_match(r)),
+        };
+        only && (self.tags.is_empty() || case.tags.iter().any(|t| self.tags.contains(t)))
     }
 }
 
 impl Case {
+    /// The case with no record of where its expectations were written: for comparing a case with
+    /// one read back from another text.
+    #[cfg(test)]
+    pub(crate) fn without_lines(mut self) -> Self {
+        self.expect.lines = ExpectLines::default();
+        if let Some(q) = &mut self.quirk {
+            q.expect.lines = ExpectLines::default();
+        }
+        self
+    }
+
     /// Why the case does not apply to a server reporting `info`, or `None` when it does. A case
     /// runs when the server's version cannot be read.
     pub fn version_skip(&self, info: Option<&crate::ews::ServerVersionInfo>) -> Option<String> {

@@ -374,6 +374,12 @@ pub async fn fuzz_until(
                 category: "fuzz".into(),
                 tags: vec!["fuzz".into()],
                 reference: format!("ewsconf fuzz --seed {}", options.seed),
+                requirements: Vec::new(),
+                section: None,
+                // The shrunk failure's case file, when one was written.
+                file: failure
+                    .and_then(|f| f.case_file.as_ref())
+                    .map(|p| p.display().to_string()),
                 verdict: if failure.is_some() {
                     Verdict::Fail
                 } else {
@@ -867,6 +873,7 @@ fn unanswered(e: &TargetError) -> Judgement {
             check: check.to_owned(),
             expected: "an HTTP answer".to_owned(),
             actual: e.to_string(),
+            line: None,
         }],
         state: Vec::new(),
         quirk_state: Vec::new(),

@@ -94,6 +94,8 @@ impl FuzzCase {
             ),
             tags: vec!["fuzz".into(), self.name().into()],
             reference,
+            requirements: Vec::new(),
+            section: "MS-OXWSCORE 3.1.4.8 SendItem".into(),
             category: id.split('/').next().unwrap_or("fuzz").to_owned(),
             path: std::path::PathBuf::from(format!("{id}.toml")),
             requires: if shape.impersonate {
@@ -161,6 +163,7 @@ impl FuzzCase {
             http_status,
             answer,
             state: self.state(slots, &self.drafts_sent_when(change_key_required)),
+            lines: Default::default(),
         }
     }
 
@@ -216,6 +219,7 @@ impl FuzzCase {
                     http_status: vec![200, 500],
                     answer: ExpectedAnswer::Status,
                     state: Vec::new(),
+                    lines: Default::default(),
                 },
             });
         }
@@ -232,6 +236,7 @@ impl FuzzCase {
                         ResponseCode::ErrorInvalidServerVersion,
                     ]),
                     state: self.state(slots, &BTreeSet::new()),
+                    lines: Default::default(),
                 },
             });
         }
@@ -350,7 +355,7 @@ mod tests {
             let text = case.to_toml();
             let again = crate::case::parse_case(&case.path, &text, &case.category)
                 .unwrap_or_else(|e| panic!("{generated:?}: {e}\n{text}"));
-            assert_eq!(again, case, "{text}");
+            assert_eq!(again.without_lines(), case.without_lines(), "{text}");
         }
     }
 }

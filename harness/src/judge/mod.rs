@@ -16,7 +16,7 @@ mod verdict;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::case::{
-    Case, Expectation, ExpectedAnswer, FolderName, Role, StateExpectation, StateKind,
+    Case, ExpectLines, Expectation, ExpectedAnswer, FolderName, Role, StateExpectation, StateKind,
 };
 use crate::ews::{ResponseBody, ResponseClass, ResponseCode, ResponseEnvelope};
 use crate::schema::SchemaSet;
@@ -219,6 +219,7 @@ fn finding(
         check: check.into(),
         expected: expected.into(),
         actual: actual.into(),
+        line: None,
     }
 }
 
@@ -608,6 +609,7 @@ pub fn judge(
     let state = state_checks(&case.expect.state, observed, tokens, addresses);
     let mut findings = protocol.clone();
     findings.extend(all_findings(&case.expect, observed, &state));
+    locate(&mut findings, &case.expect.lines, &state);
     // The documented deviation's sentences matter only when the intent did not hold.
     let quirk_state = match &case.quirk {
         Some(q) if !findings.is_empty() => {
@@ -649,6 +651,35 @@ pub fn judge(
         state,
         quirk_state,
         answer: observed.summary(),
+    }
+}
+
+/// Points each finding at the line of the case file that states what it checks: a message at
+/// its entry, a state sentence at its own line, the status and the fault at theirs, and anything
+/// else (the schema, the Content-Type) at the `[expect]` table.
+fn locate(findings: &mut [Finding], lines: &ExpectLines, state: &[StateCheck]) {
+    for f in findings {
+        let message = f
+            .check
+            .strip_prefix("message ")
+            .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok());
+        let specific = if let Some(n) = message {
+            n.checked_sub(1)
+                .and_then(|i| lines.messages.get(i).copied())
+        } else if let Some(sentence) = f.check.strip_prefix("state ") {
+            state
+                .iter()
+                .position(|s| s.expectation == sentence)
+                .and_then(|i| lines.state.get(i).copied())
+        } else {
+            match f.check.as_str() {
+                "http status" => lines.http_status,
+                "fault" => lines.fault,
+                "answer" => lines.messages.first().copied().or(lines.fault),
+                _ => None,
+            }
+        };
+        f.line = specific.or(lines.table);
     }
 }
 
@@ -813,6 +844,7 @@ mod tests {
 id = "t/case"
 title = "t"
 reference = "t"
+section = "MS-OXWSCORE 3.1.4.8"
 [[setup]]
 name = "a"
 owner = "principal"

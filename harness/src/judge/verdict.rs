@@ -64,6 +64,9 @@ pub struct Finding {
     pub expected: String,
     /// What the target did.
     pub actual: String,
+    /// The line of the case file that states what this checks, when the case came from a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 /// One state expectation and what was observed.

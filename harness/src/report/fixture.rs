@@ -44,6 +44,9 @@ fn outcome(id: &str, category: &str, verdict: Verdict) -> Outcome {
         category: category.to_owned(),
         tags: vec!["send".to_owned()],
         reference: "SendItem reference page, Remarks".to_owned(),
+        requirements: vec!["MS-OXWSCORE_R465".to_owned()],
+        section: Some("MS-OXWSCORE 3.1.4.8.3.2".to_owned()),
+        file: Some(format!("cases/{id}.toml")),
         verdict,
         reason: None,
         findings: Vec::new(),
@@ -85,6 +88,7 @@ pub(crate) fn summary() -> RunSummary {
         check: "state principal:sentitems".to_owned(),
         expected: "contains draft".to_owned(),
         actual: "0 items".to_owned(),
+        line: Some(19),
     }];
 
     let mut fail = outcome("save-rules/false-with-folder", "save-rules", Verdict::Fail);
@@ -94,11 +98,13 @@ pub(crate) fn summary() -> RunSummary {
             check: "message 1 code".to_owned(),
             expected: "ErrorInvalidSendItemSaveSettings".to_owned(),
             actual: format!("NoError {HOSTILE}"),
+            line: Some(12),
         },
         Finding {
             check: "schema".to_owned(),
             expected: "a valid response".to_owned(),
             actual: "1 schema error".to_owned(),
+            line: Some(10),
         },
     ];
     let mut bad = exchange(

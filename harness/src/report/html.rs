@@ -19,7 +19,7 @@ use crate::judge::delegate_copy::{QuirkReport, QuirkVerdict};
 use crate::run::{Counts, ExchangeRecord, Outcome, RunSummary};
 
 /// Element ids the page uses itself; a case id equal to one of them gets a suffix.
-const RESERVED_IDS: [&str; 10] = [
+const RESERVED_IDS: [&str; 12] = [
     "count-pass",
     "count-quirk",
     "count-fail",
@@ -30,6 +30,8 @@ const RESERVED_IDS: [&str; 10] = [
     "matrix",
     "cases",
     "filters",
+    "requirements",
+    "strict",
 ];
 
 /// Renders the whole page for `summary`.
@@ -44,6 +46,7 @@ pub fn render(summary: &RunSummary) -> String {
         quirk_table(&mut h, q);
     }
     matrix(&mut h, summary, &counts, &anchors);
+    coverage(&mut h, summary, &anchors);
     filters(&mut h);
     h.push_str("<section id=\"cases\">\n<h2>Cases</h2>\n");
     for (category, _) in summary.by_category() {
@@ -55,7 +58,7 @@ pub fn render(summary: &RunSummary) -> String {
         );
         for (i, o) in summary.outcomes.iter().enumerate() {
             if o.category == category {
-                case(&mut h, o, anchors.case(i), summary.strict);
+                case(&mut h, o, &anchors, i, summary.strict);
             }
         }
         h.push_str("</section>\n");
@@ -258,6 +261,63 @@ fn matrix(h: &mut String, s: &RunSummary, total: &Counts, anchors: &Anchors) {
     h.push_str("</tr></tfoot>\n</table>\n</section>\n");
 }
 
+/// The coverage table: every SendItem requirement of the catalogue, the cases of this run that
+/// check it with their verdicts, and what they add up to. Left out of a run with no case naming
+/// a requirement (a fuzz run, a quirk reproduction).
+fn coverage(h: &mut String, s: &RunSummary, anchors: &Anchors) {
+    use crate::requirements::Coverage;
+    if s.outcomes.iter().all(|o| o.requirements.is_empty()) {
+        return;
+    }
+    let rows = crate::requirements::coverage(&s.outcomes);
+    let count = |c: Coverage| rows.iter().filter(|(_, k, _)| *k == c).count();
+    let _ = writeln!(
+        h,
+        "<section id=\"requirements\">\n<h2>Requirement coverage</h2>\n<p>{} of the {} SendItem \
+         requirements numbered in Microsoft's Interop test suites are checked by this run: {} \
+         hold, {} broken, {} not run; {} not covered.</p>\n<table class=\"matrix coverage\">\n\
+         <thead><tr><th scope=\"col\">Requirement</th><th scope=\"col\">Section</th>\
+         <th scope=\"col\">Says</th><th scope=\"col\">Cases</th><th scope=\"col\">Status</th>\
+         </tr></thead>\n<tbody>",
+        rows.len() - count(Coverage::Uncovered),
+        rows.len(),
+        count(Coverage::Holds),
+        count(Coverage::Broken),
+        count(Coverage::NotRun),
+        count(Coverage::Uncovered),
+    );
+    for (requirement, status, outcomes) in &rows {
+        let anchor = anchors
+            .requirement(&requirement.id)
+            .unwrap_or("requirements");
+        let _ = write!(
+            h,
+            "<tr id=\"{}\" class=\"cov-{}\"><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>",
+            esc(anchor),
+            status.name().replace(' ', "-"),
+            esc(&requirement.id),
+            esc(&requirement.section),
+            esc(&requirement.text)
+        );
+        for o in outcomes {
+            let i = s
+                .outcomes
+                .iter()
+                .position(|x| std::ptr::eq(x, *o))
+                .unwrap_or(0);
+            let v = o.verdict;
+            let _ = write!(
+                h,
+                "<a class=\"badge b-{v}\" href=\"#{}\" title=\"{v}\">{}</a> ",
+                href_fragment(anchors.case(i)),
+                esc(&o.id)
+            );
+        }
+        let _ = writeln!(h, "</td><td>{}</td></tr>", status.name());
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
 fn matrix_cells(h: &mut String, c: &Counts) {
     for v in Verdict::ALL {
         let n = c.of(v);
@@ -296,7 +356,8 @@ fn filters(h: &mut String) {
     );
 }
 
-fn case(h: &mut String, o: &Outcome, anchor: &str, strict: bool) {
+fn case(h: &mut String, o: &Outcome, anchors: &Anchors, i: usize, strict: bool) {
+    let anchor = anchors.case(i);
     let v = o.verdict;
     let _ = write!(
         h,
@@ -326,6 +387,31 @@ fn case(h: &mut String, o: &Outcome, anchor: &str, strict: bool) {
     );
     let tag = ["<span class=\"tag\">", "</span>"];
     list(h, ["<dt>Tags</dt><dd>", "</dd>\n"], tag, &o.tags);
+    if let Some(section) = &o.section {
+        let _ = writeln!(h, "<dt>Section</dt><dd>{}</dd>", esc(section));
+    }
+    if !o.requirements.is_empty() {
+        h.push_str("<dt>Requirements</dt><dd>");
+        for id in &o.requirements {
+            match anchors.requirement(id) {
+                Some(a) => {
+                    let _ = write!(
+                        h,
+                        "<a class=\"tag\" href=\"#{}\">{}</a>",
+                        href_fragment(a),
+                        esc(id)
+                    );
+                }
+                None => {
+                    let _ = write!(h, "<span class=\"tag\">{}</span>", esc(id));
+                }
+            }
+        }
+        h.push_str("</dd>\n");
+    }
+    if let Some(file) = &o.file {
+        let _ = writeln!(h, "<dt>Case file</dt><dd><code>{}</code></dd>", esc(file));
+    }
     if let Some(k) = &o.known {
         known(h, k);
     }
@@ -355,10 +441,14 @@ fn case(h: &mut String, o: &Outcome, anchor: &str, strict: bool) {
         for f in &o.findings {
             let _ = writeln!(
                 h,
-                "<div class=\"finding\"><div class=\"check\">{}</div>\
+                "<div class=\"finding\"><div class=\"check\">{}</div>{}\
                  <div class=\"ea\"><span class=\"k exp\">Expected:</span><code>{}</code></div>\
                  <div class=\"ea\"><span class=\"k act\">Actual:</span><code>{}</code></div></div>",
                 esc(&f.check),
+                o.locate(f).map_or(String::new(), |at| format!(
+                    "<div class=\"at\">--&gt; <code>{}</code></div>",
+                    esc(&at)
+                )),
                 esc(&f.expected),
                 esc(&f.actual)
             );
@@ -762,6 +852,7 @@ pub(crate) fn href_fragment(anchor: &str) -> String {
 struct Anchors {
     cases: Vec<String>,
     categories: Vec<(String, String)>,
+    requirements: Vec<(String, String)>,
 }
 
 impl Anchors {
@@ -793,7 +884,23 @@ impl Anchors {
             .keys()
             .map(|c| ((*c).to_owned(), claim(format!("category-{c}"))))
             .collect();
-        Self { cases, categories }
+        let requirements = crate::requirements::catalogue()
+            .iter()
+            .map(|r| (r.id.clone(), claim(format!("req-{}", r.id))))
+            .collect();
+        Self {
+            cases,
+            categories,
+            requirements,
+        }
+    }
+
+    /// The anchor of a requirement's row in the coverage table.
+    fn requirement(&self, id: &str) -> Option<&str> {
+        self.requirements
+            .iter()
+            .find(|(r, _)| r == id)
+            .map(|(_, anchor)| anchor.as_str())
     }
 
     fn case(&self, i: usize) -> &str {
@@ -858,6 +965,11 @@ table.matrix{width:100%;border:1px solid var(--line);border-radius:8px;overflow:
 .matrix thead th{background:var(--soft);font-size:12px;text-transform:uppercase;letter-spacing:.05em}
 .matrix tfoot th,.matrix tfoot td{font-weight:700;background:var(--soft)}
 .matrix td.zero{color:#afb8c1}
+.coverage td,.coverage th[scope=row]{text-align:left;vertical-align:top;font-size:13px}
+.coverage .badge{display:inline-block;margin:1px 0;text-decoration:none}
+.cov-broken td:last-child{color:var(--fail);font-weight:600}.cov-holds td:last-child{color:var(--pass)}
+.cov-not-covered{color:#6e7781}
+.finding .at{font-size:13px;color:#6e7781}
 .m-pass{background:var(--pass-bg);color:var(--pass);font-weight:600}
 .m-quirk{background:var(--quirk-bg);color:var(--quirk);font-weight:600}
 .m-fail{background:var(--fail-bg);color:var(--fail);font-weight:600}

@@ -113,6 +113,13 @@ fn test_case(o: &Outcome, strict: bool) -> TestCase {
     let mut case = TestCase::new(xml_text(&o.id), status);
     case.set_classname(xml_text(&o.category));
     case.set_time(millis(o.elapsed_ms));
+    // One property per requirement id, as CI dashboards list properties: selectable by id.
+    for id in &o.requirements {
+        case.add_property(Property::new("requirement", xml_text(id)));
+    }
+    if let Some(section) = &o.section {
+        case.add_property(Property::new("section", xml_text(section)));
+    }
     if let Some(k) = &o.known {
         case.add_property(Property::new("known-reason", xml_text(&k.reason)));
         if let Some(link) = &k.link {
@@ -130,7 +137,7 @@ fn test_case(o: &Outcome, strict: bool) -> TestCase {
             .as_deref()
             .unwrap_or("documented Exchange deviation");
         let _ = writeln!(out, "quirk: {reason}");
-        write_findings(&mut out, &o.findings);
+        write_findings(&mut out, o);
         let _ = writeln!(out, "Reference: {}", o.reference);
     }
     if let Some(diff) = &o.changed {
@@ -182,19 +189,21 @@ fn finding_summary(f: &Finding) -> String {
     format!("{}: expected {}, got {}", f.check, f.expected, f.actual)
 }
 
-fn write_findings(out: &mut String, findings: &[Finding]) {
-    for f in findings {
-        let _ = writeln!(
-            out,
-            "{}\n  Expected: {}\n  Actual: {}",
-            f.check, f.expected, f.actual
-        );
+/// Each finding of `o`: the check, where the case file states it, what was expected and what
+/// came.
+fn write_findings(out: &mut String, o: &Outcome) {
+    for f in &o.findings {
+        let _ = writeln!(out, "{}", f.check);
+        if let Some(at) = o.locate(f) {
+            let _ = writeln!(out, "  --> {at}");
+        }
+        let _ = writeln!(out, "  Expected: {}\n  Actual: {}", f.expected, f.actual);
     }
 }
 
 fn failure_text(o: &Outcome) -> String {
     let mut out = String::new();
-    write_findings(&mut out, &o.findings);
+    write_findings(&mut out, o);
     if let Some(reason) = &o.reason {
         let _ = writeln!(out, "Reason: {reason}");
     }

@@ -282,7 +282,7 @@ pub fn write_all(summary: &RunSummary, dir: &Path) -> Result<ReportPaths, Report
 
 /// Writes `bytes` to a fresh temporary file beside `path`, flushes it to disk and renames it to
 /// `path`. On any error the temporary file is removed.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let err = |source| ReportError::Write {
         path: path.to_path_buf(),

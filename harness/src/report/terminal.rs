@@ -344,6 +344,10 @@ fn case(out: &mut String, paint: &Paint, o: &Outcome) {
     match v {
         Verdict::Fail | Verdict::Error => {
             let _ = writeln!(out, "      Reference: {}", clean(&o.reference));
+            if !o.requirements.is_empty() {
+                let ids = o.requirements.join(", ");
+                let _ = writeln!(out, "      Requirements: {}", clean(&ids));
+            }
         }
         _ => {}
     }
@@ -362,6 +366,9 @@ fn case(out: &mut String, paint: &Paint, o: &Outcome) {
     if matches!(v, Verdict::Fail | Verdict::Error) {
         for f in &o.findings {
             let _ = writeln!(out, "      {}", paint.p(BOLD, &clean(&f.check)));
+            if let Some(at) = o.locate(f) {
+                let _ = writeln!(out, "        {} {}", paint.p(CYAN, "-->"), clean(&at));
+            }
             let _ = writeln!(
                 out,
                 "        {} {}",
@@ -423,10 +430,19 @@ fn indent_rest(s: &str, by: usize) -> String {
 
 /// Server text made safe for a terminal: control characters other than newline become their
 /// Unicode control pictures, so no escape sequence reaches the terminal.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
+    safe(s, true)
+}
+
+/// [`clean`] for a table cell: a newline becomes its control picture too.
+pub(crate) fn clean_line(s: &str) -> String {
+    safe(s, false)
+}
+
+fn safe(s: &str, keep_newline: bool) -> String {
     s.chars()
         .map(|c| match c {
-            '\n' => '\n',
+            '\n' if keep_newline => '\n',
             '\t' => ' ',
             '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('?'),
             '\u{7f}' => '\u{2421}',

@@ -332,13 +332,7 @@ pub fn left_behind(left: &Leftovers) -> Outcome {
 pub fn harness_error(id: &str, title: &str, reference: &str, reason: String) -> Outcome {
     let category = id.split('/').next().unwrap_or(id);
     Outcome::ended(
-        Identity {
-            id: id.to_owned(),
-            title: title.to_owned(),
-            category: category.to_owned(),
-            tags: vec![category.to_owned()],
-            reference: reference.to_owned(),
-        },
+        Identity::run(id, title, category, reference),
         Verdict::Error,
         Some(reason),
     )

@@ -101,6 +101,25 @@ pub(crate) struct Identity {
     pub category: String,
     pub tags: Vec<String>,
     pub reference: String,
+    pub requirements: Vec<String>,
+    pub section: Option<String>,
+    pub file: Option<String>,
+}
+
+impl Identity {
+    /// The identity of what the run itself did (cleanup, a fuzz run), not of a case file.
+    pub fn run(id: &str, title: &str, category: &str, reference: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            category: category.to_owned(),
+            tags: vec![category.to_owned()],
+            reference: reference.to_owned(),
+            requirements: Vec::new(),
+            section: None,
+            file: None,
+        }
+    }
 }
 
 impl Outcome {
@@ -113,6 +132,9 @@ impl Outcome {
                 category: case.category.clone(),
                 tags: case.tags.clone(),
                 reference: case.reference.clone(),
+                requirements: case.requirements.clone(),
+                section: Some(case.section.clone()),
+                file: Some(case.path.display().to_string()),
             },
             verdict,
             reason,
@@ -127,6 +149,9 @@ impl Outcome {
             category,
             tags,
             reference,
+            requirements,
+            section,
+            file,
         } = who;
         Self {
             id,
@@ -134,6 +159,9 @@ impl Outcome {
             category,
             tags,
             reference,
+            requirements,
+            section,
+            file,
             verdict,
             reason,
             findings: Vec::new(),
@@ -171,6 +199,16 @@ pub struct Outcome {
     pub tags: Vec<String>,
     /// What the case rests on: a protocol section, the reference page, a seed scenario.
     pub reference: String,
+    /// The protocol requirements the case checks (`MS-OXWSCORE_R465`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// The protocol document section the case rests on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    /// The case file, as the suite names it (`cases/save-rules/true-no-folder.toml`); a
+    /// finding's `line` is a line of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// The verdict.
     pub verdict: Verdict,
     /// For `quirk`, the documented deviation matched; for `skip` and `error`, the reason.
@@ -199,6 +237,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Where in the case file `finding` points, as compilers write it: `cases/x/y.toml:12`, or
+    /// the file alone when the finding has no line; `None` for an outcome with no case file.
+    pub fn locate(&self, finding: &Finding) -> Option<String> {
+        let file = self.file.as_deref()?;
+        Some(match finding.line {
+            Some(line) => format!("{file}:{line}"),
+            None => file.to_owned(),
+        })
+    }
+
     /// True when this outcome makes the run end in exit code 1, the one place that decides it: a
     /// `fail` or `error` that is not a known failure, any change from the baseline, and under
     /// `strict` a `quirk` or a known failure that now passes.
