@@ -43,7 +43,7 @@ use crate::ews::{ExchangeVersion, ResponseClass, ResponseCode};
 pub use embedded::{embedded_files, load_embedded};
 pub use file::{CaseError, load_case, load_dir, parse_case};
 pub use partition::{Partition, PartitionError};
-pub use rerun::{MAX_REPORT_BYTES, RerunError, failed_in};
+pub use rerun::{MAX_REPORT_BYTES, RerunError, failed_in, read_run_report};
 pub use state::{FolderName, ReportKind, StateExpectation, StateKind};
 pub use template::{Placeholder, Template, TemplateError};
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 /// suite stays far below this.
 pub const MAX_REPORT_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Why an earlier run's report could not be used.
+/// Why an earlier run's report could not be used (by `--rerun-failed` or `compare`).
 #[derive(Debug, thiserror::Error)]
 pub enum RerunError {
     /// The report could not be read.
@@ -39,17 +39,30 @@ struct ReportOutcome {
     verdict: String,
 }
 
+/// Reads the `report.json` of an earlier run at `path` (a run's report folder, or the file
+/// itself) as far as `T` takes it. Returns the run's report folder and the report.
+pub fn read_run_report<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<(PathBuf, T), RerunError> {
+    let (folder, file) = if path.is_dir() {
+        (path.to_owned(), path.join(crate::report::JSON_FILE))
+    } else {
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        (folder, path.to_owned())
+    };
+    let text = crate::input::read_text(&file, MAX_REPORT_BYTES, "run's report")?;
+    let report =
+        serde_json::from_str(&text).map_err(|source| RerunError::Invalid { path: file, source })?;
+    Ok((folder, report))
+}
+
 /// The ids of the cases whose verdict was `fail` or `error` in the run whose reports are in
 /// `run_dir` (a run's report folder, or its `report.json` itself).
 pub fn failed_in(run_dir: &Path) -> Result<BTreeSet<String>, RerunError> {
-    let path = if run_dir.is_dir() {
-        run_dir.join(crate::report::JSON_FILE)
-    } else {
-        run_dir.to_owned()
-    };
-    let text = crate::input::read_text(&path, MAX_REPORT_BYTES, "run's report")?;
-    let report: Report =
-        serde_json::from_str(&text).map_err(|source| RerunError::Invalid { path, source })?;
+    let (_, report): (_, Report) = read_run_report(run_dir)?;
     Ok(report
         .outcomes
         .into_iter()

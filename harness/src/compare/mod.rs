@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-use crate::case::MAX_REPORT_BYTES;
 use crate::judge::Verdict;
 use crate::run::{Counts, ExchangeRecord, Stage};
 
@@ -32,18 +31,9 @@ pub enum CompareError {
         /// Runs given.
         runs: usize,
     },
-    /// A run's report could not be read.
+    /// A run's report could not be read, or is not a `report.json` written by `ewsconf run`.
     #[error(transparent)]
-    Read(#[from] crate::input::InputError),
-    /// A run's report is not a `report.json` written by `ewsconf run`.
-    #[error("{}: not a report.json written by `ewsconf run`: {source}", path.display())]
-    Invalid {
-        /// The report.
-        path: PathBuf,
-        /// What did not parse.
-        #[source]
-        source: serde_json::Error,
-    },
+    Report(#[from] crate::case::RerunError),
     /// The page could not be written.
     #[error(transparent)]
     Page(#[from] crate::report::ReportError),
@@ -184,19 +174,7 @@ pub struct Run {
 /// Reads one run's report from `path`: a run's report folder, or its `report.json` itself.
 /// Returns the folder and the report.
 pub fn read_report(path: &Path) -> Result<(PathBuf, Report), CompareError> {
-    let (folder, file) = if path.is_dir() {
-        (path.to_owned(), path.join(crate::report::JSON_FILE))
-    } else {
-        let folder = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        (folder, path.to_owned())
-    };
-    let text = crate::input::read_text(&file, MAX_REPORT_BYTES, "run's report")?;
-    let report: Report = serde_json::from_str(&text)
-        .map_err(|source| CompareError::Invalid { path: file, source })?;
-    Ok((folder, report))
+    Ok(crate::case::read_run_report(path)?)
 }
 
 /// Reads the runs at `paths` (two or more), labelled by `labels` (one per run, in order) or,
@@ -561,7 +539,13 @@ pub(crate) mod tests {
         std::fs::create_dir(&garbage).unwrap();
         std::fs::write(garbage.join("report.json"), "{not json").unwrap();
         let e = read_report(&garbage).unwrap_err();
-        assert!(matches!(e, CompareError::Invalid { .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                CompareError::Report(crate::case::RerunError::Invalid { .. })
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("report.json"), "{e}");
 
         let verdict = dir.path().join("verdict.json");
@@ -575,7 +559,10 @@ pub(crate) mod tests {
 
         let missing = dir.path().join("missing");
         let e = read_report(&missing).unwrap_err();
-        assert!(matches!(e, CompareError::Read(_)), "{e}");
+        assert!(
+            matches!(e, CompareError::Report(crate::case::RerunError::Read(_))),
+            "{e}"
+        );
         assert!(e.to_string().contains("missing"), "{e}");
 
         let e = load(&[garbage], &[]).unwrap_err();
