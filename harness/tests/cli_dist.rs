@@ -179,3 +179,76 @@ fn man_into_a_missing_folder_is_a_usage_error_naming_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no-such-folder"), "{stderr}");
 }
+
+/// The repository's top-level entries a source file of the crate compiles in, by
+/// `include_str!`/`include_bytes!` paths that climb out of `harness/`.
+fn compiled_in_from_outside(dir: &std::path::Path, out: &mut std::collections::BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            compiled_in_from_outside(&path, out);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Which folder of harness/ the file is in decides how many `..` reach the root.
+        let depth = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .components()
+            .count()
+            - 1;
+        for (at, _) in text.match_indices("include_") {
+            let rest = &text[at..];
+            let Some(open) = rest.find("!(\"") else {
+                continue;
+            };
+            if !(rest.starts_with("include_str!") || rest.starts_with("include_bytes!")) {
+                continue;
+            }
+            let arg = &rest[open + 3..];
+            let arg = &arg[..arg.find('"').unwrap()];
+            let parts: Vec<&str> = arg.split('/').collect();
+            let ups = parts.iter().take_while(|p| **p == "..").count();
+            if ups > depth {
+                out.insert(parts[ups].to_owned());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_container_build_copies_everything_the_crate_compiles_in() {
+    // No Docker engine runs where the tests do; what a build inside the image reads from outside
+    // harness/ must at least be in its build context.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let copied: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter(|l| !l.starts_with("--from"))
+        .flat_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words[..words.len() - 1].to_vec()
+        })
+        .collect();
+    let mut needed = std::collections::BTreeSet::new();
+    compiled_in_from_outside(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut needed,
+    );
+    // build.rs embeds the suite in cases/.
+    needed.insert("cases".to_owned());
+    assert!(
+        needed.contains("requirements.toml") && needed.contains("schemas"),
+        "{needed:?}"
+    );
+    for entry in &needed {
+        assert!(
+            copied.iter().any(|c| c.trim_end_matches('/') == entry),
+            "the Dockerfile does not COPY {entry}, which the build compiles in: {copied:?}"
+        );
+    }
+}
