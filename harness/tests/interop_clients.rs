@@ -73,10 +73,10 @@ fn script(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop")).join(name)
 }
 
-/// Runs a client script as the delegate and returns the JSON object it printed last.
-async fn run_client(mut command: Command) -> serde_json::Value {
+/// Runs a client script logged in as `user` and returns the JSON object it printed last.
+async fn run_client(mut command: Command, user: &str) -> serde_json::Value {
     command
-        .env("EWS_USER", HELPER)
+        .env("EWS_USER", user)
         .env("EWS_PASSWORD", PASSWORD)
         // The mock is on loopback: no proxy from the environment may sit in between.
         .env("NO_PROXY", "127.0.0.1,localhost")
@@ -335,7 +335,7 @@ async fn exchangelib_delegate_send_sees_the_documented_outcome() {
         CAROL,
         &world.subject,
     ]);
-    let result = run_client(command).await;
+    let result = run_client(command, HELPER).await;
     assert_eq!(result["sent"], true, "{result}");
 
     // Observed with exchangelib 5.6.0: `Message.send(save_copy=True)` on a saved draft sends
@@ -367,7 +367,7 @@ async fn ews_javascript_api_send_and_save_copy_hits_quirk_a() {
         .arg(script("ews_js_send_and_save_copy.js"))
         .args([&world.proxy.url, &draft.id])
         .env("NODE_PATH", &modules);
-    let result = run_client(command).await;
+    let result = run_client(command, HELPER).await;
     assert_eq!(result["sent"], true, "{result}");
     assert_eq!(result["subject"], subject.as_str(), "Bind read the draft");
 
@@ -378,5 +378,74 @@ async fn ews_javascript_api_send_and_save_copy_hits_quirk_a() {
     // Quirk A, as documented: delivered, answered Success (checked above), no copy anywhere,
     // and the draft still in boss's Drafts.
     world.assert_documented_outcome(spec).await;
+    world.mock.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchangelib_outgoing_flows_land_where_they_should() {
+    let Some(python) = exchangelib_python() else {
+        return;
+    };
+    let world = World::start("exchangelib-flows").await;
+    let mut command = Command::new(python);
+    command.arg(script("exchangelib_flows.py")).args([
+        &world.proxy.url,
+        BOSS,
+        CAROL,
+        &world.subject,
+    ]);
+    let seen = run_client(command, BOSS).await;
+
+    // Properties the mock keeps without modelling them came back as saved.
+    let save = &seen["save"];
+    assert_eq!(save["sensitivity"], "Private", "{seen}");
+    assert_eq!(save["importance"], "High", "{seen}");
+    assert_eq!(save["categories"], serde_json::json!(["ewsconf"]), "{seen}");
+
+    // No request a real client sent was blamed on the schema.
+    for (request, response) in world.proxy.exchanges.lock().unwrap().iter() {
+        let response = String::from_utf8_lossy(response);
+        assert!(
+            !response.contains("ErrorSchemaValidation"),
+            "{}\n-> {response}",
+            String::from_utf8_lossy(request)
+        );
+    }
+    let ops = world.proxy.operations();
+    assert!(ops.iter().any(|o| o == "UpdateItem"), "{ops:?}");
+
+    let subject = |flow: &str| format!("{}-{flow}", world.subject);
+    let count = |owner: &'static str, folder: Folder, flow: &str, want: usize| {
+        let marker = subject(flow);
+        let mock = &world.mock;
+        async move { mock.count_within(owner, folder, &marker, want).await }
+    };
+    assert_eq!(count(BOSS, Folder::Drafts, "save", 1).await, 1);
+    // (flow, a copy kept in Sent Items)
+    for (flow, copy) in [
+        // No flow's name holds another's after the marker's dash: subjects are found by
+        // substring.
+        ("sendonly", false),
+        ("sendsave", true),
+        ("draftsendsave", true),
+        ("draftsend-nocopy", false),
+    ] {
+        assert_eq!(
+            count(CAROL, Folder::Inbox, flow, 1).await,
+            1,
+            "{flow}: delivered"
+        );
+        let sent = usize::from(copy);
+        assert_eq!(
+            count(BOSS, Folder::SentItems, flow, sent).await,
+            sent,
+            "{flow}: copy"
+        );
+        assert_eq!(
+            count(BOSS, Folder::Drafts, flow, 0).await,
+            0,
+            "{flow}: no draft left"
+        );
+    }
     world.mock.server.shutdown().await;
 }

@@ -18,6 +18,7 @@ pub mod find_item;
 pub mod get_folder;
 pub mod get_item;
 pub mod operations;
+pub mod property;
 pub mod response;
 pub mod response_code;
 pub mod send_item;
@@ -32,6 +33,7 @@ pub use find_item::{ContainmentComparison, ContainmentMode, FindItem, ItemTraver
 pub use get_folder::GetFolder;
 pub use get_item::GetItem;
 pub use operations::Request;
+pub use property::{PropertyPath, RawPath, RawProperty};
 pub use response::{OperationResponse, ResponseClass, ResponseMessage, RootFolder};
 pub use response_code::ResponseCode;
 pub use send_item::SendItem;

@@ -3,6 +3,7 @@
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-xml-elements-in-exchange>
 
+use super::property::RawProperty;
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter, bool_str};
 use super::{MESSAGES_NS, TYPES_NS};
 
@@ -758,6 +759,9 @@ pub struct Item {
     /// `References`: the `References` header, the Message-IDs of the messages it follows.
     /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/references>
     pub references: Option<String>,
+    /// Every other property element, kept as written and written back where the schema puts
+    /// it: `Sensitivity`, `Importance`, `ExtendedProperty`, ….
+    pub raw_properties: Vec<RawProperty>,
 }
 
 impl Item {
@@ -785,6 +789,7 @@ impl Item {
             internet_message_id: None,
             is_read: None,
             references: None,
+            raw_properties: Vec::new(),
         }
     }
 
@@ -858,40 +863,108 @@ impl ToXml for Item {
     fn to_xml(&self, w: &mut XmlWriter) {
         let name = format!("t:{}", self.kind.element_name());
         w.start(&name, &[]);
+        // The raw properties go between the typed ones, each where the schema puts it.
+        let mut raw = RawInterleave::new(self.kind, &self.raw_properties);
         if let Some(id) = &self.item_id {
+            raw.before(w, "ItemId");
             id.to_xml(w);
         }
         if let Some(f) = &self.parent_folder_id {
+            raw.before(w, "ParentFolderId");
             f.write_as(w, "t:ParentFolderId");
         }
-        w.opt_text_element("t:ItemClass", self.item_class.as_deref());
-        w.opt_text_element("t:Subject", self.subject.as_deref());
+        raw.text(w, "ItemClass", self.item_class.as_deref());
+        raw.text(w, "Subject", self.subject.as_deref());
         if let Some(body) = &self.body {
+            raw.before(w, "Body");
             w.start("t:Body", &[("BodyType", body.body_type.as_str())]);
             w.text(&body.content);
             w.end("t:Body");
         }
-        w.opt_text_element("t:DateTimeReceived", self.date_time_received.as_deref());
-        w.opt_text_element("t:InReplyTo", self.in_reply_to.as_deref());
-        w.opt_bool_element("t:IsDraft", self.is_draft);
-        w.opt_text_element("t:DateTimeSent", self.date_time_sent.as_deref());
-        w.opt_text_element("t:DateTimeCreated", self.date_time_created.as_deref());
+        raw.text(w, "DateTimeReceived", self.date_time_received.as_deref());
+        raw.text(w, "InReplyTo", self.in_reply_to.as_deref());
+        raw.flag(w, "IsDraft", self.is_draft);
+        raw.text(w, "DateTimeSent", self.date_time_sent.as_deref());
+        raw.text(w, "DateTimeCreated", self.date_time_created.as_deref());
         if self.kind == ItemKind::Message {
+            raw.before(w, "Sender");
             write_single_recipient(w, "t:Sender", self.sender.as_ref());
+            raw.before(w, "ToRecipients");
             write_recipients(w, "t:ToRecipients", &self.to_recipients);
+            raw.before(w, "CcRecipients");
             write_recipients(w, "t:CcRecipients", &self.cc_recipients);
+            raw.before(w, "BccRecipients");
             write_recipients(w, "t:BccRecipients", &self.bcc_recipients);
-            w.opt_bool_element("t:IsReadReceiptRequested", self.is_read_receipt_requested);
-            w.opt_bool_element(
-                "t:IsDeliveryReceiptRequested",
+            raw.flag(w, "IsReadReceiptRequested", self.is_read_receipt_requested);
+            raw.flag(
+                w,
+                "IsDeliveryReceiptRequested",
                 self.is_delivery_receipt_requested,
             );
+            raw.before(w, "From");
             write_single_recipient(w, "t:From", self.from.as_ref());
-            w.opt_text_element("t:InternetMessageId", self.internet_message_id.as_deref());
-            w.opt_bool_element("t:IsRead", self.is_read);
-            w.opt_text_element("t:References", self.references.as_deref());
+            raw.text(w, "InternetMessageId", self.internet_message_id.as_deref());
+            raw.flag(w, "IsRead", self.is_read);
+            raw.text(w, "References", self.references.as_deref());
         }
+        raw.rest(w);
         w.end(&name);
+    }
+}
+
+/// Writes an item's raw properties in schema order, each before the first typed property that
+/// comes after it.
+struct RawInterleave<'a> {
+    kind: ItemKind,
+    sorted: Vec<(usize, &'a RawProperty)>,
+    next: usize,
+}
+
+impl<'a> RawInterleave<'a> {
+    fn new(kind: ItemKind, raw: &'a [RawProperty]) -> Self {
+        let mut sorted: Vec<(usize, &RawProperty)> = raw
+            .iter()
+            .map(|p| (super::property::position(kind, &p.name), p))
+            .collect();
+        // Stable: repeated elements (ExtendedProperty) keep their order.
+        sorted.sort_by_key(|(at, _)| *at);
+        Self {
+            kind,
+            sorted,
+            next: 0,
+        }
+    }
+
+    /// Writes every raw property that goes before the typed element `name`.
+    fn before(&mut self, w: &mut XmlWriter, name: &str) {
+        let limit = super::property::position(self.kind, name);
+        while let Some((at, p)) = self.sorted.get(self.next)
+            && *at < limit
+        {
+            w.raw(&p.xml);
+            self.next += 1;
+        }
+    }
+
+    /// `t:NAME` holding `text`, when there is one, after the raw properties before it.
+    fn text(&mut self, w: &mut XmlWriter, name: &str, text: Option<&str>) {
+        if let Some(text) = text {
+            self.before(w, name);
+            w.text_element(&format!("t:{name}"), text);
+        }
+    }
+
+    /// `t:NAME` holding `value` as `xs:boolean`, when there is one.
+    fn flag(&mut self, w: &mut XmlWriter, name: &str, value: Option<bool>) {
+        self.text(w, name, value.map(bool_str));
+    }
+
+    /// Writes what is left.
+    fn rest(&mut self, w: &mut XmlWriter) {
+        for (_, p) in &self.sorted[self.next..] {
+            w.raw(&p.xml);
+        }
+        self.next = self.sorted.len();
     }
 }
 
@@ -938,6 +1011,7 @@ impl FromXml for Item {
             internet_message_id: e.child_text(TYPES_NS, "InternetMessageId"),
             is_read: e.child_bool(TYPES_NS, "IsRead")?,
             references: e.child_text(TYPES_NS, "References"),
+            raw_properties: super::property::raw_properties(e),
         })
     }
 }
@@ -1012,6 +1086,9 @@ pub struct Shape {
     pub base_shape: BaseShape,
     /// `AdditionalProperties`: extra `FieldURI`s.
     pub additional_properties: Vec<FieldUri>,
+    /// `AdditionalProperties` the typed model does not name (other `FieldURI` values,
+    /// `ExtendedFieldURI`s), kept as written.
+    pub raw_properties: Vec<super::property::RawPath>,
 }
 
 impl Shape {
@@ -1020,6 +1097,7 @@ impl Shape {
         Self {
             base_shape,
             additional_properties: Vec::new(),
+            raw_properties: Vec::new(),
         }
     }
 
@@ -1028,14 +1106,22 @@ impl Shape {
         Self {
             base_shape: BaseShape::IdOnly,
             additional_properties: properties.to_vec(),
+            raw_properties: Vec::new(),
         }
     }
 
     pub(crate) fn write_as(&self, w: &mut XmlWriter, name: &str) {
         w.start(name, &[]);
         w.text_element("t:BaseShape", self.base_shape.as_str());
-        if !self.additional_properties.is_empty() {
-            w.list("t:AdditionalProperties", &self.additional_properties);
+        if !self.additional_properties.is_empty() || !self.raw_properties.is_empty() {
+            w.start("t:AdditionalProperties", &[]);
+            for f in &self.additional_properties {
+                f.to_xml(w);
+            }
+            for raw in &self.raw_properties {
+                super::property::PropertyPath::Raw(raw.clone()).write(w);
+            }
+            w.end("t:AdditionalProperties");
         }
         w.end(name);
     }
@@ -1045,20 +1131,19 @@ impl Shape {
             .parse_child(TYPES_NS, "BaseShape")?
             .ok_or_else(|| e.error("element `BaseShape` is required"))?;
         let mut additional_properties = Vec::new();
+        let mut raw_properties = Vec::new();
         if let Some(props) = e.child(TYPES_NS, "AdditionalProperties") {
-            for p in props.elements().filter(|p| p.is(TYPES_NS, "FieldURI")) {
-                let uri = p.required_attr("FieldURI")?;
-                // Any `UnindexedFieldURIType` value is valid EWS (the schema checks the value);
-                // one this model does not name is a property no item here holds, so it is left
-                // out of the answer as Exchange leaves out a property an item does not have.
-                if let Ok(known) = uri.parse() {
-                    additional_properties.push(known);
+            for p in props.elements() {
+                match super::property::PropertyPath::read(p) {
+                    super::property::PropertyPath::Field(f) => additional_properties.push(f),
+                    super::property::PropertyPath::Raw(r) => raw_properties.push(r),
                 }
             }
         }
         Ok(Self {
             base_shape,
             additional_properties,
+            raw_properties,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/updateitem>
 
 use super::create_item::MessageDisposition;
+use super::property::PropertyPath;
 use super::types::{
     BaseItemId, FieldUri, Item, TargetFolderId, read_saved_item_folder_id, wire_enum,
     write_saved_item_folder_id,
@@ -28,37 +29,35 @@ pub enum ItemUpdate {
     /// `t:SetItemField`: replace the property with the value `item` carries.
     SetItemField {
         /// The property.
-        field_uri: FieldUri,
+        path: PropertyPath,
         /// An item holding the new value.
         item: Item,
     },
     /// `t:AppendToItemField`: append `item`'s value to the property.
     AppendToItemField {
         /// The property.
-        field_uri: FieldUri,
+        path: PropertyPath,
         /// An item holding the value to append.
         item: Item,
     },
     /// `t:DeleteItemField`: remove the property.
     DeleteItemField {
         /// The property.
-        field_uri: FieldUri,
+        path: PropertyPath,
     },
 }
 
 impl ItemUpdate {
     fn write(&self, w: &mut XmlWriter) {
-        let (name, field_uri, item) = match self {
-            ItemUpdate::SetItemField { field_uri, item } => {
-                ("t:SetItemField", field_uri, Some(item))
+        let (name, path, item) = match self {
+            ItemUpdate::SetItemField { path, item } => ("t:SetItemField", path, Some(item)),
+            ItemUpdate::AppendToItemField { path, item } => {
+                ("t:AppendToItemField", path, Some(item))
             }
-            ItemUpdate::AppendToItemField { field_uri, item } => {
-                ("t:AppendToItemField", field_uri, Some(item))
-            }
-            ItemUpdate::DeleteItemField { field_uri } => ("t:DeleteItemField", field_uri, None),
+            ItemUpdate::DeleteItemField { path } => ("t:DeleteItemField", path, None),
         };
         w.start(name, &[]);
-        field_uri.to_xml(w);
+        path.write(w);
         if let Some(item) = item {
             item.to_xml(w);
         }
@@ -66,24 +65,28 @@ impl ItemUpdate {
     }
 
     fn read(e: &Element) -> Result<Self, XmlError> {
-        let field_uri = FieldUri::read_child(e)?;
+        let path = PropertyPath::read_child(e)?;
         let item = || -> Result<Item, XmlError> {
             let value = e
                 .elements()
-                .find(|c| !c.is(TYPES_NS, "FieldURI"))
+                .find(|c| {
+                    !(c.is(TYPES_NS, "FieldURI")
+                        || c.is(TYPES_NS, "IndexedFieldURI")
+                        || c.is(TYPES_NS, "ExtendedFieldURI"))
+                })
                 .ok_or_else(|| e.error("an item holding the value is required"))?;
             Item::from_xml(value)
         };
         match e.name.as_str() {
             "SetItemField" => Ok(ItemUpdate::SetItemField {
-                field_uri,
+                path,
                 item: item()?,
             }),
             "AppendToItemField" => Ok(ItemUpdate::AppendToItemField {
-                field_uri,
+                path,
                 item: item()?,
             }),
-            "DeleteItemField" => Ok(ItemUpdate::DeleteItemField { field_uri }),
+            "DeleteItemField" => Ok(ItemUpdate::DeleteItemField { path }),
             other => Err(e.error(format!("`{other}` is not an item change description"))),
         }
     }
@@ -123,7 +126,7 @@ impl UpdateItem {
             item_changes: vec![ItemChange {
                 item_id: item_id.into(),
                 updates: vec![ItemUpdate::SetItemField {
-                    field_uri: FieldUri::ItemSubject,
+                    path: FieldUri::ItemSubject.into(),
                     item: Item::message(subject),
                 }],
             }],

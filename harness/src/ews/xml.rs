@@ -420,6 +420,11 @@ impl XmlWriter {
         self.buf.push(b'>');
     }
 
+    /// Appends `xml`, already serialized (a kept property element), as it is.
+    pub fn raw(&mut self, xml: &str) {
+        self.buf.extend_from_slice(xml.as_bytes());
+    }
+
     /// Writes escaped character data.
     pub fn text(&mut self, text: &str) {
         self.buf

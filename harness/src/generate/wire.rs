@@ -261,6 +261,7 @@ pub fn arb_shape() -> impl Strategy<Value = Shape> {
         .prop_map(|(base_shape, additional_properties)| Shape {
             base_shape,
             additional_properties,
+            raw_properties: Vec::new(),
         })
 }
 
@@ -358,11 +359,11 @@ pub fn arb_request(era: SchemaEra) -> impl Strategy<Value = Request> {
                         item_id: id,
                         updates: vec![
                             ItemUpdate::SetItemField {
-                                field_uri: FieldUri::ItemSubject,
+                                path: FieldUri::ItemSubject.into(),
                                 item: Item::message(subject),
                             },
                             ItemUpdate::DeleteItemField {
-                                field_uri: FieldUri::MessageIsRead,
+                                path: FieldUri::MessageIsRead.into(),
                             },
                         ],
                     }],

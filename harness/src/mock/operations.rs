@@ -10,8 +10,8 @@ use crate::ews::send_item::{SavedCopy, saved_copy};
 use crate::ews::{
     BaseItemId, CreateItem, DeleteItem, DeleteType, DistinguishedFolderName, FieldUri, FindItem,
     GetFolder, GetItem, Item, ItemKind, ItemTraversal, ItemUpdate, MessageDisposition,
-    OperationResponse, Request, ResponseCode, ResponseMessage, RootFolder, SendItem, Shape,
-    TargetFolderId, UpdateItem, update_item::ConflictResolution,
+    OperationResponse, PropertyPath, RawPath, Request, ResponseCode, ResponseMessage, RootFolder,
+    SendItem, Shape, TargetFolderId, UpdateItem, update_item::ConflictResolution,
 };
 
 use super::directory::{FolderPermission, UserIndex};
@@ -628,79 +628,138 @@ struct CopyTo<'a> {
 }
 
 fn apply_update(item: &mut StoredItem, update: &ItemUpdate) -> Result<(), ResponseCode> {
+    let (path, value, append) = match update {
+        ItemUpdate::SetItemField { path, item } => (path, Some(item), false),
+        ItemUpdate::AppendToItemField { path, item } => (path, Some(item), true),
+        ItemUpdate::DeleteItemField { path } => (path, None, false),
+    };
+    match path {
+        PropertyPath::Field(field_uri) => match value {
+            Some(value) => set_field(item, *field_uri, value, append),
+            None => delete_field(item, *field_uri),
+        },
+        PropertyPath::Raw(raw) => apply_raw(item, raw, value, append),
+    }
+}
+
+/// A property the mock keeps without acting on it: set, delete, or (refused, as Exchange refuses
+/// appending to anything but a body or a recipient list) append.
+fn apply_raw(
+    item: &mut StoredItem,
+    path: &RawPath,
+    value: Option<&Item>,
+    append: bool,
+) -> Result<(), ResponseCode> {
+    // An IndexedFieldURI names a contact's entry; an element outside the item's schema type
+    // belongs to another kind of item.
+    let (name, key) = path
+        .target()
+        .filter(|(name, _)| crate::ews::property::position(item.kind, name) != usize::MAX)
+        .ok_or(ResponseCode::ErrorInvalidPropertyRequest)?;
+    if append {
+        return Err(ResponseCode::ErrorInvalidPropertyAppend);
+    }
+    let new = match value {
+        None => None,
+        Some(value) => Some(
+            value
+                .raw_properties
+                .iter()
+                .find(|p| p.name == name && p.key == key)
+                .ok_or(ResponseCode::ErrorInvalidPropertySet)?,
+        ),
+    };
+    item.raw.retain(|p| !(p.name == name && p.key == key));
+    item.raw.extend(new.cloned());
+    Ok(())
+}
+
+fn set_field(
+    item: &mut StoredItem,
+    field_uri: FieldUri,
+    value: &Item,
+    append: bool,
+) -> Result<(), ResponseCode> {
     let invalid = || ResponseCode::ErrorInvalidPropertySet;
     let addresses = |list: &[crate::ews::Mailbox]| -> Vec<Box<str>> {
         list.iter()
             .filter_map(|m| m.email_address.as_deref().map(Box::from))
             .collect()
     };
-    match update {
-        ItemUpdate::SetItemField {
-            field_uri,
-            item: value,
+    match field_uri {
+        FieldUri::ItemSubject if !append => {
+            item.subject = value.subject.as_deref().unwrap_or_default().into();
         }
-        | ItemUpdate::AppendToItemField {
-            field_uri,
-            item: value,
-        } => {
-            let append = matches!(update, ItemUpdate::AppendToItemField { .. });
-            match field_uri {
-                FieldUri::ItemSubject if !append => {
-                    item.subject = value.subject.as_deref().unwrap_or_default().into();
-                }
-                FieldUri::ItemBody => {
-                    let b = value.body.as_ref().ok_or_else(invalid)?;
-                    let content = match (&item.body, append) {
-                        (Some((_, old)), true) => format!("{old}{}", b.content),
-                        _ => b.content.clone(),
-                    };
-                    item.body = Some((b.body_type, content.into()));
-                }
-                FieldUri::MessageToRecipients
-                | FieldUri::MessageCcRecipients
-                | FieldUri::MessageBccRecipients => {
-                    let (list, new) = match field_uri {
-                        FieldUri::MessageToRecipients => {
-                            (&mut item.to, addresses(&value.to_recipients))
-                        }
-                        FieldUri::MessageCcRecipients => {
-                            (&mut item.cc, addresses(&value.cc_recipients))
-                        }
-                        _ => (&mut item.bcc, addresses(&value.bcc_recipients)),
-                    };
-                    if !append {
-                        list.clear();
-                    }
-                    list.extend(new);
-                }
-                FieldUri::MessageIsRead if !append => {
-                    item.is_read = value.is_read.unwrap_or(item.is_read)
-                }
-                FieldUri::MessageIsDeliveryReceiptRequested if !append => {
-                    item.delivery_receipt = value.is_delivery_receipt_requested.unwrap_or(false);
-                }
-                FieldUri::MessageIsReadReceiptRequested if !append => {
-                    item.read_receipt = value.is_read_receipt_requested.unwrap_or(false);
-                }
-                FieldUri::MessageFrom if !append => {
-                    item.from = value
-                        .from
-                        .as_ref()
-                        .and_then(|m| m.email_address.as_deref())
-                        .map(Box::from);
-                }
-                _ => return Err(invalid()),
+        FieldUri::ItemBody => {
+            let b = value.body.as_ref().ok_or_else(invalid)?;
+            let content = match (&item.body, append) {
+                (Some((_, old)), true) => format!("{old}{}", b.content),
+                _ => b.content.clone(),
+            };
+            item.body = Some((b.body_type, content.into()));
+        }
+        FieldUri::MessageToRecipients
+        | FieldUri::MessageCcRecipients
+        | FieldUri::MessageBccRecipients => {
+            let (list, new) = match field_uri {
+                FieldUri::MessageToRecipients => (&mut item.to, addresses(&value.to_recipients)),
+                FieldUri::MessageCcRecipients => (&mut item.cc, addresses(&value.cc_recipients)),
+                _ => (&mut item.bcc, addresses(&value.bcc_recipients)),
+            };
+            if !append {
+                list.clear();
             }
+            list.extend(new);
         }
-        ItemUpdate::DeleteItemField { field_uri } => match field_uri {
-            FieldUri::ItemBody => item.body = None,
-            FieldUri::MessageToRecipients => item.to.clear(),
-            FieldUri::MessageCcRecipients => item.cc.clear(),
-            FieldUri::MessageBccRecipients => item.bcc.clear(),
-            FieldUri::MessageFrom => item.from = None,
-            FieldUri::MessageIsRead => item.is_read = false,
-            _ => return Err(invalid()),
-        },
+        FieldUri::MessageIsRead if !append => item.is_read = value.is_read.unwrap_or(item.is_read),
+        FieldUri::MessageIsDeliveryReceiptRequested if !append => {
+            item.delivery_receipt = value.is_delivery_receipt_requested.unwrap_or(false);
+        }
+        FieldUri::MessageIsReadReceiptRequested if !append => {
+            item.read_receipt = value.is_read_receipt_requested.unwrap_or(false);
+        }
+        FieldUri::MessageFrom if !append => {
+            item.from = value
+                .from
+                .as_ref()
+                .and_then(|m| m.email_address.as_deref())
+                .map(Box::from);
+        }
+        FieldUri::ItemInReplyTo | FieldUri::MessageReferences if !append => {
+            item.in_reply_to = value
+                .in_reply_to
+                .clone()
+                .or_else(|| value.references.clone())
+                .map(Box::from);
+        }
+        _ if append => return Err(ResponseCode::ErrorInvalidPropertyAppend),
+        _ => return Err(invalid()),
+    }
+    Ok(())
+}
+
+/// Removes a typed property; the ones the server sets itself (ids, class, times, the
+/// Message-ID) cannot be removed.
+fn delete_field(item: &mut StoredItem, field_uri: FieldUri) -> Result<(), ResponseCode> {
+    match field_uri {
+        FieldUri::ItemSubject => item.subject = "".into(),
+        FieldUri::ItemBody => item.body = None,
+        FieldUri::ItemInReplyTo | FieldUri::MessageReferences => item.in_reply_to = None,
+        FieldUri::MessageToRecipients => item.to.clear(),
+        FieldUri::MessageCcRecipients => item.cc.clear(),
+        FieldUri::MessageBccRecipients => item.bcc.clear(),
+        FieldUri::MessageFrom => item.from = None,
+        FieldUri::MessageSender => item.sender = None,
+        FieldUri::MessageIsRead => item.is_read = false,
+        FieldUri::MessageIsDeliveryReceiptRequested => item.delivery_receipt = false,
+        FieldUri::MessageIsReadReceiptRequested => item.read_receipt = false,
+        FieldUri::ItemClass
+        | FieldUri::ItemParentFolderId
+        | FieldUri::ItemDateTimeSent
+        | FieldUri::ItemDateTimeCreated
+        | FieldUri::MessageInternetMessageId
+        | FieldUri::FolderDisplayName
+        | FieldUri::FolderTotalCount => return Err(ResponseCode::ErrorInvalidPropertyDelete),
     }
     Ok(())
 }

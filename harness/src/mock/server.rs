@@ -501,7 +501,7 @@ async fn endpoint_get() -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         "This is the ewsconf reference mock of an Exchange Web Services endpoint.\n\
          POST SOAP 1.1 requests here (Content-Type: text/xml) with HTTP Basic credentials.\n\
-         Its schemas are at /EWS/messages.xsd and /EWS/types.xsd, its WSDL at /EWS/services.wsdl.\n",
+         Its schemas are at /EWS/messages.xsd and /EWS/types.xsd, its WSDL at /EWS/Services.wsdl.\n",
     );
     response
         .headers_mut()
@@ -509,14 +509,23 @@ async fn endpoint_get() -> Response {
     response
 }
 
-async fn schema_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    let content_type = if file.ends_with(".wsdl") || file.ends_with(".xsd") {
-        "text/xml; charset=utf-8"
-    } else {
+/// `GET /EWS/FILE`: the WSDL (its address naming the request's `Host`), or a project schema.
+async fn schema_file(
+    axum::extract::Path(file): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    const XML: &str = "text/xml; charset=utf-8";
+    if super::wsdl::is_wsdl_name(&file) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok());
+        return ([(header::CONTENT_TYPE, XML)], super::wsdl::document(host)).into_response();
+    }
+    if !file.ends_with(".xsd") {
         return plain(StatusCode::NOT_FOUND, "not found\n");
-    };
+    }
     match crate::schema::embedded_schemas().find(|(name, _)| *name == file) {
-        Some((_, text)) => ([(header::CONTENT_TYPE, content_type)], text).into_response(),
+        Some((_, text)) => ([(header::CONTENT_TYPE, XML)], text).into_response(),
         None => plain(StatusCode::NOT_FOUND, "not found\n"),
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::clock::{format_time, now};
 use crate::ews::{
     BaseShape, Body, BodyType, FieldUri, Folder, FolderId, Item, ItemId, ItemKind, Mailbox,
-    MailboxType, Shape,
+    MailboxType, RawProperty, Shape,
 };
 
 use super::directory::{Directory, UserIndex};
@@ -60,6 +60,9 @@ pub struct StoredItem {
     /// `InReplyTo` and `References`: the Message-ID of the message this one is about, for a
     /// report that names its original so.
     pub in_reply_to: Option<Box<str>>,
+    /// Every other property the client set, kept as written: the mock stores what the schema
+    /// allows without acting on it.
+    pub raw: Vec<RawProperty>,
 }
 
 impl StoredItem {
@@ -102,6 +105,7 @@ impl StoredItem {
             sent: None,
             internet_message_id: None,
             in_reply_to: None,
+            raw: item.raw_properties.clone(),
         }
     }
 
@@ -228,6 +232,17 @@ impl StoredItem {
             } else {
                 None
             },
+            // A full shape returns every kept property but extended ones, which Exchange
+            // returns only when a shape names them.
+            raw_properties: self
+                .raw
+                .iter()
+                .filter(|p| {
+                    (all && p.name != "ExtendedProperty")
+                        || shape.raw_properties.iter().any(|path| p.is(path))
+                })
+                .cloned()
+                .collect(),
         }
     }
 }

@@ -172,6 +172,7 @@ fn report(delivery: &Delivery, sender: &str, class: &str, recipients: &[String])
             ReportStyle::Referencing => delivery.message.internet_message_id.clone(),
             _ => None,
         },
+        raw: Vec::new(),
     }
 }
 

@@ -264,7 +264,7 @@ impl Client {
             item_changes: vec![ItemChange {
                 item_id: BaseItemId::ItemId(id),
                 updates: vec![ItemUpdate::SetItemField {
-                    field_uri: FieldUri::ItemSubject,
+                    path: FieldUri::ItemSubject.into(),
                     item: Item::message(subject),
                 }],
             }],
