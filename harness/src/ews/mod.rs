@@ -44,7 +44,7 @@ pub use soap::{
 pub use types::{
     BaseItemId, BaseShape, Body, BodyType, DistinguishedFolderId, DistinguishedFolderName,
     ExchangeVersion, FieldUri, Folder, FolderId, Item, ItemId, ItemKind, Mailbox, MailboxType,
-    OccurrenceItemId, RecurringMasterItemId, Shape, TargetFolderId,
+    OccurrenceItemId, RecurringMasterItemId, ResponseVerb, Shape, SmartResponse, TargetFolderId,
 };
 pub use update_item::{ConflictResolution, ItemChange, ItemUpdate, UpdateItem};
 pub use xml::{Element, FromXml, ToXml, XmlError};

@@ -43,6 +43,23 @@ impl RawProperty {
         }
     }
 
+    /// A `t:ExtendedProperty` with a property tag (`0x1081`), its MAPI type and its value.
+    pub fn extended(tag: &str, property_type: &str, value: &str) -> Self {
+        let mut w = XmlWriter::new();
+        w.start("t:ExtendedProperty", &[]);
+        w.empty(
+            "t:ExtendedFieldURI",
+            &[("PropertyTag", tag), ("PropertyType", property_type)],
+        );
+        w.text_element("t:Value", value);
+        w.end("t:ExtendedProperty");
+        Self {
+            name: "ExtendedProperty".into(),
+            key: extended_key([("PropertyTag", tag), ("PropertyType", property_type)].into_iter()),
+            xml: w.into_string(),
+        }
+    }
+
     /// Whether this is the property `path` names.
     pub fn is(&self, path: &RawPath) -> bool {
         path.target()
@@ -51,11 +68,26 @@ impl RawProperty {
 }
 
 /// An `ExtendedFieldURI`'s identity: its attributes, sorted, as `name=value` joined by `;`. Two
-/// spellings of the same property (attribute order) share it.
+/// spellings of the same property share it: attribute order, and a `PropertyTag` in decimal or
+/// in hexadecimal (`4225`, `0x1081`).
 pub fn extended_key<'a>(attributes: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<String> = attributes.map(|(n, v)| format!("{n}={v}")).collect();
+    let mut pairs: Vec<String> = attributes
+        .map(|(n, v)| match (n, property_tag(v)) {
+            ("PropertyTag", Some(tag)) => format!("{n}=0x{tag:04x}"),
+            _ => format!("{n}={v}"),
+        })
+        .collect();
     pairs.sort();
     pairs.join(";")
+}
+
+/// A `PropertyTag` value: hexadecimal with `0x`, or decimal.
+fn property_tag(value: &str) -> Option<u32> {
+    let v = value.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
 }
 
 /// A property path (`t:Path`) the typed [`FieldUri`] does not name, kept as written.
@@ -184,7 +216,7 @@ impl PropertyPath {
 
 /// The children of an item element the typed fields hold; every other child is kept as a
 /// [`RawProperty`].
-pub(crate) const MODELLED: [&str; 20] = [
+pub(crate) const MODELLED: [&str; 24] = [
     "ItemId",
     "ParentFolderId",
     "ItemClass",
@@ -205,6 +237,11 @@ pub(crate) const MODELLED: [&str; 20] = [
     "InternetMessageId",
     "IsRead",
     "References",
+    "ConversationId",
+    // A response object's own.
+    "ReferenceItemId",
+    "NewBodyContent",
+    "IsSpecificMessageReply",
 ];
 
 /// The raw properties among the children of the item element `e`, in document order.

@@ -270,6 +270,7 @@ wire_enum! {
         MessageIsReadReceiptRequested = "message:IsReadReceiptRequested",
         MessageInternetMessageId = "message:InternetMessageId",
         MessageReferences = "message:References",
+        ItemConversationId = "item:ConversationId",
         FolderDisplayName = "folder:DisplayName",
         FolderTotalCount = "folder:TotalCount",
     }
@@ -672,6 +673,19 @@ impl Body {
             content: content.into(),
         }
     }
+
+    fn write_as(&self, w: &mut XmlWriter, name: &str) {
+        w.start(name, &[("BodyType", self.body_type.as_str())]);
+        w.text(&self.content);
+        w.end(name);
+    }
+
+    fn read(e: &Element) -> Result<Self, XmlError> {
+        Ok(Self {
+            body_type: e.parse_required_attr("BodyType")?,
+            content: e.text(),
+        })
+    }
 }
 
 /// The kind of item an `Items` entry is, by its element name.
@@ -762,6 +776,49 @@ pub struct Item {
     /// Every other property element, kept as written and written back where the schema puts
     /// it: `Sensitivity`, `Importance`, `ExtendedProperty`, ….
     pub raw_properties: Vec<RawProperty>,
+    /// `ConversationId`: the conversation the message belongs to; a reply keeps its original's.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/conversationid>
+    pub conversation_id: Option<ItemId>,
+    /// When this is a response object (`t:ReplyToItem`, `t:ReplyAllToItem`, `t:ForwardItem`)
+    /// rather than an item: which, and about what. Only the response object's own properties
+    /// (subject, body, recipients, receipt flags, From) are then written.
+    pub response: Option<SmartResponse>,
+}
+
+wire_enum! {
+    /// What a response object does with the item it names; the element's name.
+    /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/replytoitem>
+    ResponseVerb {
+        ReplyToItem,
+        ReplyAllToItem,
+        ForwardItem,
+    }
+}
+
+/// The part of a response object (`t:SmartResponseType`) that an item does not have.
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/forwarditem>
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SmartResponse {
+    /// Reply, reply to all, or forward.
+    pub verb: ResponseVerb,
+    /// `ReferenceItemId`: the item replied to or forwarded.
+    pub reference_item_id: Option<ItemId>,
+    /// `NewBodyContent`: the text put above the quoted original.
+    pub new_body_content: Option<Body>,
+    /// `IsSpecificMessageReply` (`ReplyAllToItem` only).
+    pub is_specific_message_reply: Option<bool>,
+}
+
+impl SmartResponse {
+    /// A response of this kind to `reference`.
+    pub fn new(verb: ResponseVerb, reference: ItemId) -> Self {
+        Self {
+            verb,
+            reference_item_id: Some(reference),
+            new_body_content: None,
+            is_specific_message_reply: None,
+        }
+    }
 }
 
 impl Item {
@@ -790,6 +847,8 @@ impl Item {
             is_read: None,
             references: None,
             raw_properties: Vec::new(),
+            conversation_id: None,
+            response: None,
         }
     }
 
@@ -861,6 +920,9 @@ fn read_single_recipient(e: &Element, name: &str) -> Result<Option<Mailbox>, Xml
 
 impl ToXml for Item {
     fn to_xml(&self, w: &mut XmlWriter) {
+        if let Some(response) = &self.response {
+            return self.write_response(w, response);
+        }
         let name = format!("t:{}", self.kind.element_name());
         w.start(&name, &[]);
         // The raw properties go between the typed ones, each where the schema puts it.
@@ -877,15 +939,17 @@ impl ToXml for Item {
         raw.text(w, "Subject", self.subject.as_deref());
         if let Some(body) = &self.body {
             raw.before(w, "Body");
-            w.start("t:Body", &[("BodyType", body.body_type.as_str())]);
-            w.text(&body.content);
-            w.end("t:Body");
+            body.write_as(w, "t:Body");
         }
         raw.text(w, "DateTimeReceived", self.date_time_received.as_deref());
         raw.text(w, "InReplyTo", self.in_reply_to.as_deref());
         raw.flag(w, "IsDraft", self.is_draft);
         raw.text(w, "DateTimeSent", self.date_time_sent.as_deref());
         raw.text(w, "DateTimeCreated", self.date_time_created.as_deref());
+        if let Some(c) = &self.conversation_id {
+            raw.before(w, "ConversationId");
+            c.write_as(w, "t:ConversationId");
+        }
         if self.kind == ItemKind::Message {
             raw.before(w, "Sender");
             write_single_recipient(w, "t:Sender", self.sender.as_ref());
@@ -908,6 +972,40 @@ impl ToXml for Item {
             raw.text(w, "References", self.references.as_deref());
         }
         raw.rest(w);
+        w.end(&name);
+    }
+}
+
+impl Item {
+    /// Writes this as the response object `response` says, in `SmartResponseType` order.
+    fn write_response(&self, w: &mut XmlWriter, response: &SmartResponse) {
+        let name = format!("t:{}", response.verb.as_str());
+        w.start(&name, &[]);
+        w.opt_text_element("t:Subject", self.subject.as_deref());
+        if let Some(body) = &self.body {
+            body.write_as(w, "t:Body");
+        }
+        write_recipients(w, "t:ToRecipients", &self.to_recipients);
+        write_recipients(w, "t:CcRecipients", &self.cc_recipients);
+        write_recipients(w, "t:BccRecipients", &self.bcc_recipients);
+        w.opt_bool_element("t:IsReadReceiptRequested", self.is_read_receipt_requested);
+        w.opt_bool_element(
+            "t:IsDeliveryReceiptRequested",
+            self.is_delivery_receipt_requested,
+        );
+        write_single_recipient(w, "t:From", self.from.as_ref());
+        if let Some(id) = &response.reference_item_id {
+            id.write_as(w, "t:ReferenceItemId");
+        }
+        if let Some(body) = &response.new_body_content {
+            body.write_as(w, "t:NewBodyContent");
+        }
+        if response.verb == ResponseVerb::ReplyAllToItem {
+            w.opt_bool_element(
+                "t:IsSpecificMessageReply",
+                response.is_specific_message_reply,
+            );
+        }
         w.end(&name);
     }
 }
@@ -970,8 +1068,12 @@ impl<'a> RawInterleave<'a> {
 
 impl FromXml for Item {
     fn from_xml(e: &Element) -> Result<Self, XmlError> {
+        let verb = (e.namespace.as_deref() == Some(TYPES_NS))
+            .then(|| e.name.parse::<ResponseVerb>().ok())
+            .flatten();
         let kind = match (e.namespace.as_deref(), ItemKind::from_element_name(&e.name)) {
             (Some(TYPES_NS), Some(kind)) => kind,
+            _ if verb.is_some() => ItemKind::Message,
             _ => {
                 return Err(e.error(format!(
                     "`{}` is not an item kind this harness reads",
@@ -979,13 +1081,7 @@ impl FromXml for Item {
                 )));
             }
         };
-        let body = match e.child(TYPES_NS, "Body") {
-            None => None,
-            Some(b) => Some(Body {
-                body_type: b.parse_required_attr("BodyType")?,
-                content: b.text(),
-            }),
-        };
+        let body = e.child(TYPES_NS, "Body").map(Body::read).transpose()?;
         Ok(Self {
             kind,
             item_id: e.child(TYPES_NS, "ItemId").map(ItemId::read).transpose()?,
@@ -1012,6 +1108,25 @@ impl FromXml for Item {
             is_read: e.child_bool(TYPES_NS, "IsRead")?,
             references: e.child_text(TYPES_NS, "References"),
             raw_properties: super::property::raw_properties(e),
+            conversation_id: e
+                .child(TYPES_NS, "ConversationId")
+                .map(ItemId::read)
+                .transpose()?,
+            response: match verb {
+                None => None,
+                Some(verb) => Some(SmartResponse {
+                    verb,
+                    reference_item_id: e
+                        .child(TYPES_NS, "ReferenceItemId")
+                        .map(ItemId::read)
+                        .transpose()?,
+                    new_body_content: e
+                        .child(TYPES_NS, "NewBodyContent")
+                        .map(Body::read)
+                        .transpose()?,
+                    is_specific_message_reply: e.child_bool(TYPES_NS, "IsSpecificMessageReply")?,
+                }),
+            },
         })
     }
 }

@@ -12,8 +12,16 @@ use super::folder::MockFolder;
 
 const ITEM_TAG: u8 = 0x49;
 const FOLDER_TAG: u8 = 0x46;
+const CONVERSATION_TAG: u8 = 0x43;
 // Exchange change keys start with `CQAAAB`: a 0x09 byte, then zeros.
 const CHANGE_KEY_TAG: u8 = 0x09;
+
+/// The `ConversationId/@Id` of conversation `number` (the number of the item that began it).
+pub fn conversation_id(number: u64) -> String {
+    let mut payload = vec![CONVERSATION_TAG];
+    payload.extend_from_slice(&number.to_le_bytes());
+    seal(payload)
+}
 
 /// Why an id could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,16 +5,17 @@
 //!
 //! Reference: <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem>
 
-use crate::clock::now;
+use crate::clock::{format_time, now};
 use crate::ews::send_item::{SavedCopy, saved_copy};
 use crate::ews::{
-    BaseItemId, CreateItem, DeleteItem, DeleteType, DistinguishedFolderName, FieldUri, FindItem,
-    GetFolder, GetItem, Item, ItemKind, ItemTraversal, ItemUpdate, MessageDisposition,
-    OperationResponse, PropertyPath, RawPath, Request, ResponseCode, ResponseMessage, RootFolder,
-    SendItem, Shape, TargetFolderId, UpdateItem, update_item::ConflictResolution,
+    BaseItemId, Body, BodyType, CreateItem, DeleteItem, DeleteType, DistinguishedFolderName,
+    FieldUri, FindItem, GetFolder, GetItem, Item, ItemKind, ItemTraversal, ItemUpdate,
+    MessageDisposition, OperationResponse, PropertyPath, RawPath, Request, ResponseCode,
+    ResponseMessage, ResponseVerb, RootFolder, SendItem, Shape, SmartResponse, TargetFolderId,
+    UpdateItem, update_item::ConflictResolution,
 };
 
-use super::directory::{FolderPermission, UserIndex};
+use super::directory::{Directory, FolderPermission, UserIndex};
 use super::folder::MockFolder;
 use super::ids::{FolderKey, ItemKey, change_key};
 use super::profile::{Quirk, SendItemObservation};
@@ -329,6 +330,31 @@ impl Session<'_> {
         messages
     }
 
+    /// Records on `original` that it was replied to or forwarded, as Exchange does:
+    /// `PidTagLastVerbExecuted` (0x1081) 102, 103 or 104 and `PidTagLastVerbExecutionTime`
+    /// (0x1082), extended properties a client reads with `ExtendedFieldURI`.
+    /// <https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxomsg/>
+    fn record_verb(&mut self, original: u64, verb: ResponseVerb) {
+        let code = match verb {
+            ResponseVerb::ReplyToItem => 102,
+            ResponseVerb::ReplyAllToItem => 103,
+            ResponseVerb::ForwardItem => 104,
+        };
+        let Some(item) = self.state.change(original) else {
+            // Deleted since: nothing to mark.
+            return;
+        };
+        for (tag, kind, value) in [
+            ("0x1081", "Integer", code.to_string()),
+            ("0x1082", "SystemTime", format_time(now())),
+        ] {
+            let property = crate::ews::RawProperty::extended(tag, kind, &value);
+            item.raw
+                .retain(|p| !(p.name == property.name && p.key == property.key));
+            item.raw.push(property);
+        }
+    }
+
     /// Sends stored item `number`: checks, copy placement (with the profile's quirks when
     /// `quirks`), removal of the draft, and the delivery.
     fn send(
@@ -406,6 +432,11 @@ impl Session<'_> {
         };
         message.is_draft = false;
         message.sent = Some(now());
+        // The sent message and every copy of it stay in one conversation.
+        message.conversation = Some(message.conversation.unwrap_or(number));
+        if let Some((original, verb)) = message.responds_to.take() {
+            self.record_verb(original, verb);
+        }
         message.internet_message_id = Some(format!("<{number}.ewsconf-mock@mock.invalid>").into());
         message.from = Some(directory.users()[from].address.as_str().into());
         message.sender = sender.map(Into::into);
@@ -469,8 +500,11 @@ impl Session<'_> {
         if item.kind == ItemKind::Task && folder.folder != MockFolder::Tasks {
             return Err(ResponseCode::ErrorCannotCreateTaskInNonTaskFolder);
         }
-        let stored =
+        let mut stored =
             StoredItem::from_wire(item, folder, disposition == MessageDisposition::SaveOnly);
+        if let Some(response) = &item.response {
+            self.respond(&mut stored, item, response)?;
+        }
         let number = self.state.insert(stored);
         if disposition == MessageDisposition::SaveOnly {
             return Ok(with_items(vec![self.id_only(number)?]));
@@ -488,6 +522,74 @@ impl Session<'_> {
                 Err(e)
             }
         }
+    }
+
+    /// Makes `draft` the message the response object `item` asks for: the original's subject
+    /// with the verb's prefix (unless the object gives one), its recipients (for a reply-all,
+    /// everyone but the replying mailbox), the new text above the quoted original, and the
+    /// thread: In-Reply-To (replies), References and the conversation. The verb is recorded on
+    /// the original when the message is sent.
+    fn respond(
+        &self,
+        draft: &mut StoredItem,
+        item: &Item,
+        response: &SmartResponse,
+    ) -> Result<(), ResponseCode> {
+        let reference = response
+            .reference_item_id
+            .clone()
+            .ok_or(ResponseCode::ErrorMissingInformationReferenceItemId)?;
+        let (number, original) =
+            self.locate_with(&BaseItemId::from(reference), FolderPermission::Reviewer)?;
+        if original.kind != ItemKind::Message {
+            return Err(ResponseCode::ErrorInvalidReferenceItem);
+        }
+        let users = self.store.directory.users();
+        let replying = [
+            users[self.actor].address.as_str(),
+            users[usize::from(draft.folder.mailbox)].address.as_str(),
+        ];
+        let others = |list: &[Box<str>]| -> Vec<Box<str>> {
+            list.iter()
+                .filter(|a| !replying.iter().any(|r| r.eq_ignore_ascii_case(a)))
+                .cloned()
+                .collect()
+        };
+        let author: Vec<Box<str>> = original.from.iter().cloned().collect();
+        let (to, cc) = match response.verb {
+            ResponseVerb::ReplyToItem => (author, Vec::new()),
+            ResponseVerb::ReplyAllToItem => {
+                let mut to = author;
+                to.extend(others(&original.to));
+                (to, others(&original.cc))
+            }
+            ResponseVerb::ForwardItem => (Vec::new(), Vec::new()),
+        };
+        // What the object names itself comes after what the original gives.
+        draft.to = unique([to, std::mem::take(&mut draft.to)].concat());
+        draft.cc = unique([cc, std::mem::take(&mut draft.cc)].concat());
+        if item.subject.is_none() {
+            let prefix = match response.verb {
+                ResponseVerb::ForwardItem => "FW: ",
+                _ => "RE: ",
+            };
+            draft.subject = format!("{prefix}{}", original.subject).into();
+        }
+        let new = response.new_body_content.as_ref().or(item.body.as_ref());
+        draft.body = Some(quote(new, original, &self.store.directory));
+        if response.verb != ResponseVerb::ForwardItem {
+            draft.in_reply_to = original.internet_message_id.clone();
+        }
+        let chain: Vec<&str> = original
+            .references
+            .as_deref()
+            .into_iter()
+            .chain(original.internet_message_id.as_deref())
+            .collect();
+        draft.references = (!chain.is_empty()).then(|| chain.join(" ").into());
+        draft.conversation = Some(original.conversation.unwrap_or(number));
+        draft.responds_to = Some((number, response.verb));
+        Ok(())
     }
 
     fn get_item(&mut self, request: &GetItem) -> Vec<ResponseMessage> {
@@ -725,12 +827,11 @@ fn set_field(
                 .and_then(|m| m.email_address.as_deref())
                 .map(Box::from);
         }
-        FieldUri::ItemInReplyTo | FieldUri::MessageReferences if !append => {
-            item.in_reply_to = value
-                .in_reply_to
-                .clone()
-                .or_else(|| value.references.clone())
-                .map(Box::from);
+        FieldUri::ItemInReplyTo if !append => {
+            item.in_reply_to = value.in_reply_to.as_deref().map(Box::from);
+        }
+        FieldUri::MessageReferences if !append => {
+            item.references = value.references.as_deref().map(Box::from);
         }
         _ if append => return Err(ResponseCode::ErrorInvalidPropertyAppend),
         _ => return Err(invalid()),
@@ -744,7 +845,8 @@ fn delete_field(item: &mut StoredItem, field_uri: FieldUri) -> Result<(), Respon
     match field_uri {
         FieldUri::ItemSubject => item.subject = "".into(),
         FieldUri::ItemBody => item.body = None,
-        FieldUri::ItemInReplyTo | FieldUri::MessageReferences => item.in_reply_to = None,
+        FieldUri::ItemInReplyTo => item.in_reply_to = None,
+        FieldUri::MessageReferences => item.references = None,
         FieldUri::MessageToRecipients => item.to.clear(),
         FieldUri::MessageCcRecipients => item.cc.clear(),
         FieldUri::MessageBccRecipients => item.bcc.clear(),
@@ -758,8 +860,81 @@ fn delete_field(item: &mut StoredItem, field_uri: FieldUri) -> Result<(), Respon
         | FieldUri::ItemDateTimeSent
         | FieldUri::ItemDateTimeCreated
         | FieldUri::MessageInternetMessageId
+        | FieldUri::ItemConversationId
         | FieldUri::FolderDisplayName
         | FieldUri::FolderTotalCount => return Err(ResponseCode::ErrorInvalidPropertyDelete),
     }
     Ok(())
+}
+
+/// `list` without repeats, compared as addresses are (ignoring case), first kept.
+fn unique(list: Vec<Box<str>>) -> Vec<Box<str>> {
+    let mut out: Vec<Box<str>> = Vec::with_capacity(list.len());
+    for a in list {
+        if !out.iter().any(|b| b.eq_ignore_ascii_case(&a)) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// The body of a reply or forward: the new text, then the original under a header naming its
+/// author, time, recipients and subject. The layout is the mock's own; what a client can rely
+/// on is that the new text comes first and the original's text is quoted whole.
+fn quote(new: Option<&Body>, original: &StoredItem, directory: &Directory) -> (BodyType, Box<str>) {
+    let body_type = new
+        .map(|b| b.body_type)
+        .or(original.body.as_ref().map(|(t, _)| *t))
+        .unwrap_or(BodyType::Text);
+    let name = |address: &str| match directory.by_address(address) {
+        Some(i) => format!("{} <{address}>", directory.users()[i].display_name),
+        None => address.to_owned(),
+    };
+    let header = [
+        (
+            "From",
+            original.from.as_deref().map(name).unwrap_or_default(),
+        ),
+        ("Sent", original.sent.map(format_time).unwrap_or_default()),
+        (
+            "To",
+            original
+                .to
+                .iter()
+                .map(|a| name(a))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        ("Subject", original.subject.to_string()),
+    ];
+    let new_text = new.map_or("", |b| b.content.as_str());
+    let old_text = original.body.as_ref().map_or("", |(_, b)| &**b);
+    let text = match body_type {
+        BodyType::Text => {
+            let mut t = format!("{new_text}\r\n\r\n________________________________\r\n");
+            for (k, v) in header {
+                t.push_str(&format!("{k}: {v}\r\n"));
+            }
+            t.push_str("\r\n");
+            t.push_str(old_text);
+            t
+        }
+        BodyType::Html => {
+            let mut t = format!("<html><body>{new_text}<hr><div>");
+            for (k, v) in header {
+                t.push_str(&format!("<b>{k}:</b> {}<br>", html_escape(&v)));
+            }
+            t.push_str("</div><div>");
+            t.push_str(old_text);
+            t.push_str("</div></body></html>");
+            t
+        }
+    };
+    (body_type, text.into())
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

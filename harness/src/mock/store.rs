@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::clock::{format_time, now};
 use crate::ews::{
     BaseShape, Body, BodyType, FieldUri, Folder, FolderId, Item, ItemId, ItemKind, Mailbox,
-    MailboxType, RawProperty, Shape,
+    MailboxType, RawProperty, ResponseVerb, Shape,
 };
 
 use super::directory::{Directory, UserIndex};
@@ -60,6 +60,14 @@ pub struct StoredItem {
     /// `InReplyTo` and `References`: the Message-ID of the message this one is about, for a
     /// report that names its original so.
     pub in_reply_to: Option<Box<str>>,
+    /// `References`: the Message-IDs of the messages this one follows, oldest first.
+    pub references: Option<Box<str>>,
+    /// The conversation: the number of the item that began it; `None` for an item that begins
+    /// its own (its number is then its conversation's).
+    pub conversation: Option<u64>,
+    /// For a reply or forward not sent yet: the item it answers and how, so that sending it
+    /// records the verb on the original.
+    pub responds_to: Option<(u64, ResponseVerb)>,
     /// Every other property the client set, kept as written: the mock stores what the schema
     /// allows without acting on it.
     pub raw: Vec<RawProperty>,
@@ -105,6 +113,9 @@ impl StoredItem {
             sent: None,
             internet_message_id: None,
             in_reply_to: None,
+            references: None,
+            conversation: None,
+            responds_to: None,
             raw: item.raw_properties.clone(),
         }
     }
@@ -133,9 +144,12 @@ impl StoredItem {
             FieldUri::MessageInternetMessageId => {
                 self.internet_message_id.as_deref().map(Cow::Borrowed)
             }
-            FieldUri::ItemInReplyTo | FieldUri::MessageReferences => {
-                self.in_reply_to.as_deref().map(Cow::Borrowed)
-            }
+            FieldUri::ItemInReplyTo => self.in_reply_to.as_deref().map(Cow::Borrowed),
+            FieldUri::MessageReferences => self
+                .references
+                .as_deref()
+                .or(self.in_reply_to.as_deref())
+                .map(Cow::Borrowed),
             _ => None,
         }
     }
@@ -228,10 +242,19 @@ impl StoredItem {
             },
             is_read: message_flag(FieldUri::MessageIsRead, self.is_read),
             references: if wants(FieldUri::MessageReferences) && is_message {
-                self.in_reply_to.as_deref().map(str::to_owned)
+                self.references
+                    .as_deref()
+                    .or(self.in_reply_to.as_deref())
+                    .map(str::to_owned)
             } else {
                 None
             },
+            conversation_id: wants(FieldUri::ItemConversationId).then(|| {
+                ItemId::new(super::ids::conversation_id(
+                    self.conversation.unwrap_or(number),
+                ))
+            }),
+            response: None,
             // A full shape returns every kept property but extended ones, which Exchange
             // returns only when a shape names them.
             raw_properties: self

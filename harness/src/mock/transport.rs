@@ -172,6 +172,9 @@ fn report(delivery: &Delivery, sender: &str, class: &str, recipients: &[String])
             ReportStyle::Referencing => delivery.message.internet_message_id.clone(),
             _ => None,
         },
+        references: None,
+        conversation: None,
+        responds_to: None,
         raw: Vec::new(),
     }
 }
