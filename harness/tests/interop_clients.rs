@@ -387,11 +387,31 @@ async fn exchangelib_outgoing_flows_land_where_they_should() {
         return;
     };
     let world = World::start("exchangelib-flows").await;
+    // The message replied to and forwarded: Carol's, in boss's Inbox.
+    let original_subject = format!("{}-original", world.subject);
+    let sent = world
+        .mock
+        .draft(CAROL, CAROL, &original_subject, &[BOSS])
+        .await;
+    let outcome = world
+        .mock
+        .send(CAROL, SendItem::new([sent]).save_item_to_folder(true))
+        .await;
+    assert_eq!(outcome, vec![OK]);
+    assert_eq!(
+        world
+            .mock
+            .count_within(BOSS, Folder::Inbox, &original_subject, 1)
+            .await,
+        1
+    );
+
     let mut command = Command::new(python);
     command.arg(script("exchangelib_flows.py")).args([
         &world.proxy.url,
         BOSS,
         CAROL,
+        HELPER,
         &world.subject,
     ]);
     let seen = run_client(command, BOSS).await;
@@ -447,5 +467,136 @@ async fn exchangelib_outgoing_flows_land_where_they_should() {
             "{flow}: no draft left"
         );
     }
+
+    // The saved reply: addressed to the original's author, the new text above the quote.
+    let reply = &seen["reply"];
+    assert_eq!(reply["to"], serde_json::json!([CAROL]), "{seen}");
+    let body = reply["body"].as_str().unwrap_or_default();
+    let (new, quoted) = (body.find("my answer"), body.rfind("body"));
+    assert!(new.is_some() && new < quoted, "{body}");
+
+    // Sent, the reply and the forward name the original in their References.
+    let original = world
+        .mock
+        .get(
+            BOSS,
+            world
+                .mock
+                .find(BOSS, Folder::Inbox, &original_subject)
+                .await[0]
+                .item_id
+                .clone()
+                .unwrap(),
+        )
+        .await;
+    let message_id = original.internet_message_id.clone().expect("a Message-ID");
+    for (owner, flow) in [(CAROL, "reply"), (HELPER, "forward")] {
+        let marker = subject(flow);
+        assert_eq!(
+            world
+                .mock
+                .count_within(owner, Folder::Inbox, &marker, 1)
+                .await,
+            1,
+            "{flow}"
+        );
+        let copy = world
+            .mock
+            .find(owner, Folder::Inbox, &marker)
+            .await
+            .remove(0);
+        let copy = world.mock.get(owner, copy.item_id.unwrap()).await;
+        assert!(
+            copy.references
+                .as_deref()
+                .unwrap_or_default()
+                .contains(&message_id),
+            "{flow}: {:?}",
+            copy.references
+        );
+        assert_eq!(
+            count(BOSS, Folder::SentItems, flow, 1).await,
+            1,
+            "{flow}: copy"
+        );
+    }
+    let ops = world.proxy.operations();
+    assert!(
+        ops.iter().filter(|o| *o == "CreateItem").count() >= 2,
+        "{ops:?}"
+    );
+    world.mock.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ews_javascript_api_saves_a_reply_as_a_draft_and_sends_it() {
+    let Some(modules) = ews_js_modules() else {
+        return;
+    };
+    let world = World::start("ews-js-reply").await;
+    let subject = world.subject.clone();
+    let sent = world.mock.draft(CAROL, CAROL, &subject, &[BOSS]).await;
+    let outcome = world
+        .mock
+        .send(CAROL, SendItem::new([sent]).save_item_to_folder(true))
+        .await;
+    assert_eq!(outcome, vec![OK]);
+    assert_eq!(
+        world
+            .mock
+            .count_within(BOSS, Folder::Inbox, &subject, 1)
+            .await,
+        1
+    );
+    let original = world
+        .mock
+        .find(BOSS, Folder::Inbox, &subject)
+        .await
+        .remove(0);
+    let original = world.mock.get(BOSS, original.item_id.unwrap()).await;
+
+    let mut command = Command::new("node");
+    command
+        .arg(script("ews_js_reply.js"))
+        .args([&world.proxy.url, &original.item_id.clone().unwrap().id])
+        .env("NODE_PATH", &modules);
+    let result = run_client(command, BOSS).await;
+    assert_eq!(result["sent"], true, "{result}");
+    let ops = world.proxy.operations();
+    assert!(
+        ops.iter().any(|o| o == "CreateItem") && ops.iter().any(|o| o == "SendItem"),
+        "{ops:?}"
+    );
+
+    // Carol gets the reply: the mock's prefix, the new text, and the original's Message-ID.
+    let reply_subject = format!("RE: {subject}");
+    assert_eq!(
+        world
+            .mock
+            .count_within(CAROL, Folder::Inbox, &reply_subject, 1)
+            .await,
+        1
+    );
+    let reply = world
+        .mock
+        .find(CAROL, Folder::Inbox, &reply_subject)
+        .await
+        .remove(0);
+    let reply = world.mock.get(CAROL, reply.item_id.unwrap()).await;
+    assert_eq!(reply.in_reply_to, original.internet_message_id);
+    let body = reply.body.unwrap().content;
+    assert!(body.starts_with("answer from ews-javascript-api"), "{body}");
+    // Send() keeps no copy, and the draft is gone.
+    assert_eq!(
+        world
+            .mock
+            .count(BOSS, Folder::SentItems, &reply_subject)
+            .await,
+        0
+    );
+    assert_eq!(
+        world.mock.count(BOSS, Folder::Drafts, &reply_subject).await,
+        0
+    );
     world.mock.server.shutdown().await;
 }

@@ -221,6 +221,7 @@ impl Client {
                 FieldUri::MessageToRecipients,
                 FieldUri::ItemInReplyTo,
                 FieldUri::MessageReferences,
+                FieldUri::MessageInternetMessageId,
             ]),
             item_ids: vec![BaseItemId::ItemId(id)],
         };

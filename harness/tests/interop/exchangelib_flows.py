@@ -1,8 +1,9 @@
 """exchangelib drives the mock as a mail client's outgoing side does, as the principal.
 
-Usage: exchangelib_flows.py URL ME RECIPIENT MARKER
+Usage: exchangelib_flows.py URL ME RECIPIENT FORWARD_TO MARKER
 Logs in with HTTP Basic as $EWS_USER / $EWS_PASSWORD. Each flow uses a subject of its own,
-MARKER-FLOW; prints one JSON object naming the flows that ran and what each saw.
+MARKER-FLOW; the message with subject MARKER-original must be in ME's Inbox. Prints one JSON
+object naming the flows that ran and what each saw.
 """
 
 import json
@@ -12,7 +13,7 @@ import sys
 from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, Mailbox, Message, Version
 from exchangelib.version import EXCHANGE_2016
 
-url, me, recipient, marker = sys.argv[1:5]
+url, me, recipient, forward_to, marker = sys.argv[1:6]
 
 config = Configuration(
     service_endpoint=url,
@@ -70,5 +71,22 @@ saved = message("draftsend-nocopy", account.drafts)
 saved.save()
 saved.send(save_copy=False)
 seen["draftsend-nocopy"] = True
+
+# create_reply(...).save() then send(): CreateItem SaveOnly of a ReplyToItem in Drafts, then
+# SendItem of the draft it made.
+original = account.inbox.get(subject=f"{marker}-original")
+saved = original.create_reply(f"RE: {marker}-reply", "my answer").save(account.drafts)
+draft = account.drafts.get(id=saved.id)
+seen["reply"] = {
+    "subject": draft.subject,
+    "to": [m.email_address for m in draft.to_recipients or []],
+    "body": str(draft.body),
+}
+draft.send()
+
+# create_forward(...).send(): CreateItem SendAndSaveCopy of a ForwardItem.
+original = account.inbox.get(subject=f"{marker}-original")
+original.create_forward(f"FW: {marker}-forward", "have a look", [Mailbox(email_address=forward_to)]).send()
+seen["forward"] = True
 
 print(json.dumps(seen))
