@@ -512,3 +512,36 @@ fn by_profile<T>(documented: T, intended: T) -> [(Profile, T); 2] {
         (Profile::Intended, intended),
     ]
 }
+
+#[tokio::test]
+async fn an_ews_operation_the_mock_lacks_gets_invalid_request_naming_it_not_a_schema_fault() {
+    // ResolveNames is an EWS operation (valid under Microsoft's schemas) the mock does not
+    // implement: the client's request is not to blame.
+    let body = envelope(
+        &version_header("Exchange2016"),
+        "<m:ResolveNames ReturnFullContactData=\"true\">\
+         <m:UnresolvedEntry>carol</m:UnresolvedEntry></m:ResolveNames>",
+    );
+    if let Some(microsoft) = common::official(ewsconf::generate::SchemaEra::Current) {
+        let valid = microsoft.validate(body.as_bytes());
+        assert!(valid.errors.is_empty(), "{:?}", valid.errors);
+    }
+    for profile in [Profile::Documented, Profile::Intended] {
+        let mock = Mock::start(profile).await;
+        let (status, raw, parsed) = post(&mock, &body).await;
+        assert_eq!(status, 500, "{profile}");
+        assert_eq!(
+            code(&parsed),
+            Some(ResponseCode::ErrorInvalidRequest),
+            "{profile}"
+        );
+        assert_exchange_shape(&raw, ResponseCode::ErrorInvalidRequest);
+        let fault = parsed.fault().unwrap();
+        assert!(fault.fault_string.starts_with("The request is invalid."));
+        assert!(
+            fault.fault_string.contains("ResolveNames"),
+            "{}",
+            fault.fault_string
+        );
+    }
+}

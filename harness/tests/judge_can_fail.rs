@@ -126,6 +126,23 @@ async fn answering_stale_keys_with_not_found_fails_the_change_key_cases() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unthreaded_replies_and_forwards_fail_the_reply_cases() {
+    use ewsconf::case::StateKind;
+    check(
+        |d| d.unthreaded_responses = true,
+        |c| {
+            c.expect.state.iter().any(|e| {
+                matches!(
+                    e.kind,
+                    StateKind::ContainsThreaded { .. } | StateKind::ContainsMarked { .. }
+                )
+            })
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_messages_per_item_id_fail_every_send_item_case() {
     check(|d| d.duplicate_messages = true, sends_item_ids).await;
 }

@@ -82,6 +82,7 @@ struct RawSetup {
     delivery_receipt: bool,
     #[serde(default)]
     pre_send: bool,
+    original: Option<Spanned<String>>,
 }
 
 fn drafts() -> Spanned<String> {
@@ -305,6 +306,60 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
                 ),
             )
         })?;
+        let original = match (s.kind.verb(), &s.original) {
+            (None, None) => None,
+            (None, Some(o)) => {
+                return Err(r.error(
+                    o.span(),
+                    "only a reply, reply-all or forward names an original",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(r.error(
+                    s.name.span(),
+                    format!(
+                        "a {} names the setup item it answers: add original = \"NAME\"",
+                        s.kind.name()
+                    ),
+                ));
+            }
+            (Some(_), Some(o)) => {
+                let name = o.get_ref();
+                let Some(answered) = setup.iter().find(|i: &&SetupItem| i.name == *name) else {
+                    return Err(r.error(
+                        o.span(),
+                        format!("{name:?} is not a [[setup]] item defined before this one"),
+                    ));
+                };
+                let received = answered
+                    .to
+                    .iter()
+                    .chain(&answered.cc)
+                    .chain(&answered.bcc)
+                    .any(|r| *r == s.owner);
+                if !answered.pre_send || answered.kind != SetupKind::Message || !received {
+                    return Err(r.error(
+                        o.span(),
+                        format!(
+                            "{name:?} must be a message sent in setup (pre_send = true) to {}, \
+                             so that a copy of it reaches the Inbox this {} answers from",
+                            s.owner,
+                            s.kind.name()
+                        ),
+                    ));
+                }
+                Some(name.clone())
+            }
+        };
+        if s.kind.verb().is_some() && (s.pre_send || s.folder.get_ref() != "drafts") {
+            return Err(r.error(
+                s.name.span(),
+                format!(
+                    "a {} is saved as a draft in drafts and sent by the request",
+                    s.kind.name()
+                ),
+            ));
+        }
         if !s.owner.is_account() {
             return Err(r.error(
                 s.name.span(),
@@ -323,6 +378,7 @@ pub fn parse_case(path: &Path, text: &str, category: &str) -> Result<Case, CaseE
             from: s.from,
             delivery_receipt: s.delivery_receipt,
             pre_send: s.pre_send,
+            original,
         });
     }
     let known = |span: Range<usize>, name: &str| -> Result<(), CaseError> {
@@ -681,6 +737,9 @@ fn read_expectation(
             .parse()
             .map_err(|m: String| r.error(s.span(), m))?;
         known(s.span(), e.item())?;
+        if let super::StateKind::ContainsThreaded { original, .. } = &e.kind {
+            known(s.span(), original)?;
+        }
         states.push(e);
     }
     let line = |span: Range<usize>| r.line(span);

@@ -213,6 +213,37 @@ pub enum SetupKind {
     Message,
     /// A task: not a message, so SendItem refuses it.
     Task,
+    /// A reply to the setup item `original`, saved as a draft: CreateItem `ReplyToItem`,
+    /// SaveOnly.
+    Reply,
+    /// A reply to all (`ReplyAllToItem`), saved as a draft.
+    #[serde(rename = "reply-all")]
+    ReplyAll,
+    /// A forward (`ForwardItem`), saved as a draft.
+    Forward,
+}
+
+impl SetupKind {
+    /// The name a case file gives it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SetupKind::Message => "message",
+            SetupKind::Task => "task",
+            SetupKind::Reply => "reply",
+            SetupKind::ReplyAll => "reply-all",
+            SetupKind::Forward => "forward",
+        }
+    }
+
+    /// The response object that makes it, for a reply or a forward.
+    pub const fn verb(self) -> Option<crate::ews::ResponseVerb> {
+        match self {
+            SetupKind::Message | SetupKind::Task => None,
+            SetupKind::Reply => Some(crate::ews::ResponseVerb::ReplyToItem),
+            SetupKind::ReplyAll => Some(crate::ews::ResponseVerb::ReplyAllToItem),
+            SetupKind::Forward => Some(crate::ews::ResponseVerb::ForwardItem),
+        }
+    }
 }
 
 /// One item the runner creates before the request.
@@ -241,6 +272,9 @@ pub struct SetupItem {
     /// Send it once during setup, so that its copy sits in the owner's Sent Items and the name
     /// refers to that copy.
     pub pre_send: bool,
+    /// For a reply or a forward: the setup item it answers, as received: its copy in this
+    /// item's owner's Inbox.
+    pub original: Option<String>,
 }
 
 impl SetupItem {
@@ -258,6 +292,7 @@ impl SetupItem {
             from: None,
             delivery_receipt: false,
             pre_send: false,
+            original: None,
         }
     }
 }

@@ -67,6 +67,22 @@ pub enum StateKind {
     Contains(String),
     /// No item with the setup item's subject.
     Lacks(String),
+    /// Exactly one item with the setup item's subject, whose `InReplyTo` or `References` name
+    /// the Message-ID of a copy of `original`: a reply or a forward threaded to it.
+    ContainsThreaded {
+        /// The setup item looked for.
+        item: String,
+        /// The setup item it must follow.
+        original: String,
+    },
+    /// Exactly one item with the setup item's subject, on which `verb` was the last executed
+    /// (`PidTagLastVerbExecuted`).
+    ContainsMarked {
+        /// The setup item looked for.
+        item: String,
+        /// What must have been done with it.
+        verb: LastVerb,
+    },
     /// Exactly one report of this class about the setup item, naming these addresses.
     Gets {
         /// `NDR` or `DR`.
@@ -76,6 +92,44 @@ pub enum StateKind {
         /// Roles whose addresses the report must name.
         naming: Vec<Role>,
     },
+}
+
+/// The last thing done with a message, as `PidTagLastVerbExecuted` (0x1081) records it.
+/// <https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxomsg/>
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastVerb {
+    /// Replied to its sender: 102.
+    Replied,
+    /// Replied to all: 103.
+    RepliedToAll,
+    /// Forwarded: 104.
+    Forwarded,
+}
+
+impl LastVerb {
+    /// Every verb, with the word a sentence uses.
+    pub const ALL: [(LastVerb, &'static str); 3] = [
+        (LastVerb::Replied, "replied"),
+        (LastVerb::RepliedToAll, "replied-to-all"),
+        (LastVerb::Forwarded, "forwarded"),
+    ];
+
+    /// The property's value.
+    pub const fn code(self) -> u32 {
+        match self {
+            LastVerb::Replied => 102,
+            LastVerb::RepliedToAll => 103,
+            LastVerb::Forwarded => 104,
+        }
+    }
+
+    /// The word a sentence uses.
+    pub fn word(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(v, _)| *v == self)
+            .map_or("", |(_, w)| w)
+    }
 }
 
 /// A delivery report's kind.
@@ -115,13 +169,17 @@ impl StateExpectation {
     pub fn item(&self) -> &str {
         match &self.kind {
             StateKind::Contains(n) | StateKind::Lacks(n) => n,
+            StateKind::ContainsThreaded { item, .. } | StateKind::ContainsMarked { item, .. } => {
+                item
+            }
             StateKind::Gets { about, .. } => about,
         }
     }
 }
 
-const GRAMMAR: &str = "write `ROLE:FOLDER contains NAME`, `ROLE:FOLDER lacks NAME`, or \
-`ROLE:FOLDER gets NDR|DR for NAME [naming ROLE, ROLE…]`";
+const GRAMMAR: &str = "write `ROLE:FOLDER contains NAME`, `ROLE:FOLDER contains NAME threaded \
+to NAME`, `ROLE:FOLDER contains NAME marked replied|replied-to-all|forwarded`, `ROLE:FOLDER lacks \
+NAME`, or `ROLE:FOLDER gets NDR|DR for NAME [naming ROLE, ROLE…]`";
 
 impl std::str::FromStr for StateExpectation {
     type Err = String;
@@ -152,6 +210,20 @@ impl std::str::FromStr for StateExpectation {
         let kind = match rest {
             ["contains", name] => StateKind::Contains((*name).to_owned()),
             ["lacks", name] => StateKind::Lacks((*name).to_owned()),
+            ["contains", name, "threaded", "to", original] => StateKind::ContainsThreaded {
+                item: (*name).to_owned(),
+                original: (*original).to_owned(),
+            },
+            ["contains", name, "marked", verb] => StateKind::ContainsMarked {
+                item: (*name).to_owned(),
+                verb: LastVerb::ALL
+                    .iter()
+                    .find(|(_, w)| w == verb)
+                    .map(|(v, _)| *v)
+                    .ok_or_else(|| {
+                        format!("{verb:?} is not replied, replied-to-all or forwarded")
+                    })?,
+            },
             ["gets", report, "for", name, naming @ ..] => {
                 let report = match *report {
                     "NDR" => ReportKind::Ndr,
@@ -191,6 +263,35 @@ impl std::str::FromStr for StateExpectation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threaded_and_marked_sentences_parse() {
+        let e: StateExpectation = "recipient:inbox contains reply threaded to original"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            e.kind,
+            StateKind::ContainsThreaded {
+                item: "reply".into(),
+                original: "original".into()
+            }
+        );
+        assert_eq!(e.item(), "reply");
+        let e: StateExpectation = "principal:inbox contains original marked replied-to-all"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            e.kind,
+            StateKind::ContainsMarked {
+                item: "original".into(),
+                verb: LastVerb::RepliedToAll
+            }
+        );
+        let err = "principal:inbox contains x marked read"
+            .parse::<StateExpectation>()
+            .unwrap_err();
+        assert!(err.contains("replied"), "{err}");
+    }
 
     #[test]
     fn sentences_parse() {

@@ -55,6 +55,8 @@ struct Setup<'a> {
     delivery_receipt: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pre_send: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original: Option<&'a str>,
 }
 
 #[derive(Serialize, Default)]
@@ -251,13 +253,14 @@ impl Case {
                     owner: s.owner.name(),
                     folder: (s.folder != FolderName::Drafts).then(|| s.folder.to_string()),
                     created_by: (s.created_by != s.owner).then_some(s.created_by.name()),
-                    kind: (s.kind == SetupKind::Task).then_some("task"),
+                    kind: (s.kind != SetupKind::Message).then_some(s.kind.name()),
                     to: s.to.iter().map(|r| r.name()).collect(),
                     cc: s.cc.iter().map(|r| r.name()).collect(),
                     bcc: s.bcc.iter().map(|r| r.name()).collect(),
                     from: s.from.map(|r| r.name()),
                     delivery_receipt: s.delivery_receipt,
                     pre_send: s.pre_send,
+                    original: s.original.as_deref(),
                 })
                 .collect(),
             request,

@@ -60,6 +60,21 @@ impl RawProperty {
         }
     }
 
+    /// The text of the element, or of an extended property's `Value`; `None` when it holds
+    /// elements.
+    pub fn value(&self) -> Option<String> {
+        // The element was written with the `t:` prefix of the document it came from.
+        let wrapped = format!("<v xmlns:t=\"{TYPES_NS}\">{}</v>", self.xml);
+        let root = Element::parse(wrapped.as_bytes()).ok()?;
+        let e = root.elements().next()?;
+        let e = if self.name == "ExtendedProperty" {
+            e.child(TYPES_NS, "Value")?
+        } else {
+            e
+        };
+        e.elements().next().is_none().then(|| e.text())
+    }
+
     /// Whether this is the property `path` names.
     pub fn is(&self, path: &RawPath) -> bool {
         path.target()
@@ -100,6 +115,17 @@ pub struct RawPath {
 }
 
 impl RawPath {
+    /// `PidTagLastVerbExecuted` (0x1081, an integer): what was last done with a message.
+    pub fn last_verb_executed() -> Self {
+        Self {
+            element: "ExtendedFieldURI".into(),
+            attributes: vec![
+                ("PropertyTag".into(), "0x1081".into()),
+                ("PropertyType".into(), "Integer".into()),
+            ],
+        }
+    }
+
     fn read(e: &Element) -> Self {
         Self {
             element: e.name.to_string(),

@@ -977,6 +977,21 @@ impl ToXml for Item {
 }
 
 impl Item {
+    /// `PidTagLastVerbExecuted` (0x1081): 102 replied, 103 replied to all, 104 forwarded, when
+    /// the item carries it (a shape asked for it, as the harness's GetItem does).
+    pub fn last_verb_executed(&self) -> Option<u32> {
+        let key = super::property::extended_key(
+            [("PropertyTag", "0x1081"), ("PropertyType", "Integer")].into_iter(),
+        );
+        self.raw_properties
+            .iter()
+            .find(|p| p.name == "ExtendedProperty" && p.key == key)?
+            .value()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Writes this as the response object `response` says, in `SmartResponseType` order.
     fn write_response(&self, w: &mut XmlWriter, response: &SmartResponse) {
         let name = format!("t:{}", response.verb.as_str());
@@ -1214,6 +1229,12 @@ impl Shape {
             additional_properties: Vec::new(),
             raw_properties: Vec::new(),
         }
+    }
+
+    /// This shape asking for `path` too.
+    pub fn and_raw(mut self, path: super::property::RawPath) -> Self {
+        self.raw_properties.push(path);
+        self
     }
 
     /// `IdOnly` plus these properties.

@@ -698,7 +698,8 @@ async fn run_batch(
             let subject = subject(&ctx.marker, first, first + i, &s.name);
             let item = match s.kind {
                 crate::case::SetupKind::Task => Item::task(subject),
-                crate::case::SetupKind::Message => Item::message(subject).to(ctx.recipient.clone()),
+                // Generated cases hold messages and tasks only.
+                _ => Item::message(subject).to(ctx.recipient.clone()),
             };
             wanted.push((i, s.name.clone(), item));
         }

@@ -38,8 +38,10 @@ pub struct FoundItem {
     /// Its `Message-ID` (`InternetMessageId`), when the server gave one.
     pub internet_message_id: Option<String>,
     /// The Message-IDs it refers to (`InReplyTo` and `References`), when it was read: a
-    /// report may name its original only so.
+    /// report may name its original only so, and a reply or forward follows its original so.
     pub references: Option<String>,
+    /// `PidTagLastVerbExecuted`, when it was read and the server recorded one.
+    pub last_verb: Option<u32>,
 }
 
 /// Everything the runner saw of the request under test and the state after it.
@@ -491,8 +493,11 @@ pub fn state_checks(
                 None => (false, "not observed".to_owned(), None),
                 Some(Err(why)) => (false, format!("could not look: {why}"), None),
                 Some(Ok(items)) => {
-                    let originals = match e.kind {
+                    let originals = match &e.kind {
                         StateKind::Gets { .. } => message_ids(observed, token),
+                        StateKind::ContainsThreaded { original, .. } => {
+                            message_ids(observed, &tokens(original))
+                        }
                         _ => Vec::new(),
                     };
                     let (held, seen, n) = evaluate(e, items, token, &originals, addresses);
@@ -553,6 +558,36 @@ fn evaluate(
                 n == 0
             };
             (held, plural(n, "item"), n)
+        }
+        StateKind::ContainsThreaded { .. } | StateKind::ContainsMarked { .. } => {
+            let own: Vec<&FoundItem> = items
+                .iter()
+                .filter(|i| !i.item_class.starts_with("REPORT.") && i.subject.contains(token))
+                .collect();
+            let [only] = own.as_slice() else {
+                return (false, plural(own.len(), "item"), own.len());
+            };
+            let (held, seen) = match &e.kind {
+                StateKind::ContainsMarked { verb, .. } => match only.last_verb {
+                    Some(code) => (code == verb.code(), format!("1 item, last verb {code}")),
+                    None => (false, "1 item, no last verb recorded".to_owned()),
+                },
+                _ => {
+                    let refs = only.references.as_deref().unwrap_or_default();
+                    let threaded = refs.split_whitespace().any(|id| originals.contains(&id));
+                    let seen = if threaded {
+                        "1 item, threaded to it".to_owned()
+                    } else if originals.is_empty() {
+                        "1 item; no Message-ID of the original was seen".to_owned()
+                    } else if refs.is_empty() {
+                        "1 item, with no In-Reply-To or References".to_owned()
+                    } else {
+                        format!("1 item, In-Reply-To/References {refs}")
+                    };
+                    (threaded, seen)
+                }
+            };
+            (held, seen, 1)
         }
         StateKind::Gets { report, naming, .. } => {
             let kind = *report;

@@ -434,7 +434,9 @@ impl Session<'_> {
         message.sent = Some(now());
         // The sent message and every copy of it stay in one conversation.
         message.conversation = Some(message.conversation.unwrap_or(number));
-        if let Some((original, verb)) = message.responds_to.take() {
+        if let Some((original, verb)) = message.responds_to.take()
+            && !self.store.defects.unthreaded_responses
+        {
             self.record_verb(original, verb);
         }
         message.internet_message_id = Some(format!("<{number}.ewsconf-mock@mock.invalid>").into());
@@ -589,6 +591,10 @@ impl Session<'_> {
         draft.references = (!chain.is_empty()).then(|| chain.join(" ").into());
         draft.conversation = Some(original.conversation.unwrap_or(number));
         draft.responds_to = Some((number, response.verb));
+        if self.store.defects.unthreaded_responses {
+            draft.in_reply_to = None;
+            draft.references = None;
+        }
         Ok(())
     }
 

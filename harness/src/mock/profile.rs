@@ -78,6 +78,9 @@ pub struct Defects {
     /// executed as far as it can be read, and its mail delivered, while the answer is the
     /// refusal: a server that sends what it should refuse.
     pub execute_refused: bool,
+    /// A reply or forward is sent as a new message: no In-Reply-To, no References, and the
+    /// original records no verb.
+    pub unthreaded_responses: bool,
 }
 
 /// What real Exchange is observed to do with SendItem where Microsoft's element pages say

@@ -835,12 +835,22 @@ fn check_version_and_operation(profile: Profile, root: &Element) -> Result<(), B
         None => {}
     }
     let foreign = body.namespace.as_deref() != Some(MESSAGES_NS);
-    if (foreign && profile.invalid_request_for_foreign_operation())
-        || (!foreign && !EwsRequest::NAMES.contains(&body.name.as_str()))
-    {
+    if foreign && profile.invalid_request_for_foreign_operation() {
         return Err(ews_fault(
             ResponseCode::ErrorInvalidRequest,
             INVALID_REQUEST,
+        ));
+    }
+    if !foreign && !EwsRequest::NAMES.contains(&body.name.as_str()) {
+        // Exchange's answer to an operation it does not serve, naming what is not served: an
+        // EWS operation the mock does not implement (ResolveNames, say) is never blamed on the
+        // client's schema.
+        return Err(ews_fault(
+            ResponseCode::ErrorInvalidRequest,
+            format!(
+                "{INVALID_REQUEST} This server does not implement the operation {}.",
+                body.name
+            ),
         ));
     }
     debug_assert!(root.is(SOAP_NS, "Envelope"));

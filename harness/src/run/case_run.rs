@@ -258,11 +258,35 @@ async fn set_up(
     let account = |role| ctx.account(role);
     let address = |role| ctx.address(role);
     let subject = subject(ctx.marker, case, &s.name);
-    let mut item = match s.kind {
-        SetupKind::Message => {
-            Item::message(&subject).with_body(format!("ewsconf case {}", case.id))
+    let text = format!("ewsconf case {}", case.id);
+    let mut item = match (s.kind, s.kind.verb()) {
+        (SetupKind::Task, _) => Item::task(&subject),
+        (_, Some(verb)) => {
+            // A reply or forward answers the original as its owner received it.
+            let original = s.original.as_deref().unwrap_or_default();
+            let received = find_within(
+                ctx,
+                case,
+                client,
+                s.owner,
+                crate::ews::DistinguishedFolderName::Inbox,
+                &self::subject(ctx.marker, case, original),
+            )
+            .await?;
+            let reference = received.item_id.ok_or_else(|| {
+                Stop::Error(format!(
+                    "setup: the copy of {original:?} came with no ItemId"
+                ))
+            })?;
+            let mut response = crate::ews::SmartResponse::new(verb, reference);
+            response.new_body_content = Some(crate::ews::Body::text(text));
+            // Its own subject, so that its copies can be told from the original's.
+            Item {
+                response: Some(response),
+                ..Item::message(&subject)
+            }
         }
-        SetupKind::Task => Item::task(&subject),
+        (_, None) => Item::message(&subject).with_body(text),
     };
     if item.kind == ItemKind::Message {
         let list = |roles: &[Role]| -> Result<Vec<Mailbox>, Stop> {
@@ -293,35 +317,23 @@ async fn set_up(
             )));
         }
         // The copy appears in Sent Items seconds after SendItem answers on Exchange 2013 and
-        // later (exchangelib's live tests wait 5 s for it): look until it is there, as the
-        // state checks do, within the case's poll timeout.
-        let mut polling = Polling::new(case.poll_timeout);
-        id = loop {
-            let copies = client
-                .find(
-                    account(s.owner)?,
-                    folder_of(&owner, crate::ews::DistinguishedFolderName::SentItems),
-                    &subject,
-                )
-                .await?;
-            if let Some(copy) = copies.into_iter().find(|i| i.item_id.is_some()) {
-                sent = Some(FoundItem {
-                    subject: copy.subject.clone().unwrap_or_default(),
-                    item_class: copy.item_class.clone().unwrap_or_default(),
-                    internet_message_id: copy.internet_message_id.clone(),
-                    ..FoundItem::default()
-                });
-                break copy.item_id.unwrap_or_else(|| id.clone());
-            }
-            if polling.expired() {
-                return Err(Stop::Error(format!(
-                    "setup: the sent copy of {:?} was not found in Sent Items within {} s",
-                    s.name,
-                    case.poll_timeout.as_secs_f64()
-                )));
-            }
-            polling.pause().await;
-        };
+        // later (exchangelib's live tests wait 5 s for it).
+        let copy = find_within(
+            ctx,
+            case,
+            client,
+            s.owner,
+            crate::ews::DistinguishedFolderName::SentItems,
+            &subject,
+        )
+        .await?;
+        sent = Some(FoundItem {
+            subject: copy.subject.clone().unwrap_or_default(),
+            item_class: copy.item_class.clone().unwrap_or_default(),
+            internet_message_id: copy.internet_message_id.clone(),
+            ..FoundItem::default()
+        });
+        id = copy.item_id.unwrap_or(id);
     }
     let stale = if make_stale {
         let old = id.clone();
@@ -335,6 +347,37 @@ async fn set_up(
         stale,
         sent,
     })
+}
+
+/// The first item in `owner`'s `folder` whose subject contains `subject` and that has an id,
+/// looked for until the case's poll timeout, as the state checks look: mail a server sends
+/// arrives seconds after it answers.
+async fn find_within(
+    ctx: &RunContext<'_>,
+    case: &Case,
+    client: &Client,
+    owner: Role,
+    folder: crate::ews::DistinguishedFolderName,
+    subject: &str,
+) -> Result<Item, Stop> {
+    let account = ctx.account(owner)?;
+    let address = ctx.address(owner)?;
+    let mut polling = Polling::new(case.poll_timeout);
+    loop {
+        let found = client
+            .find(account, folder_of(&address, folder), subject)
+            .await?;
+        if let Some(item) = found.into_iter().find(|i| i.item_id.is_some()) {
+            return Ok(item);
+        }
+        if polling.expired() {
+            return Err(Stop::Error(format!(
+                "setup: {subject:?} was not found in {owner}'s {folder} within {} s",
+                case.poll_timeout.as_secs_f64()
+            )));
+        }
+        polling.pause().await;
+    }
 }
 
 /// Why `case` cannot run with app-only access, if it cannot. With an `[app]` table every role is
@@ -535,17 +578,30 @@ async fn send_with_retry(
     }
 }
 
-/// The folders the case's expectations look into, and whether reports are looked for there.
-fn observed_places(case: &Case) -> BTreeMap<(Role, FolderName), bool> {
-    let mut places = BTreeMap::new();
+/// What a look into one folder needs beside the items' subjects.
+#[derive(Debug, Clone, Copy, Default)]
+struct Look {
+    /// Reports are looked for there.
+    reports: bool,
+    /// The case's own messages are read with GetItem: what they follow, and the last verb.
+    read: bool,
+}
+
+/// The folders the case's expectations look into, and what each look needs.
+fn observed_places(case: &Case) -> BTreeMap<(Role, FolderName), Look> {
+    let mut places: BTreeMap<_, Look> = BTreeMap::new();
     for e in case
         .expect
         .state
         .iter()
         .chain(case.quirk.iter().flat_map(|q| &q.expect.state))
     {
-        let reports = matches!(&e.kind, StateKind::Gets { .. });
-        *places.entry((e.owner, e.folder)).or_insert(false) |= reports;
+        let look = places.entry((e.owner, e.folder)).or_default();
+        look.reports |= matches!(&e.kind, StateKind::Gets { .. });
+        look.read |= matches!(
+            &e.kind,
+            StateKind::ContainsThreaded { .. } | StateKind::ContainsMarked { .. }
+        );
     }
     places
 }
@@ -577,7 +633,7 @@ async fn observe(
     ctx: &RunContext<'_>,
     case: &Case,
     client: &Client,
-    places: &BTreeMap<(Role, FolderName), bool>,
+    places: &BTreeMap<(Role, FolderName), Look>,
     originals: &[String],
 ) -> BTreeMap<(Role, FolderName), Result<Vec<FoundItem>, String>> {
     let mut out = BTreeMap::new();
@@ -588,7 +644,7 @@ async fn observe(
         .map(|s| subject(ctx.marker, case, &s.name))
         .chain([subject(ctx.marker, case, "deleted")])
         .collect();
-    for (&(role, folder), &reports) in places {
+    for (&(role, folder), &Look { reports, read }) in places {
         let result = async {
             let account = ctx
                 .target
@@ -611,12 +667,14 @@ async fn observe(
                 let candidate = reports
                     && (item_class.to_ascii_uppercase().starts_with("REPORT.")
                         || !own_subjects.contains(&subject));
-                let (body, references) = match (&i.item_id, candidate) {
+                let own = read && own_subjects.contains(&subject);
+                let (body, references, last_verb) = match (&i.item_id, candidate || own) {
                     (Some(id), true) => {
                         let read = client
                             .get(account, id.clone())
                             .await
                             .map_err(|e| e.to_string())?;
+                        let last_verb = read.last_verb_executed();
                         let references = [read.in_reply_to, read.references]
                             .into_iter()
                             .flatten()
@@ -624,9 +682,10 @@ async fn observe(
                         (
                             read.body.map(|b| b.content),
                             (!references.is_empty()).then(|| references.join(" ")),
+                            last_verb,
                         )
                     }
-                    _ => (None, None),
+                    _ => (None, None, None),
                 };
                 items.push(FoundItem {
                     subject,
@@ -634,6 +693,7 @@ async fn observe(
                     body,
                     internet_message_id: i.internet_message_id,
                     references,
+                    last_verb,
                 });
             }
             Ok::<_, String>(items)

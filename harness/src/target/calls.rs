@@ -222,7 +222,8 @@ impl Client {
                 FieldUri::ItemInReplyTo,
                 FieldUri::MessageReferences,
                 FieldUri::MessageInternetMessageId,
-            ]),
+            ])
+            .and_raw(crate::ews::RawPath::last_verb_executed()),
             item_ids: vec![BaseItemId::ItemId(id)],
         };
         self.one(account, get, "item", |m| m.items.into_iter().next())
