@@ -328,3 +328,57 @@ fn an_update_the_mock_cannot_apply_gets_exchanges_answer_not_a_schema_fault() {
     );
     let _ = Element::parse(indexed.as_bytes()).unwrap();
 }
+
+/// A FindItem in boss's Drafts with `restriction`, as raw XML.
+fn find(restriction: &str) -> String {
+    envelope(&format!(
+        "<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>\
+         </m:ItemShape><m:Restriction>{restriction}</m:Restriction><m:ParentFolderIds>\
+         <t:DistinguishedFolderId Id=\"drafts\"/></m:ParentFolderIds></m:FindItem>"
+    ))
+}
+
+#[test]
+fn restrictions_read_kept_properties_and_unimplemented_expressions_are_named() {
+    let c = checks();
+    // Importance High (index 2, value 2) on one draft, Low on another.
+    let high = got_properties(&c.post(&create(&[(2, 2)]))).item_id.unwrap();
+    let _low = got_properties(&c.post(&create(&[(2, 0)]))).item_id.unwrap();
+    let answer = c.post(&find(
+        "<t:IsEqualTo><t:FieldURI FieldURI=\"item:Importance\"/><t:FieldURIOrConstant>\
+         <t:Constant Value=\"High\"/></t:FieldURIOrConstant></t:IsEqualTo>",
+    ));
+    let root = &answer.response().unwrap().response_messages[0];
+    let found: Vec<String> = root
+        .root_folder
+        .iter()
+        .flat_map(|f| &f.items)
+        .filter_map(|i| i.item_id.as_ref().map(|id| id.id.clone()))
+        .collect();
+    assert_eq!(found, [high.id], "only the draft whose Importance is High");
+
+    // A search expression the mock does not evaluate: Exchange's answer for what a server does
+    // not serve, naming it, and no schema fault.
+    let request = find(
+        "<t:IsGreaterThan><t:FieldURI FieldURI=\"item:Size\"/><t:FieldURIOrConstant>\
+         <t:Constant Value=\"10\"/></t:FieldURIOrConstant></t:IsGreaterThan>",
+    );
+    let (status, answer) = c.runtime.block_on(c.mock.post(
+        &Auth::basic(BOSS, PASSWORD),
+        request.into_bytes(),
+        "text/xml; charset=utf-8",
+        None,
+    ));
+    let answer = ResponseEnvelope::parse(&answer).unwrap();
+    let fault = answer.fault().expect("a fault");
+    assert_eq!(status, 500);
+    assert_eq!(
+        fault.response_code(),
+        Some(ResponseCode::ErrorInvalidRequest)
+    );
+    assert!(
+        fault.fault_string.contains("IsGreaterThan"),
+        "{}",
+        fault.fault_string
+    );
+}

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use super::property::PropertyPath;
 use super::types::{FieldUri, Shape, TargetFolderId, wire_enum};
 use super::xml::{Element, FromXml, ToXml, XmlError, XmlWriter};
 use super::{MESSAGES_NS, TYPES_NS};
@@ -53,14 +54,14 @@ pub enum Restriction {
     /// `t:IsEqualTo`: the property equals the constant.
     IsEqualTo {
         /// The property.
-        field_uri: FieldUri,
+        path: PropertyPath,
         /// `t:FieldURIOrConstant/t:Constant/@Value`.
         value: String,
     },
     /// `t:Contains`: the property contains the constant.
     Contains {
         /// The property.
-        field_uri: FieldUri,
+        path: PropertyPath,
         /// `t:Constant/@Value`.
         value: String,
         /// `ContainmentMode`.
@@ -90,7 +91,7 @@ impl Restriction {
     /// `field_uri` contains `value`, ignoring case.
     pub fn contains(field_uri: FieldUri, value: impl Into<String>) -> Self {
         Restriction::Contains {
-            field_uri,
+            path: field_uri.into(),
             value: value.into(),
             mode: ContainmentMode::Substring,
             comparison: ContainmentComparison::IgnoreCase,
@@ -99,16 +100,16 @@ impl Restriction {
 
     fn write(&self, w: &mut XmlWriter) {
         match self {
-            Restriction::IsEqualTo { field_uri, value } => {
+            Restriction::IsEqualTo { path, value } => {
                 w.start("t:IsEqualTo", &[]);
-                field_uri.to_xml(w);
+                path.write(w);
                 w.start("t:FieldURIOrConstant", &[]);
                 w.empty("t:Constant", &[("Value", value)]);
                 w.end("t:FieldURIOrConstant");
                 w.end("t:IsEqualTo");
             }
             Restriction::Contains {
-                field_uri,
+                path,
                 value,
                 mode,
                 comparison,
@@ -120,7 +121,7 @@ impl Restriction {
                         ("ContainmentComparison", comparison.as_str()),
                     ],
                 );
-                field_uri.to_xml(w);
+                path.write(w);
                 w.empty("t:Constant", &[("Value", value)]);
                 w.end("t:Contains");
             }
@@ -155,11 +156,11 @@ impl Restriction {
         };
         match e.name.as_str() {
             "IsEqualTo" => Ok(Restriction::IsEqualTo {
-                field_uri: FieldUri::read_child(e)?,
+                path: PropertyPath::read_child(e)?,
                 value: constant(e.required_child(TYPES_NS, "FieldURIOrConstant")?)?,
             }),
             "Contains" => Ok(Restriction::Contains {
-                field_uri: FieldUri::read_child(e)?,
+                path: PropertyPath::read_child(e)?,
                 value: constant(e)?,
                 mode: e
                     .parse_attr("ContainmentMode")?
@@ -186,18 +187,17 @@ impl Restriction {
     }
 
     /// Whether an item with these property values matches.
-    pub fn matches<'v>(&self, value_of: &dyn Fn(FieldUri) -> Option<Cow<'v, str>>) -> bool {
+    pub fn matches<'v>(&self, value_of: &dyn Fn(&PropertyPath) -> Option<Cow<'v, str>>) -> bool {
         match self {
-            Restriction::IsEqualTo { field_uri, value } => {
-                value_of(*field_uri).as_deref() == Some(value.as_str())
+            Restriction::IsEqualTo { path, value } => {
+                value_of(path).as_deref() == Some(value.as_str())
             }
             Restriction::Contains {
-                field_uri,
+                path,
                 value,
                 mode,
                 comparison,
-            } => value_of(*field_uri)
-                .is_some_and(|actual| contains(&actual, value, *mode, *comparison)),
+            } => value_of(path).is_some_and(|actual| contains(&actual, value, *mode, *comparison)),
             Restriction::And(list) => list.iter().all(|r| r.matches(value_of)),
             Restriction::Or(list) => list.iter().any(|r| r.matches(value_of)),
             Restriction::Not(inner) => !inner.matches(value_of),

@@ -283,14 +283,6 @@ impl ToXml for FieldUri {
     }
 }
 
-impl FieldUri {
-    /// The property named by the `t:FieldURI` child of `e`.
-    pub(crate) fn read_child(e: &Element) -> Result<Self, XmlError> {
-        e.required_child(TYPES_NS, "FieldURI")?
-            .parse_required_attr("FieldURI")
-    }
-}
-
 /// Writes an element whose identity is `Id` and an optional `ChangeKey` (ItemId, FolderId, …).
 fn write_id(w: &mut XmlWriter, name: &str, id: &str, change_key: Option<&str>) {
     let mut attrs = vec![("Id", id)];

@@ -4,6 +4,8 @@
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use crate::ews::PropertyPath;
+
 use crate::ews::{
     BaseItemId, BaseShape, Body, BodyType, ConnectingSid, ContainmentComparison, ContainmentMode,
     CreateItem, DeleteItem, DeleteType, DistinguishedFolderId, DistinguishedFolderName,
@@ -268,8 +270,12 @@ pub fn arb_shape() -> impl Strategy<Value = Shape> {
 /// Restrictions nest at most 3 deep: the harness itself uses one level.
 pub fn arb_restriction() -> impl Strategy<Value = Restriction> {
     let leaf = prop_oneof![
-        (select(FieldUri::ALL), arb_text(30))
-            .prop_map(|(field_uri, value)| Restriction::IsEqualTo { field_uri, value }),
+        (select(FieldUri::ALL), arb_text(30)).prop_map(|(field_uri, value)| {
+            Restriction::IsEqualTo {
+                path: PropertyPath::Field(field_uri),
+                value,
+            }
+        }),
         (
             select(FieldUri::ALL),
             arb_text(30),
@@ -278,7 +284,7 @@ pub fn arb_restriction() -> impl Strategy<Value = Restriction> {
         )
             .prop_map(
                 |(field_uri, value, mode, comparison)| Restriction::Contains {
-                    field_uri,
+                    path: PropertyPath::Field(field_uri),
                     value,
                     mode,
                     comparison,

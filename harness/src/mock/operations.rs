@@ -620,7 +620,7 @@ impl Session<'_> {
                         request
                             .restriction
                             .as_ref()
-                            .is_none_or(|r| r.matches(&|f: FieldUri| item.property(f)))
+                            .is_none_or(|r| r.matches(&|p: &PropertyPath| item.property(p)))
                     })
                     .collect()
             } else {

@@ -706,7 +706,12 @@ fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope,
     check_version_and_operation(profile, &root)?;
     let envelope = RequestEnvelope::from_element(&root).map_err(|e| {
         if validated {
-            schema_fault(0, 0, &e.to_string())
+            // Valid under the schemas, so what the mock cannot read is its own limit, never
+            // the client's schema: Exchange's answer to what it does not serve, naming it.
+            ews_fault(
+                ResponseCode::ErrorInvalidRequest,
+                format!("{INVALID_REQUEST} This server does not implement: {e}"),
+            )
         } else {
             // See `Profile::validates`: what Exchange cannot deserialize unvalidated fails
             // as an internal error.

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::clock::{format_time, now};
 use crate::ews::{
     BaseShape, Body, BodyType, FieldUri, Folder, FolderId, Item, ItemId, ItemKind, Mailbox,
-    MailboxType, RawProperty, ResponseVerb, Shape,
+    MailboxType, PropertyPath, RawProperty, ResponseVerb, Shape,
 };
 
 use super::directory::{Directory, UserIndex};
@@ -129,8 +129,19 @@ impl StoredItem {
             .map(|a| &**a)
     }
 
-    /// The value of a property, for restrictions.
-    pub fn property(&self, field: FieldUri) -> Option<Cow<'_, str>> {
+    /// The value of a property, for restrictions: a typed one, or the text of a kept one.
+    pub fn property(&self, path: &PropertyPath) -> Option<Cow<'_, str>> {
+        let field = match path {
+            PropertyPath::Field(f) => *f,
+            PropertyPath::Raw(raw) => {
+                return self
+                    .raw
+                    .iter()
+                    .find(|p| p.is(raw))
+                    .and_then(RawProperty::value)
+                    .map(Cow::Owned);
+            }
+        };
         match field {
             FieldUri::ItemSubject => Some(Cow::Borrowed(&self.subject)),
             FieldUri::ItemClass => Some(Cow::Borrowed(&self.item_class)),

@@ -130,7 +130,8 @@ fn network_errors(output: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Runs `install` into `dir` unless a previous run finished it (its stamp file names `what`).
+/// Runs `install` into `dir` unless a previous run finished it (its stamp file names `what`),
+/// holding a lock beside `dir` meanwhile.
 /// `None` (after [`unavailable`] for `test`) when the registry cannot be reached; a failure for
 /// any other reason fails the test.
 pub fn cached_install(
@@ -139,6 +140,11 @@ pub fn cached_install(
     what: &str,
     install: impl FnOnce(&Path) -> std::io::Result<Finished>,
 ) -> Option<()> {
+    // One install at a time per folder, across the tests of a binary and across binaries: two
+    // tests wanting the same venv at once would otherwise build it over each other.
+    std::fs::create_dir_all(cache_dir()).expect("cache folder");
+    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
+    lock.lock().expect("install lock");
     let stamp = dir.join(".ewsconf-installed");
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == what) {
         return Some(());
