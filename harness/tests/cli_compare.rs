@@ -3,19 +3,11 @@
 
 mod common;
 
+use common::ewsconf_in;
+
 use common::run_dir;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
-
-/// Runs `ewsconf args…` in `dir`.
-fn ewsconf_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ewsconf"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("ewsconf runs")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -3,22 +3,15 @@
 
 mod common;
 
+use common::ewsconf_in;
+
 use common::run_dir;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// How many cases the suite in `cases/` holds.
 const SUITE_SIZE: usize = 85;
-
-/// Runs `ewsconf args…` in `dir`.
-fn ewsconf_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ewsconf"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("ewsconf runs")
-}
 
 /// The ids `ewsconf list args…` prints, run in an empty folder; the command must succeed.
 fn listed(args: &[&str]) -> Vec<String> {

@@ -74,32 +74,8 @@ fn script(name: &str) -> PathBuf {
 }
 
 /// Runs a client script logged in as `user` and returns the JSON object it printed last.
-async fn run_client(mut command: Command, user: &str) -> serde_json::Value {
-    command
-        .env("EWS_USER", user)
-        .env("EWS_PASSWORD", PASSWORD)
-        // The mock is on loopback: no proxy from the environment may sit in between.
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    let what = format!("{command:?}");
-    let finished = tokio::task::spawn_blocking(move || installs::run(&mut command, CLIENT_TIMEOUT))
-        .await
-        .expect("client thread")
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    assert!(
-        finished.success,
-        "{what} failed{}\nstdout:\n{}\nstderr:\n{}",
-        if finished.timed_out {
-            " (timed out)"
-        } else {
-            ""
-        },
-        finished.stdout,
-        finished.stderr
-    );
-    let last = finished.stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("{what}: last line is not JSON ({e}): {last:?}"))
+async fn run_client(command: Command, user: &str) -> serde_json::Value {
+    installs::run_client(command, user, PASSWORD, CLIENT_TIMEOUT).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,22 +365,11 @@ async fn exchangelib_outgoing_flows_land_where_they_should() {
     let world = World::start("exchangelib-flows").await;
     // The message replied to and forwarded: Carol's, in boss's Inbox.
     let original_subject = format!("{}-original", world.subject);
-    let sent = world
+    world.mock.deliver(CAROL, BOSS, &original_subject).await;
+    let original = world
         .mock
-        .draft(CAROL, CAROL, &original_subject, &[BOSS])
+        .arrived(BOSS, Folder::Inbox, &original_subject)
         .await;
-    let outcome = world
-        .mock
-        .send(CAROL, SendItem::new([sent]).save_item_to_folder(true))
-        .await;
-    assert_eq!(outcome, vec![OK]);
-    assert_eq!(
-        world
-            .mock
-            .count_within(BOSS, Folder::Inbox, &original_subject, 1)
-            .await,
-        1
-    );
 
     let mut command = Command::new(python);
     command.arg(script("exchangelib_flows.py")).args([
@@ -476,36 +441,10 @@ async fn exchangelib_outgoing_flows_land_where_they_should() {
     assert!(new.is_some() && new < quoted, "{body}");
 
     // Sent, the reply and the forward name the original in their References.
-    let original = world
-        .mock
-        .get(
-            BOSS,
-            world
-                .mock
-                .find(BOSS, Folder::Inbox, &original_subject)
-                .await[0]
-                .item_id
-                .clone()
-                .unwrap(),
-        )
-        .await;
     let message_id = original.internet_message_id.clone().expect("a Message-ID");
     for (owner, flow) in [(CAROL, "reply"), (HELPER, "forward")] {
         let marker = subject(flow);
-        assert_eq!(
-            world
-                .mock
-                .count_within(owner, Folder::Inbox, &marker, 1)
-                .await,
-            1,
-            "{flow}"
-        );
-        let copy = world
-            .mock
-            .find(owner, Folder::Inbox, &marker)
-            .await
-            .remove(0);
-        let copy = world.mock.get(owner, copy.item_id.unwrap()).await;
+        let copy = world.mock.arrived(owner, Folder::Inbox, &marker).await;
         assert!(
             copy.references
                 .as_deref()
@@ -535,25 +474,8 @@ async fn ews_javascript_api_saves_a_reply_as_a_draft_and_sends_it() {
     };
     let world = World::start("ews-js-reply").await;
     let subject = world.subject.clone();
-    let sent = world.mock.draft(CAROL, CAROL, &subject, &[BOSS]).await;
-    let outcome = world
-        .mock
-        .send(CAROL, SendItem::new([sent]).save_item_to_folder(true))
-        .await;
-    assert_eq!(outcome, vec![OK]);
-    assert_eq!(
-        world
-            .mock
-            .count_within(BOSS, Folder::Inbox, &subject, 1)
-            .await,
-        1
-    );
-    let original = world
-        .mock
-        .find(BOSS, Folder::Inbox, &subject)
-        .await
-        .remove(0);
-    let original = world.mock.get(BOSS, original.item_id.unwrap()).await;
+    world.mock.deliver(CAROL, BOSS, &subject).await;
+    let original = world.mock.arrived(BOSS, Folder::Inbox, &subject).await;
 
     let mut command = Command::new("node");
     command
@@ -570,19 +492,10 @@ async fn ews_javascript_api_saves_a_reply_as_a_draft_and_sends_it() {
 
     // Carol gets the reply: the mock's prefix, the new text, and the original's Message-ID.
     let reply_subject = format!("RE: {subject}");
-    assert_eq!(
-        world
-            .mock
-            .count_within(CAROL, Folder::Inbox, &reply_subject, 1)
-            .await,
-        1
-    );
     let reply = world
         .mock
-        .find(CAROL, Folder::Inbox, &reply_subject)
-        .await
-        .remove(0);
-    let reply = world.mock.get(CAROL, reply.item_id.unwrap()).await;
+        .arrived(CAROL, Folder::Inbox, &reply_subject)
+        .await;
     assert_eq!(reply.in_reply_to, original.internet_message_id);
     let body = reply.body.unwrap().content;
     assert!(body.starts_with("answer from ews-javascript-api"), "{body}");

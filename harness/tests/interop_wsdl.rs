@@ -249,29 +249,8 @@ async fn zeep_strict_loads_the_wsdl_and_sends_with_a_saved_copy() {
     let mut command = Command::new(python);
     command
         .arg(script("zeep_send.py"))
-        .args([&wsdl_url, CAROL, &subject])
-        .env("EWS_USER", BOSS)
-        .env("EWS_PASSWORD", PASSWORD)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    let finished = tokio::task::spawn_blocking(move || installs::run(&mut command, CLIENT_TIMEOUT))
-        .await
-        .expect("client thread")
-        .expect("the zeep script starts");
-    assert!(
-        finished.success,
-        "zeep_send.py failed{}\nstdout:\n{}\nstderr:\n{}",
-        if finished.timed_out {
-            " (timed out)"
-        } else {
-            ""
-        },
-        finished.stdout,
-        finished.stderr
-    );
-    let last = finished.stdout.lines().last().unwrap_or_default();
-    let report: serde_json::Value = serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("the script's last line is not JSON ({e}): {last:?}"));
+        .args([&wsdl_url, CAROL, &subject]);
+    let report = installs::run_client(command, BOSS, PASSWORD, CLIENT_TIMEOUT).await;
 
     // The WSDL loaded: zeep bound all seven operations at the endpoint it was served from.
     assert_eq!(report["operations"], serde_json::json!(OPERATIONS));

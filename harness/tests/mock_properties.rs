@@ -89,17 +89,6 @@ fn property(i: usize, v: usize) -> String {
     }
 }
 
-fn envelope(body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
-         <soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" \
-         xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" \
-         xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">\
-         <soap:Header><t:RequestServerVersion Version=\"Exchange2016\"/></soap:Header>\
-         <soap:Body>{body}</soap:Body></soap:Envelope>"
-    )
-}
-
 /// A message with a subject and the chosen properties, in schema order (Subject first).
 fn message(chosen: &[(usize, usize)]) -> String {
     let mut xml = String::from("<t:Message><t:Subject>properties</t:Subject>");
@@ -113,7 +102,7 @@ fn message(chosen: &[(usize, usize)]) -> String {
 }
 
 fn create(chosen: &[(usize, usize)]) -> String {
-    envelope(&format!(
+    common::ews_envelope(&format!(
         "<m:CreateItem MessageDisposition=\"SaveOnly\"><m:SavedItemFolderId>\
          <t:DistinguishedFolderId Id=\"drafts\"/></m:SavedItemFolderId><m:Items>{}</m:Items>\
          </m:CreateItem>",
@@ -138,7 +127,7 @@ fn get(id: &str, change_key: &str, chosen: &[(usize, usize)]) -> String {
     } else {
         format!(" ChangeKey=\"{change_key}\"")
     };
-    envelope(&format!(
+    common::ews_envelope(&format!(
         "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape>{additional}\
          </m:ItemShape><m:ItemIds><t:ItemId Id=\"{id}\"{change_key}/></m:ItemIds>\
          </m:GetItem>"
@@ -161,7 +150,7 @@ fn update(id: &str, change_key: &str, set: &[(usize, usize)], delete: &[usize]) 
             PROPERTIES[*i].1
         ));
     }
-    envelope(&format!(
+    common::ews_envelope(&format!(
         "<m:UpdateItem ConflictResolution=\"AutoResolve\" MessageDisposition=\"SaveOnly\">\
          <m:ItemChanges><t:ItemChange><t:ItemId Id=\"{id}\" ChangeKey=\"{change_key}\"/>\
          <t:Updates>{updates}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
@@ -297,7 +286,7 @@ fn an_update_the_mock_cannot_apply_gets_exchanges_answer_not_a_schema_fault() {
     let id = got_properties(&answer).item_id.unwrap();
     let key = id.change_key.clone().unwrap_or_default();
     // Appending to a property that is not a body or a recipient list.
-    let append = envelope(&format!(
+    let append = common::ews_envelope(&format!(
         "<m:UpdateItem ConflictResolution=\"AutoResolve\" MessageDisposition=\"SaveOnly\">\
          <m:ItemChanges><t:ItemChange><t:ItemId Id=\"{}\" ChangeKey=\"{key}\"/><t:Updates>\
          <t:AppendToItemField><t:FieldURI FieldURI=\"item:Sensitivity\"/><t:Message>\
@@ -331,7 +320,7 @@ fn an_update_the_mock_cannot_apply_gets_exchanges_answer_not_a_schema_fault() {
 
 /// A FindItem in boss's Drafts with `restriction`, as raw XML.
 fn find(restriction: &str) -> String {
-    envelope(&format!(
+    common::ews_envelope(&format!(
         "<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>\
          </m:ItemShape><m:Restriction>{restriction}</m:Restriction><m:ParentFolderIds>\
          <t:DistinguishedFolderId Id=\"drafts\"/></m:ParentFolderIds></m:FindItem>"

@@ -18,22 +18,19 @@ use ewsconf::target::Auth;
 const READER: &str = "reader@example.com";
 const ASSISTANT: &str = "assistant@example.com";
 
-fn envelope(body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
-         <soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" \
-         xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" \
-         xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">\
-         <soap:Header><t:RequestServerVersion Version=\"Exchange2016\"/></soap:Header>\
-         <soap:Body>{body}</soap:Body></soap:Envelope>"
-    )
-}
-
 fn mailboxes(addresses: &[&str]) -> String {
     addresses
         .iter()
         .map(|a| format!("<t:Mailbox><t:EmailAddress>{a}</t:EmailAddress></t:Mailbox>"))
         .collect()
+}
+
+/// A `ReplyToItem` answering `original`, nothing else set.
+fn reply_to(original: &Item) -> String {
+    format!(
+        "<t:ReplyToItem><t:ReferenceItemId {}/></t:ReplyToItem>",
+        id_attrs(original.item_id.as_ref().unwrap())
+    )
 }
 
 fn id_attrs(id: &ItemId) -> String {
@@ -68,7 +65,7 @@ impl World {
 
     /// POSTs `body` as `user`; the request and the answer must be schema-valid.
     async fn post(&self, user: &str, body: &str) -> ResponseEnvelope {
-        let request = envelope(body);
+        let request = common::ews_envelope(body);
         let valid = self.schemas.validate(request.as_bytes());
         assert!(valid.errors.is_empty(), "{:?}\n{request}", valid.errors);
         let (status, answer) = self
@@ -468,15 +465,7 @@ async fn a_reply_draft_sent_with_a_stale_change_key_is_refused_and_stays() {
     let w = World::start().await;
     let original = w.original().await;
     let (_, _, items) = w
-        .respond(
-            BOSS,
-            "SaveOnly",
-            None,
-            &format!(
-                "<t:ReplyToItem><t:ReferenceItemId {}/></t:ReplyToItem>",
-                id_attrs(original.item_id.as_ref().unwrap())
-            ),
-        )
+        .respond(BOSS, "SaveOnly", None, &reply_to(&original))
         .await;
     let stale = items[0].item_id.clone().unwrap();
     // Changing the draft moves its change key.

@@ -227,3 +227,39 @@ pub fn venv_python(test: &str, name: &str, package: &str, hint: &str) -> Option<
     })?;
     Some(python)
 }
+
+/// Runs a client script (Python or Node.js) logged in as `user` with `password`, for at most
+/// `limit`, and returns the JSON object it printed last; fails the test, with what it printed,
+/// when it fails or prints no JSON.
+pub async fn run_client(
+    mut command: Command,
+    user: &str,
+    password: &str,
+    limit: Duration,
+) -> serde_json::Value {
+    command
+        .env("EWS_USER", user)
+        .env("EWS_PASSWORD", password)
+        // The server is on loopback: no proxy from the environment may sit in between.
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    let what = format!("{command:?}");
+    let finished = tokio::task::spawn_blocking(move || run(&mut command, limit))
+        .await
+        .expect("client thread")
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(
+        finished.success,
+        "{what} failed{}\nstdout:\n{}\nstderr:\n{}",
+        if finished.timed_out {
+            " (timed out)"
+        } else {
+            ""
+        },
+        finished.stdout,
+        finished.stderr
+    );
+    let last = finished.stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("{what}: last line is not JSON ({e}): {last:?}"))
+}

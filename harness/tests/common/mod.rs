@@ -348,6 +348,29 @@ impl Mock {
         seen
     }
 
+    /// `from` sends a message with `subject` to `to`, its copy kept.
+    pub async fn deliver(&self, from: &str, to: &str, subject: &str) {
+        let draft = self.draft(from, from, subject, &[to]).await;
+        let outcome = self
+            .send(from, SendItem::new([draft]).save_item_to_folder(true))
+            .await;
+        assert_eq!(outcome, vec![OK], "{from} sending {subject:?}");
+    }
+
+    /// The one item in `owner`'s `folder` whose subject contains `marker`, waited for as
+    /// [`Mock::count_within`] waits, with its properties.
+    pub async fn arrived(
+        &self,
+        owner: &str,
+        folder: DistinguishedFolderName,
+        marker: &str,
+    ) -> Item {
+        let n = self.count_within(owner, folder, marker, 1).await;
+        assert_eq!(n, 1, "{marker:?} in {owner}'s {folder}");
+        let found = self.find(owner, folder, marker).await.remove(0);
+        self.get(owner, found.item_id.expect("an ItemId")).await
+    }
+
     /// The item with this id, with its properties, read as `owner`.
     pub async fn get(&self, owner: &str, id: ItemId) -> Item {
         self.client
@@ -384,6 +407,28 @@ impl Mock {
         let exchange = self.client.post(auth, post).await.expect("an HTTP answer");
         (exchange.status, exchange.body)
     }
+}
+
+/// Runs the `ewsconf` binary with `args` in `dir`.
+pub fn ewsconf_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ewsconf"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("ewsconf runs")
+}
+
+/// A SOAP envelope asking for Exchange2016 around `body` (written with the `m:` and `t:`
+/// prefixes), as a client built by hand writes one.
+pub fn ews_envelope(body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+         <soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" \
+         xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">\
+         <soap:Header><t:RequestServerVersion Version=\"Exchange2016\"/></soap:Header>\
+         <soap:Body>{body}</soap:Body></soap:Envelope>"
+    )
 }
 
 /// The request and answer of a case that sends its `draft` as the principal with a copy and
