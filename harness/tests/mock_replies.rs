@@ -503,3 +503,48 @@ async fn a_reply_draft_sent_with_a_stale_change_key_is_refused_and_stays() {
         None
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delegate_reply_case_runs_only_where_the_delegate_reads_the_principals_inbox() {
+    use ewsconf::Verdict;
+    use ewsconf::mock::{FolderPermission, MockFolder};
+    let cases: Vec<_> = common::suite()
+        .into_iter()
+        .filter(|c| c.category == "replies")
+        .collect();
+    let delegate_case = "replies/delegate-reply-for-principal";
+    assert!(cases.iter().any(|c| c.id == delegate_case));
+    let verdicts = |summary: ewsconf::run::RunSummary| -> Vec<(String, Verdict, Option<String>)> {
+        summary
+            .outcomes
+            .into_iter()
+            .map(|o| (o.id, o.verdict, o.reason))
+            .collect()
+    };
+
+    // The documented delegate reads the principal's Inbox: every reply case runs and passes.
+    let defaults =
+        common::run_embedded(MockConfig::with_profile(Profile::Documented), &cases, 4).await;
+    for (id, verdict, reason) in verdicts(defaults) {
+        assert_eq!(verdict, Verdict::Pass, "{id}: {reason:?}");
+    }
+
+    // A delegate without it: the case is skipped, saying what is missing; the others pass.
+    let directory = Directory::documented_defaults()
+        .with_folder_grant(HELPER, BOSS, MockFolder::Inbox, FolderPermission::None)
+        .unwrap();
+    let config = MockConfig {
+        directory,
+        ..MockConfig::with_profile(Profile::Documented)
+    };
+    for (id, verdict, reason) in verdicts(common::run_embedded(config, &cases, 4).await) {
+        if id == delegate_case {
+            assert_eq!(verdict, Verdict::Skip, "{reason:?}");
+            let reason = reason.unwrap_or_default();
+            assert!(reason.contains("delegate-inbox"), "{reason}");
+            assert!(reason.contains("Reviewer on the Inbox"), "{reason}");
+        } else {
+            assert_eq!(verdict, Verdict::Pass, "{id}: {reason:?}");
+        }
+    }
+}

@@ -133,6 +133,9 @@ pub enum Requirement {
     OutsiderAccount,
     /// Unknown addresses bounce with an NDR (a domain for them is configured).
     Bounces,
+    /// The delegate can read the principal's Inbox, as a delegate who answers mail for the
+    /// principal must.
+    DelegateInbox,
 }
 
 impl Requirement {
@@ -145,6 +148,7 @@ impl Requirement {
             Requirement::SendasAccount => "sendas-account",
             Requirement::OutsiderAccount => "outsider-account",
             Requirement::Bounces => "bounces",
+            Requirement::DelegateInbox => "delegate-inbox",
         }
     }
 }

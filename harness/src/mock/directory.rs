@@ -91,7 +91,8 @@ pub type UserIndex = usize;
 impl Directory {
     /// The documented default accounts of [`crate::accounts::DEFAULT_ACCOUNTS`], all with
     /// password [`DEFAULT_PASSWORD`]: `boss@example.com` (principal), `helper@example.com`
-    /// (delegate: Editor on boss's Drafts and Sent Items, SendOnBehalf), `carol@example.com`
+    /// (delegate: Editor on boss's Drafts and Sent Items, Reviewer on the Inbox, SendOnBehalf),
+    /// `carol@example.com`
     /// (recipient), `mallory@example.com` (no rights), `svc@example.com` (may impersonate every
     /// account), `reader@example.com` (Reviewer on boss's Drafts) and `assistant@example.com`
     /// (Editor on boss's Drafts, SendAs). Unknown addresses in `example.com` bounce.
@@ -122,9 +123,14 @@ impl Directory {
         let (drafts, sent_items) = (MockFolder::Drafts, MockFolder::SentItems);
         let (editor, reviewer) = (FolderPermission::Editor, FolderPermission::Reviewer);
         let grants = BTreeMap::from([
+            // Reading the Inbox lets the delegate answer the principal's mail.
             grant(
                 Role::Delegate,
-                &[(drafts, editor), (sent_items, editor)],
+                &[
+                    (drafts, editor),
+                    (sent_items, editor),
+                    (MockFolder::Inbox, reviewer),
+                ],
                 false,
                 true,
             ),
@@ -137,6 +143,25 @@ impl Directory {
             grants,
             impersonators: vec![at(Role::Impersonator)],
         }
+    }
+
+    /// This directory with `delegate` given `permission` on `principal`'s `folder` as well, as
+    /// a users file's `[[grant]]` gives it. `None` when either address is not an account here.
+    pub fn with_folder_grant(
+        mut self,
+        delegate: &str,
+        principal: &str,
+        folder: MockFolder,
+        permission: FolderPermission,
+    ) -> Option<Self> {
+        let key = (self.by_address(delegate)?, self.by_address(principal)?);
+        let grant = self.grants.entry(key).or_insert_with(|| Grant {
+            folders: BTreeMap::new(),
+            send_as: false,
+            send_on_behalf: false,
+        });
+        grant.folders.insert(folder, permission);
+        Some(self)
     }
 
     /// Loads a users file.
@@ -420,7 +445,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_give_the_delegate_drafts_sent_items_and_send_on_behalf() {
+    fn defaults_give_the_delegate_drafts_sent_items_the_inbox_to_read_and_send_on_behalf() {
         let d = Directory::documented_defaults();
         let (boss, helper, mallory) = (0, 1, 3);
         assert_eq!(
@@ -429,6 +454,10 @@ mod tests {
         );
         assert_eq!(
             d.folder_permission(helper, boss, MockFolder::Inbox),
+            FolderPermission::Reviewer
+        );
+        assert_eq!(
+            d.folder_permission(helper, boss, MockFolder::Tasks),
             FolderPermission::None
         );
         assert_eq!(

@@ -394,12 +394,21 @@ async fn probe(
             if let Err(why) = delegate_access(target, &p.address, d, marker).await {
                 unmet.insert(Requirement::DelegateAccess, why);
             }
+            let inbox = folder_of(&p.address, DistinguishedFolderName::Inbox);
+            if let Err(e) = target.client.find(d, inbox, marker).await {
+                unmet.insert(
+                    Requirement::DelegateInbox,
+                    format!(
+                        "the delegate cannot read the principal's Inbox ({e}){}",
+                        rights_advice(&e, "grant Reviewer on the Inbox")
+                    ),
+                );
+            }
         }
         _ => {
-            unmet.insert(
-                Requirement::DelegateAccess,
-                "no principal or delegate account".into(),
-            );
+            for requirement in [Requirement::DelegateAccess, Requirement::DelegateInbox] {
+                unmet.insert(requirement, "no principal or delegate account".into());
+            }
         }
     }
     match (principal, target.account(Role::Impersonator)) {
