@@ -545,3 +545,72 @@ async fn an_ews_operation_the_mock_lacks_gets_invalid_request_naming_it_not_a_sc
         );
     }
 }
+
+/// The element names `NonEmptyArrayOfAllItemsType` offers in the `types.xsd` at `path`.
+fn item_choices(path: &std::path::Path) -> Vec<String> {
+    const XS: &str = "http://www.w3.org/2001/XMLSchema";
+    let text = std::fs::read(path).unwrap();
+    let schema = Element::parse(&text).unwrap();
+    let array = schema
+        .elements()
+        .find(|e| e.is(XS, "complexType") && e.attr("name") == Some("NonEmptyArrayOfAllItemsType"))
+        .expect("NonEmptyArrayOfAllItemsType");
+    let choice = array
+        .child(XS, "sequence")
+        .and_then(|s| s.child(XS, "choice"))
+        .expect("a choice");
+    choice
+        .elements()
+        .filter_map(|e| e.attr("name").map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn every_ews_item_kind_is_implemented_or_listed_as_not() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let microsoft = item_choices(&shared.join("ews-schemas/Exchange2016-O365-2023/types.xsd"));
+    let ours = item_choices(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/types.xsd"),
+    );
+    let listed = ewsconf::mock::server::UNIMPLEMENTED_ITEMS;
+    for name in &microsoft {
+        assert!(
+            ours.contains(name) ^ listed.contains(&name.as_str()),
+            "{name}: either in the project's schema or listed as not implemented, not both"
+        );
+    }
+    for name in listed {
+        assert!(
+            microsoft.iter().any(|m| m == name),
+            "{name} is not an EWS item kind"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ews_item_kind_the_mock_lacks_gets_invalid_request_naming_it_not_a_schema_fault() {
+    let body = envelope(
+        &version_header("Exchange2013"),
+        "<m:CreateItem SendMeetingInvitations=\"SendToNone\"><m:Items><t:CalendarItem>\
+         <t:Subject>lunch</t:Subject></t:CalendarItem></m:Items></m:CreateItem>",
+    );
+    if let Some(microsoft) = common::official(ewsconf::generate::SchemaEra::Current) {
+        let valid = microsoft.validate(body.as_bytes());
+        assert!(valid.errors.is_empty(), "{:?}", valid.errors);
+    }
+    for profile in [Profile::Documented, Profile::Intended] {
+        let mock = Mock::start(profile).await;
+        let (status, raw, parsed) = post(&mock, &body).await;
+        assert_eq!(status, 500, "{profile}");
+        assert_eq!(
+            code(&parsed),
+            Some(ResponseCode::ErrorInvalidRequest),
+            "{profile}"
+        );
+        assert_exchange_shape(&raw, ResponseCode::ErrorInvalidRequest);
+        let text = &parsed.fault().unwrap().fault_string;
+        assert!(text.contains("CalendarItem"), "{text}");
+    }
+}

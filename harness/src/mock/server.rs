@@ -797,10 +797,54 @@ fn refusal(
     {
         return Ok(root);
     }
+    if let Some(name) = validation.errors.first().and_then(unimplemented_item) {
+        return Err(ews_fault(
+            ResponseCode::ErrorInvalidRequest,
+            format!("{INVALID_REQUEST} This server does not implement the item kind {name}."),
+        ));
+    }
     Err(match validation.errors.first() {
         Some(first) => schema_fault(first.line, first.column, &first.message),
         None => schema_fault(0, 0, "The request failed schema validation."),
     })
+}
+
+/// The item kinds and response objects of EWS that the mock's schemas leave out: a request
+/// carrying one is valid EWS the mock does not implement, not a schema error of the client's.
+// Source: NonEmptyArrayOfAllItemsType in Microsoft's types.xsd (Exchange 2016 and Online).
+pub const UNIMPLEMENTED_ITEMS: [&str; 20] = [
+    "SharingMessage",
+    "CalendarItem",
+    "Contact",
+    "DistributionList",
+    "MeetingMessage",
+    "MeetingRequest",
+    "MeetingResponse",
+    "MeetingCancellation",
+    "PostItem",
+    "AcceptItem",
+    "TentativelyAcceptItem",
+    "DeclineItem",
+    "CancelCalendarItem",
+    "RemoveItem",
+    "SuppressReadReceipt",
+    "PostReplyItem",
+    "AcceptSharingInvitation",
+    "RoleMember",
+    "Network",
+    "Person",
+];
+
+/// The unimplemented item kind a schema error is about, when it is one: libxml2 names the
+/// element it did not expect as `Element '{NAMESPACE}NAME': This element is not expected.`
+fn unimplemented_item(error: &crate::schema::XmlError) -> Option<&'static str> {
+    let rest = error.message.split_once("Element '{")?.1;
+    let (namespace, rest) = rest.split_once('}')?;
+    let (name, rest) = rest.split_once('\'')?;
+    if namespace != TYPES_NS || !rest.contains("not expected") {
+        return None;
+    }
+    UNIMPLEMENTED_ITEMS.iter().copied().find(|n| *n == name)
 }
 
 /// The request's `RequestServerVersion/@Version`: `Ok(None)` without one (or when the request is
