@@ -299,19 +299,40 @@ fn coverage(h: &mut String, s: &RunSummary, anchors: &Anchors) {
             esc(&requirement.section),
             esc(&requirement.text)
         );
-        for o in outcomes {
-            let i = s
-                .outcomes
-                .iter()
-                .position(|x| std::ptr::eq(x, *o))
-                .unwrap_or(0);
-            let v = o.verdict;
+        if !outcomes.is_empty() {
+            // The count in view, the cases a click away: a requirement most cases check would
+            // otherwise make a row as tall as the suite.
+            let mut counts = Counts::default();
+            for o in outcomes {
+                counts.add(o);
+            }
+            let summary: Vec<String> = Verdict::ALL
+                .into_iter()
+                .filter(|v| counts.of(*v) > 0)
+                .map(|v| format!("{} {v}", counts.of(v)))
+                .collect();
             let _ = write!(
                 h,
-                "<a class=\"badge b-{v}\" href=\"#{}\" title=\"{v}\">{}</a> ",
-                href_fragment(anchors.case(i)),
-                esc(&o.id)
+                "<details><summary>{} case{}: {}</summary>",
+                outcomes.len(),
+                if outcomes.len() == 1 { "" } else { "s" },
+                summary.join(", ")
             );
+            for o in outcomes {
+                let i = s
+                    .outcomes
+                    .iter()
+                    .position(|x| std::ptr::eq(x, *o))
+                    .unwrap_or(0);
+                let v = o.verdict;
+                let _ = write!(
+                    h,
+                    "<a class=\"badge b-{v}\" href=\"#{}\" title=\"{v}\">{}</a> ",
+                    href_fragment(anchors.case(i)),
+                    esc(&o.id)
+                );
+            }
+            h.push_str("</details>");
         }
         let _ = writeln!(h, "</td><td>{}</td></tr>", status.name());
     }
@@ -966,7 +987,10 @@ table.matrix{width:100%;border:1px solid var(--line);border-radius:8px;overflow:
 .matrix tfoot th,.matrix tfoot td{font-weight:700;background:var(--soft)}
 .matrix td.zero{color:#afb8c1}
 .coverage td,.coverage th[scope=row]{text-align:left;vertical-align:top;font-size:13px}
-.coverage .badge{display:inline-block;margin:1px 0;text-decoration:none}
+.coverage .badge{display:inline-block;margin:1px 0;text-decoration:none;text-transform:none}
+.coverage{table-layout:fixed}.coverage summary{cursor:pointer}.coverage thead th{text-align:left}
+.coverage th:nth-child(1){width:14%}.coverage th:nth-child(2){width:20%}.coverage th:nth-child(4){width:22%}.coverage th:nth-child(5){width:9%}
+.coverage td,.coverage th{overflow-wrap:anywhere}
 .cov-broken td:last-child{color:var(--fail);font-weight:600}.cov-holds td:last-child{color:var(--pass)}
 .cov-not-covered{color:#6e7781}
 .finding .at{font-size:13px;color:#6e7781}

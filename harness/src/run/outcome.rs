@@ -280,7 +280,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, o: &Outcome) {
+    /// Counts `o`'s verdict, and its change from the baseline.
+    pub fn add(&mut self, o: &Outcome) {
         match o.verdict {
             Verdict::Pass => self.pass += 1,
             Verdict::Quirk => self.quirk += 1,
