@@ -285,7 +285,7 @@ pub(crate) fn raw_properties(e: &Element) -> Vec<RawProperty> {
 /// sequence, or past those in the kind's own extension, as this project's `types.xsd` declares
 /// them. `usize::MAX` for an element the schema does not declare there.
 pub fn position(kind: ItemKind, name: &str) -> usize {
-    static ORDER: OnceLock<HashMap<(ItemKind, String), usize>> = OnceLock::new();
+    static ORDER: OnceLock<HashMap<ItemKind, HashMap<String, usize>>> = OnceLock::new();
     let order = ORDER.get_or_init(|| {
         let types = crate::schema::embedded_schemas()
             .find(|(n, _)| *n == "types.xsd")
@@ -294,13 +294,14 @@ pub fn position(kind: ItemKind, name: &str) -> usize {
         schema_order(types)
     });
     order
-        .get(&(kind, name.to_owned()))
+        .get(&kind)
+        .and_then(|names| names.get(name))
         .copied()
         .unwrap_or(usize::MAX)
 }
 
 /// Reads the child order of `ItemType`, `MessageType` and `TaskType` from a `types.xsd`.
-fn schema_order(types: &str) -> HashMap<(ItemKind, String), usize> {
+fn schema_order(types: &str) -> HashMap<ItemKind, HashMap<String, usize>> {
     const XS: &str = "http://www.w3.org/2001/XMLSchema";
     let Ok(schema) = Element::parse(types.as_bytes()) else {
         return HashMap::new();
@@ -334,8 +335,9 @@ fn schema_order(types: &str) -> HashMap<(ItemKind, String), usize> {
         (ItemKind::Message, extension("MessageType")),
         (ItemKind::Task, extension("TaskType")),
     ] {
+        let names = order.entry(kind).or_insert_with(HashMap::new);
         for (i, name) in item.iter().chain(&own).enumerate() {
-            order.insert((kind, name.clone()), i);
+            names.insert(name.clone(), i);
         }
     }
     order

@@ -920,48 +920,56 @@ impl ToXml for Item {
         // The raw properties go between the typed ones, each where the schema puts it.
         let mut raw = RawInterleave::new(self.kind, &self.raw_properties);
         if let Some(id) = &self.item_id {
-            raw.before(w, "ItemId");
+            raw.before(w, "t:ItemId");
             id.to_xml(w);
         }
         if let Some(f) = &self.parent_folder_id {
-            raw.before(w, "ParentFolderId");
+            raw.before(w, "t:ParentFolderId");
             f.write_as(w, "t:ParentFolderId");
         }
-        raw.text(w, "ItemClass", self.item_class.as_deref());
-        raw.text(w, "Subject", self.subject.as_deref());
+        raw.text(w, "t:ItemClass", self.item_class.as_deref());
+        raw.text(w, "t:Subject", self.subject.as_deref());
         if let Some(body) = &self.body {
-            raw.before(w, "Body");
+            raw.before(w, "t:Body");
             body.write_as(w, "t:Body");
         }
-        raw.text(w, "DateTimeReceived", self.date_time_received.as_deref());
-        raw.text(w, "InReplyTo", self.in_reply_to.as_deref());
-        raw.flag(w, "IsDraft", self.is_draft);
-        raw.text(w, "DateTimeSent", self.date_time_sent.as_deref());
-        raw.text(w, "DateTimeCreated", self.date_time_created.as_deref());
+        raw.text(w, "t:DateTimeReceived", self.date_time_received.as_deref());
+        raw.text(w, "t:InReplyTo", self.in_reply_to.as_deref());
+        raw.flag(w, "t:IsDraft", self.is_draft);
+        raw.text(w, "t:DateTimeSent", self.date_time_sent.as_deref());
+        raw.text(w, "t:DateTimeCreated", self.date_time_created.as_deref());
         if let Some(c) = &self.conversation_id {
-            raw.before(w, "ConversationId");
+            raw.before(w, "t:ConversationId");
             c.write_as(w, "t:ConversationId");
         }
         if self.kind == ItemKind::Message {
-            raw.before(w, "Sender");
+            raw.before(w, "t:Sender");
             write_single_recipient(w, "t:Sender", self.sender.as_ref());
-            raw.before(w, "ToRecipients");
+            raw.before(w, "t:ToRecipients");
             write_recipients(w, "t:ToRecipients", &self.to_recipients);
-            raw.before(w, "CcRecipients");
+            raw.before(w, "t:CcRecipients");
             write_recipients(w, "t:CcRecipients", &self.cc_recipients);
-            raw.before(w, "BccRecipients");
+            raw.before(w, "t:BccRecipients");
             write_recipients(w, "t:BccRecipients", &self.bcc_recipients);
-            raw.flag(w, "IsReadReceiptRequested", self.is_read_receipt_requested);
             raw.flag(
                 w,
-                "IsDeliveryReceiptRequested",
+                "t:IsReadReceiptRequested",
+                self.is_read_receipt_requested,
+            );
+            raw.flag(
+                w,
+                "t:IsDeliveryReceiptRequested",
                 self.is_delivery_receipt_requested,
             );
-            raw.before(w, "From");
+            raw.before(w, "t:From");
             write_single_recipient(w, "t:From", self.from.as_ref());
-            raw.text(w, "InternetMessageId", self.internet_message_id.as_deref());
-            raw.flag(w, "IsRead", self.is_read);
-            raw.text(w, "References", self.references.as_deref());
+            raw.text(
+                w,
+                "t:InternetMessageId",
+                self.internet_message_id.as_deref(),
+            );
+            raw.flag(w, "t:IsRead", self.is_read);
+            raw.text(w, "t:References", self.references.as_deref());
         }
         raw.rest(w);
         w.end(&name);
@@ -1040,9 +1048,14 @@ impl<'a> RawInterleave<'a> {
         }
     }
 
-    /// Writes every raw property that goes before the typed element `name`.
+    /// Writes every raw property that goes before the typed element `name` (`t:Subject`).
     fn before(&mut self, w: &mut XmlWriter, name: &str) {
-        let limit = super::property::position(self.kind, name);
+        // Most items carry no raw property: nothing to place, nothing to look up.
+        if self.next == self.sorted.len() {
+            return;
+        }
+        let local = name.strip_prefix("t:").unwrap_or(name);
+        let limit = super::property::position(self.kind, local);
         while let Some((at, p)) = self.sorted.get(self.next)
             && *at < limit
         {
@@ -1051,15 +1064,16 @@ impl<'a> RawInterleave<'a> {
         }
     }
 
-    /// `t:NAME` holding `text`, when there is one, after the raw properties before it.
+    /// Element `name` (`t:Subject`) holding `text`, when there is one, after the raw properties
+    /// before it.
     fn text(&mut self, w: &mut XmlWriter, name: &str, text: Option<&str>) {
         if let Some(text) = text {
             self.before(w, name);
-            w.text_element(&format!("t:{name}"), text);
+            w.text_element(name, text);
         }
     }
 
-    /// `t:NAME` holding `value` as `xs:boolean`, when there is one.
+    /// Element `name` holding `value` as `xs:boolean`, when there is one.
     fn flag(&mut self, w: &mut XmlWriter, name: &str, value: Option<bool>) {
         self.text(w, name, value.map(bool_str));
     }
