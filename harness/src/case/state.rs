@@ -2,7 +2,7 @@
 //! sentences such as `principal:sentitems contains draft` or
 //! `principal:inbox gets NDR for draft naming unknown, unknown2`.
 
-use crate::ews::DistinguishedFolderName;
+use crate::ews::{DistinguishedFolderName, ResponseVerb};
 
 use super::Role;
 
@@ -75,13 +75,13 @@ pub enum StateKind {
         /// The setup item it must follow.
         original: String,
     },
-    /// Exactly one item with the setup item's subject, on which `verb` was the last executed
-    /// (`PidTagLastVerbExecuted`).
+    /// Exactly one item with the setup item's subject, on which sending a `verb` response was
+    /// the last thing done (`PidTagLastVerbExecuted`).
     ContainsMarked {
         /// The setup item looked for.
         item: String,
-        /// What must have been done with it.
-        verb: LastVerb,
+        /// The response that must have been sent about it.
+        verb: ResponseVerb,
     },
     /// Exactly one report of this class about the setup item, naming these addresses.
     Gets {
@@ -94,43 +94,13 @@ pub enum StateKind {
     },
 }
 
-/// The last thing done with a message, as `PidTagLastVerbExecuted` (0x1081) records it.
-/// <https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxomsg/>
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LastVerb {
-    /// Replied to its sender: 102.
-    Replied,
-    /// Replied to all: 103.
-    RepliedToAll,
-    /// Forwarded: 104.
-    Forwarded,
-}
-
-impl LastVerb {
-    /// Every verb, with the word a sentence uses.
-    pub const ALL: [(LastVerb, &'static str); 3] = [
-        (LastVerb::Replied, "replied"),
-        (LastVerb::RepliedToAll, "replied-to-all"),
-        (LastVerb::Forwarded, "forwarded"),
-    ];
-
-    /// The property's value.
-    pub const fn code(self) -> u32 {
-        match self {
-            LastVerb::Replied => 102,
-            LastVerb::RepliedToAll => 103,
-            LastVerb::Forwarded => 104,
-        }
-    }
-
-    /// The word a sentence uses.
-    pub fn word(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(v, _)| *v == self)
-            .map_or("", |(_, w)| w)
-    }
-}
+/// The words `contains NAME marked VERB` takes, and the response whose sending records each
+/// (`PidTagLastVerbExecuted`, see [`ResponseVerb::last_verb_executed`]).
+pub const MARKED: [(ResponseVerb, &str); 3] = [
+    (ResponseVerb::ReplyToItem, "replied"),
+    (ResponseVerb::ReplyAllToItem, "replied-to-all"),
+    (ResponseVerb::ForwardItem, "forwarded"),
+];
 
 /// A delivery report's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +186,7 @@ impl std::str::FromStr for StateExpectation {
             },
             ["contains", name, "marked", verb] => StateKind::ContainsMarked {
                 item: (*name).to_owned(),
-                verb: LastVerb::ALL
+                verb: MARKED
                     .iter()
                     .find(|(_, w)| w == verb)
                     .map(|(v, _)| *v)
@@ -284,7 +254,7 @@ mod tests {
             e.kind,
             StateKind::ContainsMarked {
                 item: "original".into(),
-                verb: LastVerb::RepliedToAll
+                verb: ResponseVerb::ReplyAllToItem
             }
         );
         let err = "principal:inbox contains x marked read"

@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 
 use super::{CaseResult, Comparison, Row};
-use crate::judge::Verdict;
 use crate::report::html::{esc, href_fragment, pretty_xml};
 use crate::run::{Counts, ExchangeRecord};
 
@@ -84,10 +83,9 @@ fn counts_html(c: &Counts) -> String {
     if c.total() == 0 {
         return "—".to_owned();
     }
-    let parts: Vec<String> = Verdict::ALL
-        .into_iter()
-        .filter(|&v| c.of(v) > 0)
-        .map(|v| format!("<span class=\"v-{v}\">{} {v}</span>", c.of(v)))
+    let parts: Vec<String> = c
+        .nonzero()
+        .map(|(v, n)| format!("<span class=\"v-{v}\">{n} {v}</span>"))
         .collect();
     parts.join(" ")
 }
@@ -298,6 +296,7 @@ mod tests {
     use super::*;
     use crate::compare::compare;
     use crate::compare::tests::{case, run};
+    use crate::judge::Verdict;
 
     #[test]
     fn hostile_ids_titles_and_labels_are_escaped() {

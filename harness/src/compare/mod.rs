@@ -300,7 +300,7 @@ pub fn compare(runs: &[Run]) -> Comparison<'_> {
             let counts = categories
                 .entry(o.category.as_str())
                 .or_insert_with(|| vec![Counts::default(); runs.len()]);
-            count(&mut counts[i], o.verdict);
+            counts[i].count(o.verdict);
         }
     }
     let rows = by_id
@@ -319,16 +319,6 @@ pub fn compare(runs: &[Run]) -> Comparison<'_> {
         runs,
         rows,
         categories,
-    }
-}
-
-fn count(c: &mut Counts, v: Verdict) {
-    match v {
-        Verdict::Pass => c.pass += 1,
-        Verdict::Quirk => c.quirk += 1,
-        Verdict::Fail => c.fail += 1,
-        Verdict::Skip => c.skip += 1,
-        Verdict::Error => c.error += 1,
     }
 }
 

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use super::Comparison;
-use crate::judge::Verdict;
 use crate::report::terminal::clean_line as clean;
 use crate::run::Counts;
 
@@ -52,11 +51,7 @@ fn counts_text(c: &Counts) -> String {
     if c.total() == 0 {
         return "—".to_owned();
     }
-    let parts: Vec<String> = Verdict::ALL
-        .into_iter()
-        .filter(|&v| c.of(v) > 0)
-        .map(|v| format!("{} {v}", c.of(v)))
-        .collect();
+    let parts: Vec<String> = c.nonzero().map(|(v, n)| format!("{n} {v}")).collect();
     parts.join(" ")
 }
 
@@ -89,6 +84,7 @@ mod tests {
     use super::*;
     use crate::compare::compare;
     use crate::compare::tests::{case, run};
+    use crate::judge::Verdict;
 
     #[test]
     fn lists_categories_then_differing_cases_aligned() {

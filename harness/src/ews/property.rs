@@ -43,19 +43,16 @@ impl RawProperty {
         }
     }
 
-    /// A `t:ExtendedProperty` with a property tag (`0x1081`), its MAPI type and its value.
-    pub fn extended(tag: &str, property_type: &str, value: &str) -> Self {
+    /// A `t:ExtendedProperty` holding `value` at the `ExtendedFieldURI` `path`.
+    pub fn extended(path: &RawPath, value: &str) -> Self {
         let mut w = XmlWriter::new();
         w.start("t:ExtendedProperty", &[]);
-        w.empty(
-            "t:ExtendedFieldURI",
-            &[("PropertyTag", tag), ("PropertyType", property_type)],
-        );
+        path.write(&mut w);
         w.text_element("t:Value", value);
         w.end("t:ExtendedProperty");
         Self {
             name: "ExtendedProperty".into(),
-            key: extended_key([("PropertyTag", tag), ("PropertyType", property_type)].into_iter()),
+            key: path.target().map(|(_, key)| key).unwrap_or_default(),
             xml: w.into_string(),
         }
     }
@@ -115,15 +112,25 @@ pub struct RawPath {
 }
 
 impl RawPath {
-    /// `PidTagLastVerbExecuted` (0x1081, an integer): what was last done with a message.
-    pub fn last_verb_executed() -> Self {
+    /// The `ExtendedFieldURI` of MAPI property `tag` (`0x1081`) of `property_type`.
+    pub fn extended_tag(tag: &str, property_type: &str) -> Self {
         Self {
             element: "ExtendedFieldURI".into(),
             attributes: vec![
-                ("PropertyTag".into(), "0x1081".into()),
-                ("PropertyType".into(), "Integer".into()),
+                ("PropertyTag".into(), tag.into()),
+                ("PropertyType".into(), property_type.into()),
             ],
         }
+    }
+
+    /// `PidTagLastVerbExecuted` (0x1081, an integer): what was last done with a message.
+    pub fn last_verb_executed() -> Self {
+        Self::extended_tag("0x1081", "Integer")
+    }
+
+    /// `PidTagLastVerbExecutionTime` (0x1082): when it was done.
+    pub fn last_verb_execution_time() -> Self {
+        Self::extended_tag("0x1082", "SystemTime")
     }
 
     fn read(e: &Element) -> Self {

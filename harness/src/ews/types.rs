@@ -787,6 +787,18 @@ wire_enum! {
     }
 }
 
+impl ResponseVerb {
+    /// The `PidTagLastVerbExecuted` value sending such a response records on the original:
+    /// 102 replied to the sender, 103 replied to all, 104 forwarded (MS-OXOMSG).
+    pub const fn last_verb_executed(self) -> u32 {
+        match self {
+            ResponseVerb::ReplyToItem => 102,
+            ResponseVerb::ReplyAllToItem => 103,
+            ResponseVerb::ForwardItem => 104,
+        }
+    }
+}
+
 /// The part of a response object (`t:SmartResponseType`) that an item does not have.
 /// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/forwarditem>
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -980,12 +992,10 @@ impl Item {
     /// `PidTagLastVerbExecuted` (0x1081): 102 replied, 103 replied to all, 104 forwarded, when
     /// the item carries it (a shape asked for it, as the harness's GetItem does).
     pub fn last_verb_executed(&self) -> Option<u32> {
-        let key = super::property::extended_key(
-            [("PropertyTag", "0x1081"), ("PropertyType", "Integer")].into_iter(),
-        );
+        let path = super::property::RawPath::last_verb_executed();
         self.raw_properties
             .iter()
-            .find(|p| p.name == "ExtendedProperty" && p.key == key)?
+            .find(|p| p.is(&path))?
             .value()?
             .trim()
             .parse()

@@ -44,6 +44,14 @@ pub struct FoundItem {
     pub last_verb: Option<u32>,
 }
 
+impl FoundItem {
+    /// Whether this is a copy of the case's item whose subject carries `token`, not a report
+    /// about it.
+    fn is_copy_of(&self, token: &str) -> bool {
+        !self.item_class.starts_with("REPORT.") && self.subject.contains(token)
+    }
+}
+
 /// Everything the runner saw of the request under test and the state after it.
 #[derive(Debug, Clone)]
 pub struct Observed {
@@ -523,7 +531,7 @@ fn message_ids<'a>(observed: &'a Observed, token: &str) -> Vec<&'a str> {
         .values()
         .flat_map(|found| found.iter().flatten())
         .chain(&observed.sent_in_setup)
-        .filter(|i| !i.item_class.starts_with("REPORT.") && i.subject.contains(token))
+        .filter(|i| i.is_copy_of(token))
         .filter_map(|i| i.internet_message_id.as_deref())
         .collect();
     ids.sort_unstable();
@@ -548,10 +556,7 @@ fn evaluate(
     };
     match &e.kind {
         StateKind::Contains(_) | StateKind::Lacks(_) => {
-            let n = items
-                .iter()
-                .filter(|i| !i.item_class.starts_with("REPORT.") && i.subject.contains(token))
-                .count();
+            let n = items.iter().filter(|i| i.is_copy_of(token)).count();
             let held = if matches!(e.kind, StateKind::Contains(_)) {
                 n == 1
             } else {
@@ -560,16 +565,16 @@ fn evaluate(
             (held, plural(n, "item"), n)
         }
         StateKind::ContainsThreaded { .. } | StateKind::ContainsMarked { .. } => {
-            let own: Vec<&FoundItem> = items
-                .iter()
-                .filter(|i| !i.item_class.starts_with("REPORT.") && i.subject.contains(token))
-                .collect();
+            let own: Vec<&FoundItem> = items.iter().filter(|i| i.is_copy_of(token)).collect();
             let [only] = own.as_slice() else {
                 return (false, plural(own.len(), "item"), own.len());
             };
             let (held, seen) = match &e.kind {
                 StateKind::ContainsMarked { verb, .. } => match only.last_verb {
-                    Some(code) => (code == verb.code(), format!("1 item, last verb {code}")),
+                    Some(code) => (
+                        code == verb.last_verb_executed(),
+                        format!("1 item, last verb {code}"),
+                    ),
                     None => (false, "1 item, no last verb recorded".to_owned()),
                 },
                 _ => {

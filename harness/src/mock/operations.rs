@@ -335,23 +335,16 @@ impl Session<'_> {
     /// (0x1082), extended properties a client reads with `ExtendedFieldURI`.
     /// <https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxomsg/>
     fn record_verb(&mut self, original: u64, verb: ResponseVerb) {
-        let code = match verb {
-            ResponseVerb::ReplyToItem => 102,
-            ResponseVerb::ReplyAllToItem => 103,
-            ResponseVerb::ForwardItem => 104,
-        };
+        let code = verb.last_verb_executed();
         let Some(item) = self.state.change(original) else {
             // Deleted since: nothing to mark.
             return;
         };
-        for (tag, kind, value) in [
-            ("0x1081", "Integer", code.to_string()),
-            ("0x1082", "SystemTime", format_time(now())),
+        for (path, value) in [
+            (RawPath::last_verb_executed(), code.to_string()),
+            (RawPath::last_verb_execution_time(), format_time(now())),
         ] {
-            let property = crate::ews::RawProperty::extended(tag, kind, &value);
-            item.raw
-                .retain(|p| !(p.name == property.name && p.key == property.key));
-            item.raw.push(property);
+            item.set_raw(crate::ews::RawProperty::extended(&path, &value));
         }
     }
 
@@ -777,8 +770,10 @@ fn apply_raw(
                 .ok_or(ResponseCode::ErrorInvalidPropertySet)?,
         ),
     };
-    item.raw.retain(|p| !(p.name == name && p.key == key));
-    item.raw.extend(new.cloned());
+    match new {
+        Some(new) => item.set_raw(new.clone()),
+        None => item.raw.retain(|p| !(p.name == name && p.key == key)),
+    }
     Ok(())
 }
 

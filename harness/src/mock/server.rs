@@ -708,10 +708,7 @@ fn process(app: &App, user: UserIndex, bytes: &[u8]) -> Result<ResponseEnvelope,
         if validated {
             // Valid under the schemas, so what the mock cannot read is its own limit, never
             // the client's schema: Exchange's answer to what it does not serve, naming it.
-            ews_fault(
-                ResponseCode::ErrorInvalidRequest,
-                format!("{INVALID_REQUEST} This server does not implement: {e}"),
-            )
+            not_implemented(&format!("what the request asks: {e}"))
         } else {
             // See `Profile::validates`: what Exchange cannot deserialize unvalidated fails
             // as an internal error.
@@ -798,10 +795,7 @@ fn refusal(
         return Ok(root);
     }
     if let Some(name) = validation.errors.first().and_then(unimplemented_item) {
-        return Err(ews_fault(
-            ResponseCode::ErrorInvalidRequest,
-            format!("{INVALID_REQUEST} This server does not implement the item kind {name}."),
-        ));
+        return Err(not_implemented(&format!("the item kind {name}.")));
     }
     Err(match validation.errors.first() {
         Some(first) => schema_fault(first.line, first.column, &first.message),
@@ -894,13 +888,7 @@ fn check_version_and_operation(profile: Profile, root: &Element) -> Result<(), B
         // Exchange's answer to an operation it does not serve, naming what is not served: an
         // EWS operation the mock does not implement (ResolveNames, say) is never blamed on the
         // client's schema.
-        return Err(ews_fault(
-            ResponseCode::ErrorInvalidRequest,
-            format!(
-                "{INVALID_REQUEST} This server does not implement the operation {}.",
-                body.name
-            ),
-        ));
+        return Err(not_implemented(&format!("the operation {}.", body.name)));
     }
     debug_assert!(root.is(SOAP_NS, "Envelope"));
     Ok(())
@@ -911,6 +899,15 @@ fn check_version_and_operation(profile: Profile, root: &Element) -> Result<(), B
 // #441 (Exchange 2019, V2018_01_08) quote the fault: a:ErrorInvalidRequest, "The request is
 // invalid.", faultstring xml:lang, no Header.
 const INVALID_REQUEST: &str = "The request is invalid.";
+
+/// Exchange's fault for what a server does not serve (ErrorInvalidRequest), naming `what` the
+/// mock does not implement: a valid request is never blamed on the client's schema.
+fn not_implemented(what: &str) -> Box<SoapFault> {
+    ews_fault(
+        ResponseCode::ErrorInvalidRequest,
+        format!("{INVALID_REQUEST} This server does not implement {what}"),
+    )
+}
 
 /// The user a request acts as: the login, or whom `ExchangeImpersonation` names.
 fn impersonate(

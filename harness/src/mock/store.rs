@@ -120,6 +120,13 @@ impl StoredItem {
         }
     }
 
+    /// Keeps `property`, in place of the one with its name and key, if any.
+    pub fn set_raw(&mut self, property: RawProperty) {
+        self.raw
+            .retain(|p| !(p.name == property.name && p.key == property.key));
+        self.raw.push(property);
+    }
+
     /// Every recipient: To, then Cc, then Bcc.
     pub fn recipients(&self) -> impl Iterator<Item = &str> {
         self.to

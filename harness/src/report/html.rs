@@ -306,11 +306,7 @@ fn coverage(h: &mut String, s: &RunSummary, anchors: &Anchors) {
             for o in outcomes {
                 counts.add(o);
             }
-            let summary: Vec<String> = Verdict::ALL
-                .into_iter()
-                .filter(|v| counts.of(*v) > 0)
-                .map(|v| format!("{} {v}", counts.of(v)))
-                .collect();
+            let summary: Vec<String> = counts.nonzero().map(|(v, n)| format!("{n} {v}")).collect();
             let _ = write!(
                 h,
                 "<details><summary>{} case{}: {}</summary>",

@@ -282,16 +282,29 @@ pub struct Counts {
 impl Counts {
     /// Counts `o`'s verdict, and its change from the baseline.
     pub fn add(&mut self, o: &Outcome) {
-        match o.verdict {
+        self.count(o.verdict);
+        if o.changed.is_some() {
+            self.changed += 1;
+        }
+    }
+
+    /// Counts one case with `verdict`.
+    pub fn count(&mut self, verdict: Verdict) {
+        match verdict {
             Verdict::Pass => self.pass += 1,
             Verdict::Quirk => self.quirk += 1,
             Verdict::Fail => self.fail += 1,
             Verdict::Skip => self.skip += 1,
             Verdict::Error => self.error += 1,
         }
-        if o.changed.is_some() {
-            self.changed += 1;
-        }
+    }
+
+    /// Each verdict some case has, with its count, in [`Verdict::ALL`] order.
+    pub fn nonzero(&self) -> impl Iterator<Item = (Verdict, usize)> + '_ {
+        Verdict::ALL
+            .into_iter()
+            .map(|v| (v, self.of(v)))
+            .filter(|(_, n)| *n > 0)
     }
 
     /// How many cases have `verdict`.
