@@ -522,28 +522,7 @@ async fn an_ews_operation_the_mock_lacks_gets_invalid_request_naming_it_not_a_sc
         "<m:ResolveNames ReturnFullContactData=\"true\">\
          <m:UnresolvedEntry>carol</m:UnresolvedEntry></m:ResolveNames>",
     );
-    if let Some(microsoft) = common::official(ewsconf::generate::SchemaEra::Current) {
-        let valid = microsoft.validate(body.as_bytes());
-        assert!(valid.errors.is_empty(), "{:?}", valid.errors);
-    }
-    for profile in [Profile::Documented, Profile::Intended] {
-        let mock = Mock::start(profile).await;
-        let (status, raw, parsed) = post(&mock, &body).await;
-        assert_eq!(status, 500, "{profile}");
-        assert_eq!(
-            code(&parsed),
-            Some(ResponseCode::ErrorInvalidRequest),
-            "{profile}"
-        );
-        assert_exchange_shape(&raw, ResponseCode::ErrorInvalidRequest);
-        let fault = parsed.fault().unwrap();
-        assert!(fault.fault_string.starts_with("The request is invalid."));
-        assert!(
-            fault.fault_string.contains("ResolveNames"),
-            "{}",
-            fault.fault_string
-        );
-    }
+    answers_not_implemented(&body, "ResolveNames").await;
 }
 
 /// The element names `NonEmptyArrayOfAllItemsType` offers in the `types.xsd` at `path`.
@@ -596,13 +575,20 @@ async fn an_ews_item_kind_the_mock_lacks_gets_invalid_request_naming_it_not_a_sc
         "<m:CreateItem SendMeetingInvitations=\"SendToNone\"><m:Items><t:CalendarItem>\
          <t:Subject>lunch</t:Subject></t:CalendarItem></m:Items></m:CreateItem>",
     );
+    answers_not_implemented(&body, "CalendarItem").await;
+}
+
+/// Checks that `body` is valid under Microsoft's schemas, and that the mock, under either
+/// profile, answers it with Exchange's ErrorInvalidRequest fault naming `what`: valid EWS the
+/// mock does not implement is never blamed on the client's schema.
+async fn answers_not_implemented(body: &str, what: &str) {
     if let Some(microsoft) = common::official(ewsconf::generate::SchemaEra::Current) {
         let valid = microsoft.validate(body.as_bytes());
         assert!(valid.errors.is_empty(), "{:?}", valid.errors);
     }
     for profile in [Profile::Documented, Profile::Intended] {
         let mock = Mock::start(profile).await;
-        let (status, raw, parsed) = post(&mock, &body).await;
+        let (status, raw, parsed) = post(&mock, body).await;
         assert_eq!(status, 500, "{profile}");
         assert_eq!(
             code(&parsed),
@@ -611,6 +597,7 @@ async fn an_ews_item_kind_the_mock_lacks_gets_invalid_request_naming_it_not_a_sc
         );
         assert_exchange_shape(&raw, ResponseCode::ErrorInvalidRequest);
         let text = &parsed.fault().unwrap().fault_string;
-        assert!(text.contains("CalendarItem"), "{text}");
+        assert!(text.starts_with("The request is invalid."), "{text}");
+        assert!(text.contains(what), "{text}");
     }
 }

@@ -12,8 +12,6 @@ use ewsconf::ews::{
     SendItem, TargetFolderId,
 };
 use ewsconf::mock::{Directory, MockConfig, Profile};
-use ewsconf::schema::SchemaSet;
-use ewsconf::target::Auth;
 
 const READER: &str = "reader@example.com";
 const ASSISTANT: &str = "assistant@example.com";
@@ -25,12 +23,12 @@ fn mailboxes(addresses: &[&str]) -> String {
         .collect()
 }
 
-/// A `ReplyToItem` answering `original`, nothing else set.
-fn reply_to(original: &Item) -> String {
-    format!(
-        "<t:ReplyToItem><t:ReferenceItemId {}/></t:ReplyToItem>",
-        id_attrs(original.item_id.as_ref().unwrap())
-    )
+/// The response object `verb` (`ReplyToItem`, …) answering `original`: `head` holds what comes
+/// before `ReferenceItemId` in schema order (subject, recipients, From), `tail` what comes after
+/// (`NewBodyContent`).
+fn smart(verb: &str, head: &str, original: &Item, tail: &str) -> String {
+    let id = id_attrs(original.item_id.as_ref().unwrap());
+    format!("<t:{verb}>{head}<t:ReferenceItemId {id}/>{tail}</t:{verb}>")
 }
 
 fn id_attrs(id: &ItemId) -> String {
@@ -42,7 +40,6 @@ fn id_attrs(id: &ItemId) -> String {
 
 struct World {
     mock: Mock,
-    schemas: &'static SchemaSet,
     marker: String,
 }
 
@@ -58,7 +55,6 @@ impl World {
             .subsec_nanos();
         Self {
             mock: Mock::with(config).await,
-            schemas: SchemaSet::embedded().unwrap(),
             marker: format!("thread-{nanos:09}"),
         }
     }
@@ -66,22 +62,9 @@ impl World {
     /// POSTs `body` as `user`; the request and the answer must be schema-valid.
     async fn post(&self, user: &str, body: &str) -> ResponseEnvelope {
         let request = common::ews_envelope(body);
-        let valid = self.schemas.validate(request.as_bytes());
-        assert!(valid.errors.is_empty(), "{:?}\n{request}", valid.errors);
-        let (status, answer) = self
-            .mock
-            .post(
-                &Auth::basic(user, PASSWORD),
-                request.into_bytes(),
-                "text/xml; charset=utf-8",
-                None,
-            )
-            .await;
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let valid = self.schemas.validate(&answer);
-        assert!(valid.errors.is_empty(), "{:?}\n{text}", valid.errors);
+        let (status, answer, text) = self.mock.post_valid(user, &request).await;
         assert!(status == 200 || status == 500, "{status}: {text}");
-        ResponseEnvelope::parse(&answer).unwrap_or_else(|e| panic!("{e}: {text}"))
+        answer
     }
 
     /// The one response message of an answer: its class and code, and its items.
@@ -194,10 +177,11 @@ async fn a_saved_reply_is_threaded_to_its_original_once_sent() {
             BOSS,
             "SaveOnly",
             None,
-            &format!(
-                "<t:ReplyToItem><t:ReferenceItemId {}/>\
-                 <t:NewBodyContent BodyType=\"Text\">my answer</t:NewBodyContent></t:ReplyToItem>",
-                id_attrs(&original_id)
+            &smart(
+                "ReplyToItem",
+                "",
+                &original,
+                "<t:NewBodyContent BodyType=\"Text\">my answer</t:NewBodyContent>",
             ),
         )
         .await;
@@ -268,10 +252,7 @@ async fn reply_all_answers_everyone_but_the_replier() {
             BOSS,
             "SaveOnly",
             None,
-            &format!(
-                "<t:ReplyAllToItem><t:ReferenceItemId {}/></t:ReplyAllToItem>",
-                id_attrs(original.item_id.as_ref().unwrap())
-            ),
+            &smart("ReplyAllToItem", "", &original, ""),
         )
         .await;
     assert_eq!((class, code), OK);
@@ -298,12 +279,14 @@ async fn a_forward_sent_with_a_copy_and_a_reply_sent_without_one() {
             BOSS,
             "SendAndSaveCopy",
             None,
-            &format!(
-                "<t:ForwardItem><t:ToRecipients>{}</t:ToRecipients>\
-                 <t:ReferenceItemId {}/><t:NewBodyContent BodyType=\"Text\">FYI</t:NewBodyContent>\
-                 </t:ForwardItem>",
-                mailboxes(&[ASSISTANT]),
-                id_attrs(&original_id)
+            &smart(
+                "ForwardItem",
+                &format!(
+                    "<t:ToRecipients>{}</t:ToRecipients>",
+                    mailboxes(&[ASSISTANT])
+                ),
+                &original,
+                "<t:NewBodyContent BodyType=\"Text\">FYI</t:NewBodyContent>",
             ),
         )
         .await;
@@ -352,11 +335,11 @@ async fn a_forward_sent_with_a_copy_and_a_reply_sent_without_one() {
             BOSS,
             "SendOnly",
             None,
-            &format!(
-                "<t:ReplyToItem><t:Subject>{} answered</t:Subject>\
-                 <t:ReferenceItemId {}/></t:ReplyToItem>",
-                w.marker,
-                id_attrs(&original_id)
+            &smart(
+                "ReplyToItem",
+                &format!("<t:Subject>{} answered</t:Subject>", w.marker),
+                &original,
+                "",
             ),
         )
         .await;
@@ -416,10 +399,11 @@ send_on_behalf = true
                 "<t:DistinguishedFolderId Id=\"drafts\"><t:Mailbox><t:EmailAddress>{BOSS}\
                  </t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"
             )),
-            &format!(
-                "<t:ReplyToItem><t:From>{}</t:From><t:ReferenceItemId {}/></t:ReplyToItem>",
-                mailboxes(&[BOSS]),
-                id_attrs(original.item_id.as_ref().unwrap())
+            &smart(
+                "ReplyToItem",
+                &format!("<t:From>{}</t:From>", mailboxes(&[BOSS])),
+                &original,
+                "",
             ),
         )
         .await;
@@ -465,7 +449,12 @@ async fn a_reply_draft_sent_with_a_stale_change_key_is_refused_and_stays() {
     let w = World::start().await;
     let original = w.original().await;
     let (_, _, items) = w
-        .respond(BOSS, "SaveOnly", None, &reply_to(&original))
+        .respond(
+            BOSS,
+            "SaveOnly",
+            None,
+            &smart("ReplyToItem", "", &original, ""),
+        )
         .await;
     let stale = items[0].item_id.clone().unwrap();
     // Changing the draft moves its change key.

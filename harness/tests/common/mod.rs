@@ -348,6 +348,29 @@ impl Mock {
         seen
     }
 
+    /// POSTs `request` (a whole envelope) as `user`, holding it and the answer against the
+    /// project's schemas: the status, the parsed answer and its text.
+    pub async fn post_valid(
+        &self,
+        user: &str,
+        request: &str,
+    ) -> (u16, ewsconf::ews::ResponseEnvelope, String) {
+        let schemas = SchemaSet::embedded().expect("the project's schemas compile");
+        let valid = schemas.validate(request.as_bytes());
+        assert!(valid.errors.is_empty(), "{:?}\n{request}", valid.errors);
+        let auth = Auth::basic(user, PASSWORD);
+        let content_type = "text/xml; charset=utf-8";
+        let (status, answer) = self
+            .post(&auth, request.as_bytes().to_vec(), content_type, None)
+            .await;
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let valid = schemas.validate(&answer);
+        assert!(valid.errors.is_empty(), "{:?}\n{text}", valid.errors);
+        let parsed = ewsconf::ews::ResponseEnvelope::parse(&answer)
+            .unwrap_or_else(|e| panic!("{e}: {text}"));
+        (status, parsed, text)
+    }
+
     /// `from` sends a message with `subject` to `to`, its copy kept.
     pub async fn deliver(&self, from: &str, to: &str, subject: &str) {
         let draft = self.draft(from, from, subject, &[to]).await;
