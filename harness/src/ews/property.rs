@@ -169,21 +169,6 @@ impl RawPath {
         }
     }
 
-    /// How the path reads in messages: `item:Sensitivity`, or the element and its attributes.
-    pub fn describe(&self) -> String {
-        match self.attr("FieldURI") {
-            Some(uri) => uri.to_owned(),
-            None => {
-                let attrs: Vec<String> = self
-                    .attributes
-                    .iter()
-                    .map(|(n, v)| format!("{n}=\"{v}\""))
-                    .collect();
-                format!("{} {}", self.element, attrs.join(" "))
-            }
-        }
-    }
-
     fn write(&self, w: &mut XmlWriter) {
         let attrs: Vec<(&str, &str)> = self
             .attributes
@@ -396,6 +381,5 @@ mod tests {
         );
         assert_eq!(raw(3).target(), None);
         assert_eq!(paths[4], PropertyPath::Field(FieldUri::ItemSubject));
-        assert_eq!(raw(0).describe(), "item:Sensitivity");
     }
 }
