@@ -187,7 +187,10 @@ async fn the_suite_through_a_throttling_front_waits_out_every_back_off_and_sends
     // No request as an account arrives while a back-off given to that account runs.
     let mut latest_in_transit = 0.0_f64;
     for b in &backed_off {
-        let answered = b["done"].as_f64().unwrap();
+        // From when the answer started to leave: the client cannot have read it earlier.
+        let answered = b["answering"]
+            .as_f64()
+            .expect("a back-off answer was written");
         let until = answered + b["back_off_ms"].as_f64().unwrap() / 1000.0;
         for e in events.iter().filter(|e| e["account"] == b["account"]) {
             let arrived = e["arrived"].as_f64().unwrap();

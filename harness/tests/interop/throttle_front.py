@@ -18,8 +18,9 @@ What it answers, decided per request in arrival order:
 
 Each request is logged as one JSON line in --events once it has been dealt with: its sequence
 number, the account (the Basic user name), the operation, what was done, the monotonic times at
-which it arrived and its answer was written (or dropped), the back-off given, the body, and for
-a SendItem that went upstream the upstream answer. Never a password.
+which it arrived, its answer started to be written, and the answer was written (or dropped),
+the back-off given, the body, and for a SendItem that went upstream the upstream answer. Never
+a password.
 
 Options:
   --upstream URL            where requests go
@@ -143,6 +144,10 @@ class State:
 class Handler(front_base.Handler):
     def do_POST(self):
         arrived = time.monotonic()
+        # When the answer started to leave: the earliest the client can have read a back-off.
+        # (`done` comes after the write, which a loaded machine can finish well after the client
+        # has the answer.)
+        self.answering = None
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         account = basic_user(self.headers.get("Authorization", ""))
@@ -182,11 +187,13 @@ class Handler(front_base.Handler):
                 else:
                     self.answer(status, answer, content_type)
         finally:
+            event["answering"] = self.answering
             event["done"] = time.monotonic()
             state.done(account)
             self.server.log(event)
 
     def answer(self, status, body, content_type="text/xml; charset=utf-8", headers=None):
+        self.answering = time.monotonic()
         self.send(status, body, [("Content-Type", content_type), *(headers or {}).items()])
 
     def forward(self, body):
